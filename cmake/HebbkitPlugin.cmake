@@ -1,0 +1,53 @@
+# hebbkit_add_plugin(<name> SOURCES <files>... [LIBRARIES <libs>...] [OUTPUT_DIRECTORY <dir>])
+#
+# Builds one plugin: a loadable module named hebbkit_<name>.so that links the hebbkit
+# framework. In the hebbkit tree it lands in the build's plugin folder, where the host
+# finds it; out of tree it lands in OUTPUT_DIRECTORY (default: the current binary dir),
+# which you point HEBBKIT_PLUGIN_PATH at.
+function(hebbkit_add_plugin name)
+  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "hebbkit_add_plugin(${name}): no SOURCES given")
+  endif()
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hebbkit_add_plugin(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT ARG_OUTPUT_DIRECTORY)
+    if(HEBBKIT_PLUGIN_OUTPUT_DIR)
+      set(ARG_OUTPUT_DIRECTORY "${HEBBKIT_PLUGIN_OUTPUT_DIR}")
+    else()
+      set(ARG_OUTPUT_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+    endif()
+  endif()
+
+  set(target hebbkit_plugin_${name})
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE hebbkit::framework ${ARG_LIBRARIES})
+  target_compile_features(${target} PRIVATE cxx_std_17)
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "hebbkit_${name}"
+    LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
+  # In the hebbkit tree every plugin reuses the framework's torch precompiled header.
+  if(COMMAND hebbkit_reuse_pch)
+    hebbkit_reuse_pch(${target})
+  endif()
+  if(HEBBKIT_INSTALL_PLUGINS)
+    install(TARGETS ${target} LIBRARY DESTINATION "${HEBBKIT_INSTALL_PLUGINDIR}")
+  endif()
+endfunction()
+
+# hebbkit_reuse_pch(<target>): compile <target> with the tree's torch precompiled
+# header. The header is built -fPIC; executables would add -fPIE, which GCC refuses to
+# mix, so they are compiled -fPIC too (and still linked as PIE).
+function(hebbkit_reuse_pch target)
+  if(NOT TARGET hebbkit_pch)
+    return()
+  endif()
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "EXECUTABLE")
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
+  target_precompile_headers(${target} REUSE_FROM hebbkit_pch)
+endfunction()

@@ -1,0 +1,52 @@
+#pragma once
+// What the host hands a plugin while it works: the device, the seed, a log, the metric
+// sink, progress bars, the artifact folder and the interruption check.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <torch/types.h>
+
+#include "hebbkit/progress.hpp"
+
+namespace hebbkit {
+
+class RunContext {
+ public:
+  virtual ~RunContext();
+
+  /// Where tensors of this run live: create every tensor with this device.
+  virtual torch::Device device() const = 0;
+  /// The recipe's seed; torch's global generator is already seeded with it.
+  virtual std::uint64_t seed() const = 0;
+  /// Folder for figures and weights of this run (exists).
+  virtual const std::filesystem::path& artifacts() const = 0;
+
+  /// One line in the run's log (and on stderr), prefixed with the current scope.
+  virtual void info(const std::string& message) = 0;
+  virtual void warn(const std::string& message) = 0;
+  template <class... Args>
+  void info(fmt::format_string<Args...> format, Args&&... args) {
+    info(fmt::format(format, std::forward<Args>(args)...));
+  }
+  template <class... Args>
+  void warn(fmt::format_string<Args...> format, Args&&... args) {
+    warn(fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  /// One record in metrics.jsonl, tagged with the current stage and scope.
+  /// epoch / step of -1 mean "not applicable".
+  virtual void metric(const std::string& name, double value, std::int64_t epoch = -1,
+                      std::int64_t step = -1) = 0;
+
+  /// A progress display for `total` steps of `unit` (e.g. "epoch", "batch").
+  virtual std::unique_ptr<Progress> progress(const std::string& label, std::int64_t total,
+                                             const std::string& unit) = 0;
+
+  /// Throws Interrupted once Ctrl-C or SIGTERM arrived. Call it in long loops.
+  virtual void check_interrupted() const = 0;
+};
+
+}  // namespace hebbkit

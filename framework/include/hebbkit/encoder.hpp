@@ -1,0 +1,33 @@
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace hebbkit {
+
+class Rule;
+
+/// The trained stack below the head, as the host assembled it: the recipe's
+/// preprocessing followed by every layer. All functions are differentiable in x.
+class Encoder {
+ public:
+  virtual ~Encoder();
+  /// Preprocessing only (e.g. flatten, center, unit norm): raw images -> layer 0 input.
+  virtual torch::Tensor prepare(const torch::Tensor& images) = 0;
+  /// Every layer applied to already-prepared inputs.
+  virtual torch::Tensor forward_prepared(const torch::Tensor& x) = 0;
+  /// prepare() then forward_prepared().
+  torch::Tensor forward(const torch::Tensor& images) { return forward_prepared(prepare(images)); }
+  virtual std::size_t layer_count() const = 0;
+  virtual Rule& layer(std::size_t index) = 0;
+};
+
+/// Raw images in [0, 1] -> class logits, end to end; what evaluation and attacks use.
+class Classifier {
+ public:
+  virtual ~Classifier();
+  virtual torch::Tensor logits(const torch::Tensor& images) = 0;
+};
+
+}  // namespace hebbkit

@@ -1,0 +1,49 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "hebbkit/encoder.hpp"
+#include "hebbkit/rule.hpp"
+
+namespace hebbkit {
+
+class RunContext;
+
+/// What a head is trained on. `features` are the top layer's outputs, computed once by
+/// the host (heads train on frozen features). Heads that need the whole stack, such as
+/// Forward-Forward's goodness head, use `images` and `encoder` instead.
+struct HeadFit {
+  torch::Tensor features;       ///< (N, F) detached
+  torch::Tensor labels;         ///< (N) int64
+  torch::Tensor val_features;   ///< undefined without a validation split
+  torch::Tensor val_labels;
+  torch::Tensor images;         ///< raw training images (N, C, H, W)
+  torch::Tensor val_images;
+  Encoder& encoder;
+  std::int64_t num_classes = 0;
+};
+
+/// A classifier head on top of the layers.
+class Head {
+ public:
+  virtual ~Head();
+  virtual void fit(const HeadFit& data, RunContext& ctx) = 0;
+  /// Class logits (N, num_classes) for raw images, differentiable in `images`.
+  virtual torch::Tensor logits(const torch::Tensor& images, Encoder& encoder) = 0;
+  /// Tensors saved by the `save` stage.
+  virtual std::vector<NamedTensor> state() const { return {}; }
+};
+
+/// Base for the common case: a head that only looks at the top layer's features.
+class FeatureHead : public Head {
+ public:
+  torch::Tensor logits(const torch::Tensor& images, Encoder& encoder) final {
+    return logits_from_features(encoder.forward(images));
+  }
+  /// Class logits for features shaped like HeadFit::features.
+  virtual torch::Tensor logits_from_features(const torch::Tensor& features) = 0;
+};
+
+}  // namespace hebbkit

@@ -1,0 +1,16 @@
+#pragma once
+// Everything a plugin author needs.
+#include "hebbkit/attack.hpp"
+#include "hebbkit/context.hpp"
+#include "hebbkit/data_formats.hpp"
+#include "hebbkit/dataset.hpp"
+#include "hebbkit/encoder.hpp"
+#include "hebbkit/errors.hpp"
+#include "hebbkit/head.hpp"
+#include "hebbkit/io.hpp"
+#include "hebbkit/params.hpp"
+#include "hebbkit/plugin.hpp"
+#include "hebbkit/progress.hpp"
+#include "hebbkit/rule.hpp"
+#include "hebbkit/training.hpp"
+#include "hebbkit/version.hpp"

@@ -1,0 +1,86 @@
+#pragma once
+// The plugin manifest and the one macro that registers a plugin.
+//
+//   class MyRule final : public hebbkit::Rule {
+//    public:
+//     static constexpr const char* name = "my_rule";
+//     static constexpr const char* summary = "one line for `hebbkit plugins`";
+//     static hebbkit::ParamSchema schema();           // declared parameters
+//     explicit MyRule(const hebbkit::Params& params);  // reads them
+//     ...
+//   };
+//   HEBBKIT_PLUGIN(MyRule)
+//
+// The kind (rule, head, dataset, attack) follows from the base class.
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include <boost/config.hpp>
+
+#include "hebbkit/attack.hpp"
+#include "hebbkit/dataset.hpp"
+#include "hebbkit/head.hpp"
+#include "hebbkit/params.hpp"
+#include "hebbkit/rule.hpp"
+#include "hebbkit/version.hpp"
+
+namespace hebbkit {
+
+enum class PluginKind { Rule, Head, Dataset, Attack };
+
+/// "rule", "head", "dataset", "attack".
+const char* to_string(PluginKind kind);
+
+template <class T>
+using Factory = std::function<std::unique_ptr<T>(const Params&)>;
+
+/// What each plugin library exports. Exactly one factory, the one of `kind`, is set.
+struct Manifest {
+  int api_version = HEBBKIT_API_VERSION;
+  PluginKind kind = PluginKind::Rule;
+  std::string name;
+  std::string summary;
+  ParamSchema schema;
+  Factory<Rule> make_rule;
+  Factory<Head> make_head;
+  Factory<Dataset> make_dataset;
+  Factory<Attack> make_attack;
+};
+
+template <class T>
+Manifest make_manifest() {
+  Manifest m;
+  m.name = T::name;
+  m.summary = T::summary;
+  m.schema = T::schema();
+  auto make = [](const Params& p) { return std::make_unique<T>(p); };
+  if constexpr (std::is_base_of_v<Rule, T>) {
+    m.kind = PluginKind::Rule;
+    m.make_rule = make;
+  } else if constexpr (std::is_base_of_v<Head, T>) {
+    m.kind = PluginKind::Head;
+    m.make_head = make;
+  } else if constexpr (std::is_base_of_v<Dataset, T>) {
+    m.kind = PluginKind::Dataset;
+    m.make_dataset = make;
+  } else {
+    static_assert(std::is_base_of_v<Attack, T>,
+                  "HEBBKIT_PLUGIN needs a Rule, Head, Dataset or Attack");
+    m.kind = PluginKind::Attack;
+    m.make_attack = make;
+  }
+  return m;
+}
+
+}  // namespace hebbkit
+
+// Two C symbols: the API version first (read before the manifest's layout is trusted),
+// then the manifest itself. Thin on purpose; it changes nothing around it.
+#define HEBBKIT_PLUGIN(PluginClass)                                                   \
+  extern "C" BOOST_SYMBOL_EXPORT const int hebbkit_api_version = HEBBKIT_API_VERSION; \
+  extern "C" BOOST_SYMBOL_EXPORT const ::hebbkit::Manifest* hebbkit_manifest() {      \
+    static const ::hebbkit::Manifest manifest = ::hebbkit::make_manifest<PluginClass>(); \
+    return &manifest;                                                                 \
+  }

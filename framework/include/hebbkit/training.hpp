@@ -1,0 +1,22 @@
+#pragma once
+// Small helpers shared by training loops.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace hebbkit {
+
+/// Index batches over n samples, optionally shuffled with torch's (seeded) generator:
+///   for (auto& idx : minibatches(n, 100, true, device)) step(x.index_select(0, idx));
+std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool shuffle,
+                                       torch::Device device);
+
+/// Throws NumericalError naming `what` when `value` is NaN or infinite.
+void check_finite(double value, const std::string& what);
+
+/// Fraction of rows of `logits` whose argmax equals `labels`.
+double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);
+
+}  // namespace hebbkit

@@ -1,0 +1,110 @@
+#include "plugins/registry.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <fmt/format.h>
+
+namespace hebbkit::plugins {
+namespace fs = std::filesystem;
+
+namespace {
+// Deliberately leaked: destroying a shared_library would dlclose it at exit.
+std::vector<boost::dll::shared_library>& keep_loaded() {
+  static auto* libraries = new std::vector<boost::dll::shared_library>();
+  return *libraries;
+}
+
+bool is_plugin_file(const fs::path& file) {
+  const std::string name = file.filename().string();
+  return name.rfind("hebbkit_", 0) == 0 && file.extension() == boost::dll::shared_library::suffix();
+}
+}  // namespace
+
+Loaded Registry::load_library(const fs::path& file) {
+  std::error_code ec;
+  boost::dll::shared_library lib(file, boost::dll::load_mode::default_mode, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot load plugin library: {}", file.string(), ec.message()));
+  if (!lib.has("hebbkit_api_version") || !lib.has("hebbkit_manifest"))
+    throw std::runtime_error(fmt::format(
+        "{}: not a hebbkit plugin (no hebbkit_api_version / hebbkit_manifest symbols; "
+        "register the class with HEBBKIT_PLUGIN)", file.string()));
+  const int version = lib.get<const int>("hebbkit_api_version");
+  if (version != HEBBKIT_API_VERSION)
+    throw std::runtime_error(fmt::format(
+        "{}: plugin built for hebbkit API version {}, but this hebbkit has API version {}; "
+        "rebuild the plugin against this hebbkit", file.string(), version, HEBBKIT_API_VERSION));
+  auto manifest_fn = lib.get<const Manifest*()>("hebbkit_manifest");
+  const Manifest* manifest = manifest_fn();
+  keep_loaded().push_back(std::move(lib));
+  return Loaded{manifest, file};
+}
+
+void Registry::scan(const std::vector<fs::path>& folders) {
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) continue;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(folder, ec))
+      if (entry.is_regular_file() && is_plugin_file(entry.path())) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      try {
+        Loaded loaded = load_library(file);
+        if (const Loaded* first = find_any(loaded.manifest->name)) {
+          problems_.push_back(fmt::format("{}: plugin '{}' ignored: already loaded from {}", file.string(),
+                                          loaded.manifest->name, first->file.string()));
+          continue;
+        }
+        plugins_.push_back(loaded);
+      } catch (const std::exception& e) {
+        problems_.push_back(e.what());
+      }
+    }
+  }
+}
+
+std::vector<fs::path> Registry::default_folders() {
+  std::vector<fs::path> folders;
+  const fs::path exe_dir = boost::dll::program_location().parent_path();
+  folders.push_back(exe_dir.parent_path() / "lib" / "hebbkit" / "plugins");  // build and install trees
+  if (const char* extra = std::getenv("HEBBKIT_PLUGIN_PATH")) {
+    std::stringstream list(extra);
+    for (std::string item; std::getline(list, item, ':');)
+      if (!item.empty()) folders.emplace_back(item);
+  }
+  return folders;
+}
+
+const Loaded* Registry::find(PluginKind kind, const std::string& name) const {
+  for (const auto& p : plugins_)
+    if (p.manifest->kind == kind && p.manifest->name == name) return &p;
+  return nullptr;
+}
+
+const Loaded* Registry::find_any(const std::string& name) const {
+  for (const auto& p : plugins_)
+    if (p.manifest->name == name) return &p;
+  return nullptr;
+}
+
+std::vector<std::string> Registry::names(PluginKind kind) const {
+  std::vector<std::string> out;
+  for (const auto& p : plugins_)
+    if (p.manifest->kind == kind) out.push_back(p.manifest->name);
+  return out;
+}
+
+const Registry& default_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    r.scan(Registry::default_folders());
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace hebbkit::plugins

@@ -1,0 +1,211 @@
+#include "recipe/document.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "hebbkit/errors.hpp"
+
+namespace hebbkit::recipe {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string mark_text(const fs::path& file, const YAML::Mark& mark) {
+  return fmt::format("{}:{}:{}", file.string(), mark.line + 1, mark.column + 1);
+}
+
+// Records the origin of every key and list element below `node`.
+void record_origins(const YAML::Node& node, const std::string& path, const fs::path& file,
+                    std::map<std::string, std::string>& origins) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      const std::string child = join(path, kv.first.Scalar());
+      origins[child] = mark_text(file, kv.first.Mark());
+      record_origins(kv.second, child, file, origins);
+    }
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string child = join(path, std::to_string(i));
+      origins[child] = mark_text(file, node[i].Mark());
+      record_origins(node[i], child, file, origins);
+    }
+  }
+}
+
+void erase_below(std::map<std::string, std::string>& origins, const std::string& path) {
+  auto it = origins.lower_bound(path + ".");
+  while (it != origins.end() && it->first.rfind(path + ".", 0) == 0) it = origins.erase(it);
+}
+
+// Deep merge of maps, child over base; any other node replaces the base's whole.
+void merge_into(YAML::Node base, const YAML::Node& child, const std::string& path,
+                const std::map<std::string, std::string>& child_origins,
+                std::map<std::string, std::string>& origins) {
+  for (const auto& kv : child) {
+    const std::string key = kv.first.Scalar();
+    const std::string child_path = join(path, key);
+    if (auto found = child_origins.find(child_path); found != child_origins.end())
+      origins[child_path] = found->second;
+    YAML::Node existing = base[key];
+    if (existing.IsMap() && kv.second.IsMap()) {
+      merge_into(existing, kv.second, child_path, child_origins, origins);
+    } else {
+      base[key] = YAML::Clone(kv.second);
+      erase_below(origins, child_path);
+      for (auto it = child_origins.lower_bound(child_path + ".");
+           it != child_origins.end() && it->first.rfind(child_path + ".", 0) == 0; ++it)
+        origins[it->first] = it->second;
+    }
+  }
+}
+
+YAML::Node parse_file(const fs::path& file, const std::string& referrer) {
+  std::ifstream in(file);
+  if (!in) {
+    if (referrer.empty()) throw RecipeError(fmt::format("{}: recipe file not found", file.string()));
+    throw RecipeError(fmt::format("{}: extends: file '{}' not found", referrer, file.string()));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text.str());
+  } catch (const YAML::ParserException& e) {
+    throw RecipeError(fmt::format("{}: YAML syntax error: {}", mark_text(file, e.mark), e.msg));
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap())
+    throw RecipeError(fmt::format("{}: a recipe must be a YAML map of keys (dataset, layers, head, stages, ...)",
+                                  mark_text(file, root.Mark())));
+  return root;
+}
+
+void load_into(Document& doc, const fs::path& file, const std::string& referrer,
+               std::set<fs::path>& visiting) {
+  const fs::path canonical = fs::weakly_canonical(file);
+  if (visiting.count(canonical))
+    throw RecipeError(fmt::format("{}: extends: '{}' extends itself (circular extends)", referrer,
+                                  file.string()));
+  visiting.insert(canonical);
+  YAML::Node root = parse_file(file, referrer);
+  doc.chain.push_back(file);
+
+  std::map<std::string, std::string> own;
+  record_origins(root, "", file, own);
+
+  if (const YAML::Node base = root["extends"]) {
+    if (!base.IsScalar())
+      throw RecipeError(fmt::format("{}: extends: expected a file name", own["extends"]));
+    const fs::path base_file = file.parent_path() / base.Scalar();
+    load_into(doc, base_file, own["extends"], visiting);
+    root.remove("extends");
+    own.erase("extends");
+    merge_into(doc.root, root, "", own, doc.origins);
+  } else {
+    doc.root = root;
+    doc.origins = own;
+  }
+  visiting.erase(canonical);
+}
+
+}  // namespace
+
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string Document::where(const std::string& path) const {
+  std::string p = path;
+  while (true) {
+    if (auto it = origins.find(p); it != origins.end()) return it->second;
+    const auto dot = p.rfind('.');
+    if (dot == std::string::npos) break;
+    p.erase(dot);
+  }
+  return file.string();
+}
+
+Document load(const fs::path& file, const std::vector<std::string>& overrides) {
+  Document doc;
+  doc.file = file;
+  std::set<fs::path> visiting;
+  load_into(doc, file, "", visiting);
+  for (const auto& text : overrides) apply_override(doc, text);
+  return doc;
+}
+
+void apply_override(Document& doc, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw RecipeError(fmt::format("--set {}: expected KEY=VALUE, e.g. --set layers.0.rule.p=3", text));
+  const std::string key_path = text.substr(0, eq);
+  const std::string value_text = text.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+  } catch (const YAML::ParserException& e) {
+    throw RecipeError(fmt::format("--set {}: the value is not valid YAML: {}", text, e.msg));
+  }
+
+  std::vector<std::string> segments;
+  std::stringstream split(key_path);
+  for (std::string s; std::getline(split, s, '.');) {
+    if (s.empty()) throw RecipeError(fmt::format("--set {}: empty key in path '{}'", text, key_path));
+    segments.push_back(s);
+  }
+
+  // Note: yaml-cpp's operator= writes through a Node; reset() rebinds it.
+  YAML::Node cur;
+  cur.reset(doc.root);
+  std::string walked;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& seg = segments[i];
+    const bool last = i + 1 == segments.size();
+    if (cur.IsSequence()) {
+      std::size_t index = 0;
+      try {
+        std::size_t used = 0;
+        index = std::stoul(seg, &used);
+        if (used != seg.size()) throw std::invalid_argument(seg);
+      } catch (const std::exception&) {
+        throw RecipeError(fmt::format("--set {}: '{}' is a list; expected an index, got '{}'", text,
+                                      walked, seg));
+      }
+      if (index >= cur.size())
+        throw RecipeError(fmt::format("--set {}: index {} is out of range: '{}' has {} entries", text,
+                                      index, walked, cur.size()));
+      if (last) {
+        cur[index] = value;
+      } else {
+        YAML::Node next = cur[index];
+        cur.reset(next);
+      }
+    } else if (cur.IsMap() || cur.IsNull()) {
+      if (last) {
+        cur[seg] = value;
+      } else {
+        if (!cur[seg]) cur[seg] = YAML::Node(YAML::NodeType::Map);
+        YAML::Node next = cur[seg];
+        cur.reset(next);
+      }
+    } else {
+      throw RecipeError(fmt::format("--set {}: '{}' holds a single value, not a map or list", text,
+                                    walked));
+    }
+    walked = join(walked, seg);
+  }
+  doc.overrides.push_back(text);
+  erase_below(doc.origins, key_path);
+  doc.origins[key_path] = "--set " + text;
+}
+
+std::string to_yaml(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace hebbkit::recipe

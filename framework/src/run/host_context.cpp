@@ -1,0 +1,47 @@
+#include "run/host_context.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "hebbkit/errors.hpp"
+#include "run/signals.hpp"
+
+namespace hebbkit::run {
+
+HostContext::HostContext(RunStore& store, torch::Device device, std::uint64_t seed, ProgressStyle style)
+    : store_(store), device_(device), seed_(seed), style_(style), start_(std::chrono::steady_clock::now()) {}
+
+void HostContext::line(const std::string& level, const std::string& message) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::string where = scope_.empty() ? stage_ : stage_ + " " + scope_;
+  const std::string text = fmt::format("[{:8.1f}s] {}{}: {}", t, level, where, message);
+  store_.append_log(text);
+  std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+void HostContext::info(const std::string& message) { line("", message); }
+void HostContext::warn(const std::string& message) { line("warning: ", message); }
+
+void HostContext::metric(const std::string& name, double value, std::int64_t epoch, std::int64_t step) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  nlohmann::json record = {{"stage", stage_}, {"scope", scope_}, {"name", name}, {"value", value}, {"seconds", t}};
+  record["epoch"] = epoch >= 0 ? nlohmann::json(epoch) : nlohmann::json(nullptr);
+  record["step"] = step >= 0 ? nlohmann::json(step) : nlohmann::json(nullptr);
+  store_.append_metric(record);
+  history_.push_back({stage_, scope_, name, epoch, step, value});
+}
+
+std::unique_ptr<Progress> HostContext::progress(const std::string& label, std::int64_t total, const std::string& unit) {
+  double interval = 10.0;
+  if (const char* env = std::getenv("HEBBKIT_PROGRESS_SECONDS")) interval = std::atof(env);
+  const std::string full = scope_.empty() ? label : scope_ + " " + label;
+  return make_progress(full, total, unit, style_, interval, [this](const std::string& text) { line("", text); });
+}
+
+void HostContext::check_interrupted() const {
+  if (interrupt_requested()) throw Interrupted();
+}
+
+}  // namespace hebbkit::run

@@ -1,0 +1,62 @@
+#include "run/run_store.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "hebbkit/io.hpp"
+
+namespace hebbkit::run {
+namespace fs = std::filesystem;
+
+std::string timestamp_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S%z", &local);
+  return buffer;
+}
+
+fs::path RunStore::new_run_dir(const fs::path& parent, const std::string& name) {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+  fs::path dir = parent / fmt::format("{}-{}", stamp, name);
+  for (int i = 2; fs::exists(dir); ++i) dir = parent / fmt::format("{}-{}-{}", stamp, name, i);
+  return dir;
+}
+
+RunStore::RunStore(fs::path dir) : dir_(std::move(dir)), artifacts_(dir_ / "artifacts") {
+  if (fs::exists(dir_ / "manifest.json"))
+    throw std::runtime_error(fmt::format("{}: already holds a run (manifest.json exists); choose another --out",
+                                         dir_.string()));
+  std::error_code ec;
+  fs::create_directories(artifacts_, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create run folder: {}", dir_.string(), ec.message()));
+  metrics_.open(dir_ / "metrics.jsonl", std::ios::app);
+  log_.open(dir_ / "log.txt", std::ios::app);
+  if (!metrics_ || !log_) throw std::runtime_error(fmt::format("{}: cannot write run files", dir_.string()));
+}
+
+void RunStore::write_text(const std::string& name, const std::string& content) const {
+  io::write_atomic(dir_ / name, content);
+}
+
+void RunStore::write_json(const std::string& name, const nlohmann::json& value) const {
+  write_text(name, value.dump(2) + "\n");
+}
+
+void RunStore::append_metric(const nlohmann::json& record) {
+  metrics_ << record.dump() << '\n';
+  metrics_.flush();
+}
+
+void RunStore::append_log(const std::string& line) {
+  log_ << line << '\n';
+  log_.flush();
+}
+
+}  // namespace hebbkit::run

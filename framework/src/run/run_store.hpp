@@ -1,0 +1,37 @@
+#pragma once
+// One run's folder: recipe.resolved.yaml, manifest.json, metrics.jsonl, summary.json,
+// log.txt and artifacts/. Whole files are replaced atomically; the metrics and the log
+// are appended line by line and flushed, so an interrupted run keeps every full line.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace hebbkit::run {
+
+class RunStore {
+ public:
+  /// Creates `dir` and dir/artifacts. Refuses a folder that already holds a run.
+  explicit RunStore(std::filesystem::path dir);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::filesystem::path& artifacts() const { return artifacts_; }
+
+  void write_text(const std::string& name, const std::string& content) const;
+  void write_json(const std::string& name, const nlohmann::json& value) const;
+  void append_metric(const nlohmann::json& record);
+  void append_log(const std::string& line);
+
+  /// A fresh folder name under `parent`: <parent>/<YYYYmmdd-HHMMSS>-<name>[-N].
+  static std::filesystem::path new_run_dir(const std::filesystem::path& parent, const std::string& name);
+
+ private:
+  std::filesystem::path dir_, artifacts_;
+  std::ofstream metrics_, log_;
+};
+
+/// ISO-8601 local time with offset, e.g. 2026-11-22T11:02:03+0000.
+std::string timestamp_now();
+
+}  // namespace hebbkit::run

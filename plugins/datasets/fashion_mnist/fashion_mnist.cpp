@@ -1,0 +1,22 @@
+// Fashion-MNIST (Zalando): MNIST's format and sizes, ten kinds of clothing.
+#include <hebbkit/hebbkit.hpp>
+
+namespace {
+
+class FashionMnist final : public hebbkit::Dataset {
+ public:
+  static constexpr const char* name = "fashion_mnist";
+  static constexpr const char* summary = "Fashion-MNIST, 60k/10k 1x28x28 (IDX files in <root>/fashion_mnist)";
+  static hebbkit::ParamSchema schema() { return {}; }
+  explicit FashionMnist(const hebbkit::Params&) {}
+
+  hebbkit::DatasetContent load(const std::filesystem::path& root, hebbkit::RunContext&) override {
+    return hebbkit::data::load_idx_dataset(
+        root / "fashion_mnist", "run datasets/fetch fashion_mnist, or set HEBBKIT_DATA",
+        {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"});
+  }
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(FashionMnist)
