@@ -75,7 +75,8 @@ int list_plugins() {
   report_plugin_problems(registry);
   auto all = registry.plugins();
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return std::make_pair(a.manifest->kind, a.manifest->name) < std::make_pair(b.manifest->kind, b.manifest->name);
+    return std::make_pair(std::string(to_string(a.manifest->kind)), a.manifest->name) <
+           std::make_pair(std::string(to_string(b.manifest->kind)), b.manifest->name);
   });
   fmt::print("{:<8} {:<16} {:<58} {}\n", "KIND", "NAME", "SUMMARY", "FILE");
   for (const auto& p : all)

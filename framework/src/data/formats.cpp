@@ -36,19 +36,24 @@ std::vector<std::uint8_t> read_maybe_gzip(const fs::path& file) {
     if (got == 0) break;
     out.insert(out.end(), chunk, chunk + got);
   }
+  // A stream cut short ends with got == 0 but leaves an error behind.
+  int code = Z_OK;
+  const std::string message = gzerror(in, &code);
   gzclose(in);
+  if (code != Z_OK && code != Z_STREAM_END)
+    throw DataError(fmt::format("{}: corrupt or truncated gzip data ({})", file.string(), message));
   return out;
 }
 
 torch::Tensor read_idx_images(const fs::path& file) {
   const auto bytes = read_maybe_gzip(file);
-  if (bytes.size() < 16)
-    throw DataError(fmt::format("{}: too short for an IDX image file ({} bytes)", file.string(), bytes.size()));
-  const auto magic = big_endian_u32(bytes, 0);
+  const auto magic = bytes.size() >= 4 ? big_endian_u32(bytes, 0) : 0;
   if (magic != idx_images_magic)
     throw DataError(fmt::format("{}: not an IDX image file: magic 0x{:08x}, expected 0x{:08x}{}", file.string(),
                                 magic, idx_images_magic,
                                 magic == idx_labels_magic ? " (this is a label file)" : ""));
+  if (bytes.size() < 16)
+    throw DataError(fmt::format("{}: too short for an IDX image file ({} bytes)", file.string(), bytes.size()));
   const std::int64_t n = big_endian_u32(bytes, 4), rows = big_endian_u32(bytes, 8), cols = big_endian_u32(bytes, 12);
   const std::size_t expected = 16 + std::size_t(n * rows * cols);
   if (bytes.size() != expected)
@@ -61,13 +66,13 @@ torch::Tensor read_idx_images(const fs::path& file) {
 
 torch::Tensor read_idx_labels(const fs::path& file, std::int64_t num_classes) {
   const auto bytes = read_maybe_gzip(file);
-  if (bytes.size() < 8)
-    throw DataError(fmt::format("{}: too short for an IDX label file ({} bytes)", file.string(), bytes.size()));
-  const auto magic = big_endian_u32(bytes, 0);
+  const auto magic = bytes.size() >= 4 ? big_endian_u32(bytes, 0) : 0;
   if (magic != idx_labels_magic)
     throw DataError(fmt::format("{}: not an IDX label file: magic 0x{:08x}, expected 0x{:08x}{}", file.string(),
                                 magic, idx_labels_magic,
                                 magic == idx_images_magic ? " (this is an image file)" : ""));
+  if (bytes.size() < 8)
+    throw DataError(fmt::format("{}: too short for an IDX label file ({} bytes)", file.string(), bytes.size()));
   const std::int64_t n = big_endian_u32(bytes, 4);
   if (bytes.size() != std::size_t(8 + n))
     throw DataError(fmt::format("{}: header says {} labels but the file has {} bytes after the header{}",

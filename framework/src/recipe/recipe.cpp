@@ -108,7 +108,22 @@ const ParamSchema& data_options_schema() {
   return schema;
 }
 
+namespace {
+Recipe resolve_checked(Document document, const plugins::Registry& registry);
+}
+
 Recipe resolve(Document document, const plugins::Registry& registry) {
+  const std::string file = document.file.string();
+  try {
+    return resolve_checked(std::move(document), registry);
+  } catch (const YAML::Exception& e) {
+    // Every shape problem should have been reported above; this keeps a missed one an error, not a crash.
+    throw RecipeError(fmt::format("{}: unexpected recipe structure: {}", file, e.what()));
+  }
+}
+
+namespace {
+Recipe resolve_checked(Document document, const plugins::Registry& registry) {
   Recipe recipe;
   auto doc = std::make_shared<const Document>(std::move(document));
   recipe.doc = doc;
@@ -209,8 +224,7 @@ Recipe resolve(Document document, const plugins::Registry& registry) {
   }
 
   // Stages.
-  YAML::Node stages = root["stages"];
-  if (!stages) stages = YAML::Load("[train, evaluate]");
+  const YAML::Node stages = root["stages"] ? root["stages"] : YAML::Load("[train, evaluate]");
   if (!stages.IsSequence()) {
     r.error("stages", "expected a list, e.g. [train, evaluate, plot, save]");
   } else {
@@ -252,5 +266,6 @@ Recipe resolve(Document document, const plugins::Registry& registry) {
   throw_if_any(r.errors);
   return recipe;
 }
+}  // namespace
 
 }  // namespace hebbkit::recipe

@@ -1,0 +1,38 @@
+// Nearest-centroid head: predicts the class whose mean training feature is closest.
+// Lives outside the hebbkit tree to prove that plugins build against the installed SDK.
+#include <hebbkit/hebbkit.hpp>
+#include <torch/torch.h>
+
+namespace {
+
+class CentroidHead final : public hebbkit::FeatureHead {
+ public:
+  static constexpr const char* name = "centroid";
+  static constexpr const char* summary = "nearest class mean of the features (out-of-tree example)";
+  static hebbkit::ParamSchema schema() {
+    return {hebbkit::param::real("temperature", 1.0, "logits are -distance / temperature").at_least(1e-6)};
+  }
+  explicit CentroidHead(const hebbkit::Params& p) : temperature_(p.real("temperature")) {}
+
+  void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
+    const auto x = data.features.flatten(1);
+    centroids_ = torch::zeros({data.num_classes, x.size(1)}, x.options());
+    centroids_.index_add_(0, data.labels, x);
+    centroids_ /= torch::bincount(data.labels, {}, data.num_classes).clamp_min(1).unsqueeze(1).to(x.dtype());
+    ctx.info("fitted {} centroids of {} features", data.num_classes, x.size(1));
+  }
+
+  torch::Tensor logits_from_features(const torch::Tensor& features) override {
+    return -torch::cdist(features.flatten(1), centroids_) / temperature_;
+  }
+
+  std::vector<hebbkit::NamedTensor> state() const override { return {{"centroids", centroids_}}; }
+
+ private:
+  double temperature_;
+  torch::Tensor centroids_;
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(CentroidHead)

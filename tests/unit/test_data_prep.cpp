@@ -1,0 +1,60 @@
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "pipeline/data_prep.hpp"
+
+using namespace hebbkit;
+using pipeline::Preprocessor;
+
+TEST_CASE("preprocessing steps do what their names say", "[data][preprocess]") {
+  torch::manual_seed(0);
+  const auto images = torch::rand({16, 3, 4, 4});
+  SECTION("flatten") { CHECK(Preprocessor({"flatten"}).apply(images).sizes() == torch::IntArrayRef{16, 48}); }
+  SECTION("center + unit_norm gives zero-mean unit vectors") {
+    Preprocessor p({"flatten", "center", "unit_norm"});
+    const auto x = p.apply(images);
+    CHECK(x.mean(1).abs().max().item<float>() < 1e-6);
+    CHECK((x.norm(2, {1}) - 1).abs().max().item<float>() < 1e-5);
+  }
+  SECTION("standardize uses train statistics per channel") {
+    Preprocessor p({"standardize"});
+    p.fit(images * 3 + 1);
+    const auto x = p.apply(images * 3 + 1);
+    CHECK(x.mean({0, 2, 3}).abs().max().item<float>() < 1e-5);
+    CHECK((x.std({0, 2, 3}, false) - 1).abs().max().item<float>() < 1e-4);
+    CHECK(p.apply(images * 3 + 1).sizes() == images.sizes());
+  }
+  SECTION("steps are differentiable") {
+    auto x = images.clone().requires_grad_(true);
+    Preprocessor({"flatten", "center", "unit_norm"}).apply(x).sum().backward();
+    CHECK(x.grad().defined());
+  }
+}
+
+TEST_CASE("the validation split depends on the seed only and never overlaps train", "[data][split]") {
+  DatasetContent content;
+  content.train = Split{torch::arange(100, torch::kFloat32).view({100, 1, 1, 1}), torch::arange(100) % 10};
+  content.test = Split{torch::zeros({5, 1, 1, 1}), torch::zeros({5}, torch::kInt64)};
+  content.classes = std::vector<std::string>(10, "c");
+  recipe::DataOptions options;
+  options.validation = 20;
+  const auto a = pipeline::prepare_data(content, options, 7, torch::kCPU);
+  torch::manual_seed(123);  // the global generator must not matter
+  const auto b = pipeline::prepare_data(content, options, 7, torch::kCPU);
+  const auto c = pipeline::prepare_data(content, options, 8, torch::kCPU);
+  CHECK(a.train.size() == 80);
+  CHECK(a.val.size() == 20);
+  CHECK(torch::equal(a.val.images, b.val.images));
+  CHECK_FALSE(torch::equal(a.val.images, c.val.images));
+  const auto all = torch::cat({a.train.images.flatten(), a.val.images.flatten()});
+  CHECK(std::get<0>(all.sort()).equal(torch::arange(100, torch::kFloat32)));
+  SECTION("limits") {
+    options.validation = 0;
+    options.train_limit = 30;
+    options.test_limit = 2;
+    const auto d = pipeline::prepare_data(content, options, 7, torch::kCPU);
+    CHECK(d.train.size() == 30);
+    CHECK(d.test.size() == 2);
+    CHECK(d.image_shape == std::vector<std::int64_t>{1, 1, 1});
+  }
+}

@@ -1,0 +1,78 @@
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <png.h>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "io/plot.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using hebbkit::testing::TempDir;
+using Catch::Matchers::Contains;
+
+TEST_CASE("npy files round-trip dtype, shape and values", "[io][npy]") {
+  TempDir dir("npy");
+  for (const auto& t : {torch::randn({3, 5}), torch::arange(7, torch::kInt64), torch::rand({2, 3, 4}, torch::kFloat64),
+                        torch::tensor(2.5f), torch::randint(0, 255, {4, 4}, torch::kUInt8)}) {
+    io::save_npy(dir / "a.npy", t);
+    const auto back = io::load_npy(dir / "a.npy");
+    CHECK(back.scalar_type() == t.scalar_type());
+    CHECK(back.sizes() == t.sizes());
+    CHECK(torch::equal(back, t));
+  }
+  SECTION("the header is numpy's: 64-byte aligned dict") {
+    io::save_npy(dir / "w.npy", torch::zeros({2, 3}));
+    std::ifstream in(dir / "w.npy", std::ios::binary);
+    std::string head(128, '\0');
+    in.read(head.data(), 128);
+    CHECK(head.substr(1, 5) == "NUMPY");
+    CHECK_THAT(head, Contains("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+    CHECK(std::filesystem::file_size(dir / "w.npy") == 128 + 6 * 4);
+  }
+  SECTION("damaged files") {
+    testing::write_bytes(dir / "bad.npy", {'x', 'y'});
+    CHECK_THROWS_WITH(io::load_npy(dir / "bad.npy"), Contains("bad.npy: not a .npy file"));
+    io::save_npy(dir / "t.npy", torch::zeros({100}));
+    std::filesystem::resize_file(dir / "t.npy", 200);
+    CHECK_THROWS_WITH(io::load_npy(dir / "t.npy"), Contains("t.npy: truncated .npy data"));
+  }
+}
+
+TEST_CASE("PNG images are written with the right size and format", "[io][png]") {
+  TempDir dir("png");
+  const auto images = torch::rand({10, 3, 8, 6});
+  const auto tiled = io::tile_images(images, 4, 1);
+  REQUIRE(tiled.sizes() == torch::IntArrayRef{3 * 9 + 1, 4 * 7 + 1, 3});
+  io::save_png(dir / "t.png", tiled);
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  REQUIRE(png_image_begin_read_from_file(&image, (dir / "t.png").c_str()));
+  CHECK(image.width == 29);
+  CHECK(image.height == 28);
+  CHECK((image.format & PNG_FORMAT_FLAG_COLOR) != 0);
+  png_image_free(&image);
+  CHECK(io::tile_images(torch::rand({3, 1, 5, 5}), 8).sizes() == torch::IntArrayRef{7, 19});
+  CHECK_THROWS_WITH(io::save_png(dir / "x.png", torch::zeros({2, 2})), Contains("needs uint8"));
+}
+
+TEST_CASE("write_atomic replaces whole files and leaves no temporaries", "[io]") {
+  TempDir dir("atomic");
+  io::write_atomic(dir / "f.txt", "first");
+  io::write_atomic(dir / "f.txt", "second");
+  std::ifstream in(dir / "f.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  CHECK(text == "second");
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 1);
+  CHECK_THROWS_WITH(io::write_atomic(dir / "missing/f.txt", "x"), Contains("cannot write"));
+}
+
+TEST_CASE("line charts render through gnuplot", "[io][plot]") {
+  TempDir dir("plot");
+  io::Series s{"loss", {0, 1, 2}, {1.0, 0.5, 0.25}};
+  io::plot_panels(dir / "c.png", {io::Panel{"head loss", "epoch", "loss", {s}, true}});
+  REQUIRE(std::filesystem::exists(dir / "c.png"));
+  CHECK(std::filesystem::file_size(dir / "c.png") > 1000);
+}

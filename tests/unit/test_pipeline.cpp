@@ -1,0 +1,128 @@
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "pipeline/pipeline.hpp"
+#include "plugins/registry.hpp"
+#include "recipe/recipe.hpp"
+#include "run/signals.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using hebbkit::testing::TempDir;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+
+namespace {
+
+struct Fixture {
+  TempDir dir{"pipeline"};
+  Fixture() { testing::write_idx_dataset(dir / "data/mnist", 300, 100, true); }
+
+  pipeline::RunResult run(const std::string& out, std::vector<std::string> overrides = {}) {
+    std::ofstream(dir / "r.yaml") << "seed: 1\n"
+                                     "dataset: {name: mnist, root: '" + (dir / "data").string() + "', validation: 50}\n"
+                                     "head: {name: softmax, epochs: 6, lr: 0.05, batch: 25}\n"
+                                     "stages: [train, evaluate, plot, save]\n";
+    auto recipe = recipe::resolve(recipe::load(dir / "r.yaml", overrides), plugins::default_registry());
+    pipeline::RunOptions options;
+    options.out = dir / out;
+    options.threads = 1;
+    options.progress = run::ProgressStyle::Silent;
+    return pipeline::execute(recipe, options);
+  }
+
+  json read_json(const std::string& file) { return json::parse(std::ifstream(dir / file)); }
+
+  std::vector<double> metric_values(const std::string& out) {
+    std::vector<double> values;
+    std::ifstream in(dir / out / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) values.push_back(json::parse(line)["value"].get<double>());
+    return values;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a run writes the whole run folder and learns the toy problem", "[pipeline][e2e]") {
+  Fixture f;
+  const auto result = f.run("run");
+  REQUIRE(result.status == "completed");
+  CHECK(result.exit_code == 0);
+  for (const char* file : {"recipe.resolved.yaml", "manifest.json", "metrics.jsonl", "summary.json", "log.txt",
+                           "artifacts/head_weight.npy", "artifacts/head_bias.npy", "artifacts/samples.png",
+                           "artifacts/curves_head.png"})
+    CHECK(std::filesystem::exists(f.dir / "run" / file));
+
+  const auto summary = f.read_json("run/summary.json");
+  CHECK(summary["status"] == "completed");
+  CHECK(summary["test_accuracy"].get<double>() > 0.9);
+  CHECK(summary["test_error"].get<double>() == Approx(1 - summary["test_accuracy"].get<double>()));
+  CHECK(summary.contains("val_accuracy"));
+  CHECK(summary["data"]["train"] == 250);
+  CHECK(summary["data"]["validation"] == 50);
+
+  const auto manifest = f.read_json("run/manifest.json");
+  CHECK(manifest["status"] == "completed");
+  CHECK(manifest["threads"] == 1);
+  CHECK(manifest["seed"] == 1);
+  CHECK(manifest["device"] == "cpu");
+  CHECK(manifest["libtorch_version"].get<std::string>().rfind("1.", 0) == 0);
+  CHECK(manifest["plugins"].size() == 2);
+  CHECK(manifest["plugins"][1]["sha256"].get<std::string>().size() == 64);
+  CHECK_FALSE(manifest["ended"].is_null());
+
+  std::ifstream metrics(f.dir / "run/metrics.jsonl");
+  std::string first;
+  std::getline(metrics, first);
+  const auto record = json::parse(first);
+  for (const char* key : {"stage", "scope", "epoch", "step", "name", "value", "seconds"}) CHECK(record.contains(key));
+}
+
+TEST_CASE("same recipe, seed and threads give the same numbers", "[pipeline][determinism]") {
+  Fixture f;
+  REQUIRE(f.run("a").status == "completed");
+  REQUIRE(f.run("b").status == "completed");
+  REQUIRE(f.run("c", {"seed=2"}).status == "completed");
+  const auto a = f.metric_values("a"), b = f.metric_values("b"), c = f.metric_values("c");
+  CHECK(a == b);
+  CHECK(a != c);
+}
+
+TEST_CASE("an interrupted run says so and keeps what it finished", "[pipeline][interrupt]") {
+  Fixture f;
+  run::request_interrupt();
+  const auto result = f.run("stopped");
+  run::clear_interrupt();
+  CHECK(result.status == "interrupted");
+  CHECK(result.exit_code == 130);
+  const auto manifest = f.read_json("stopped/manifest.json");
+  CHECK(manifest["status"] == "interrupted");
+  CHECK_THAT(manifest["error"].get<std::string>(), Contains("interrupted"));
+  const auto summary = f.read_json("stopped/summary.json");
+  CHECK(summary["status"] == "interrupted");
+  CHECK(summary["data"]["train"] == 250);  // the data stage had finished
+}
+
+TEST_CASE("a failing run records the error in its manifest", "[pipeline][errors]") {
+  Fixture f;
+  std::filesystem::remove_all(f.dir / "data/mnist");
+  const auto result = f.run("failed");
+  CHECK(result.status == "failed");
+  CHECK(result.exit_code == 1);
+  const auto manifest = f.read_json("failed/manifest.json");
+  CHECK(manifest["status"] == "failed");
+  CHECK_THAT(manifest["error"].get<std::string>(), Contains("train-images-idx3-ubyte: not found"));
+  SECTION("a folder that holds a run is never overwritten") {
+    CHECK_THROWS_WITH(f.run("failed"), Contains("already holds a run"));
+  }
+}
+
+TEST_CASE("a validation split larger than the data is a recipe error", "[pipeline][errors]") {
+  Fixture f;
+  const auto result = f.run("big", {"dataset.validation=5000"});
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(f.read_json("big/manifest.json")["error"].get<std::string>(),
+             Contains("5000 validation samples leave none of the 300"));
+}

@@ -1,0 +1,35 @@
+#include <catch2/catch.hpp>
+
+#include "hebbkit/errors.hpp"
+#include "run/progress_display.hpp"
+#include "run/signals.hpp"
+
+using namespace hebbkit;
+using Catch::Matchers::Contains;
+
+TEST_CASE("plain progress lines carry count, rate, ETA and the latest metric", "[progress]") {
+  std::vector<std::string> lines;
+  {
+    auto p = run::make_progress("train", 4, "epoch", run::ProgressStyle::Lines, 0.0,
+                                [&](const std::string& line) { lines.push_back(line); });
+    p->note("loss", 0.25);
+    p->advance();
+    p->advance(3);
+  }  // the destructor prints the final line
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[0], Contains("train: 25% 1/4 epoch") && Contains("ETA") && Contains("loss=0.25"));
+  CHECK_THAT(lines[2], Contains("100% 4/4 epoch"));
+}
+
+TEST_CASE("progress notices an interrupt", "[progress][interrupt]") {
+  auto p = run::make_progress("x", 10, "step", run::ProgressStyle::Silent, 1.0, [](const std::string&) {});
+  run::request_interrupt();
+  CHECK_THROWS_AS(p->advance(), Interrupted);
+  run::clear_interrupt();
+}
+
+TEST_CASE("durations read as h:mm:ss", "[progress]") {
+  CHECK(run::format_duration(5) == "0:05");
+  CHECK(run::format_duration(125) == "2:05");
+  CHECK(run::format_duration(3725) == "1:02:05");
+}

@@ -1,0 +1,53 @@
+#include <catch2/catch.hpp>
+
+#include "plugins/registry.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using Catch::Matchers::Contains;
+
+TEST_CASE("the build's plugins are found with their kinds and schemas", "[plugins]") {
+  const auto& registry = plugins::default_registry();
+  for (const auto& problem : registry.problems()) WARN(problem);
+  CHECK(registry.find(PluginKind::Dataset, "mnist"));
+  CHECK(registry.find(PluginKind::Dataset, "fashion_mnist"));
+  CHECK(registry.find(PluginKind::Dataset, "cifar10"));
+  const auto* softmax = registry.find(PluginKind::Head, "softmax");
+  REQUIRE(softmax);
+  CHECK(softmax->manifest->api_version == HEBBKIT_API_VERSION);
+  CHECK(softmax->manifest->make_head);
+  CHECK_FALSE(softmax->manifest->make_rule);
+  CHECK_FALSE(registry.find(PluginKind::Rule, "softmax"));
+  bool has_lr = false;
+  for (const auto& spec : softmax->manifest->schema) has_lr |= spec.name == "lr" && !spec.doc.empty();
+  CHECK(has_lr);
+}
+
+TEST_CASE("a plugin built for another API version is refused by name", "[plugins][errors]") {
+  const std::filesystem::path bad = HEBBKIT_BAD_PLUGIN;
+  CHECK_THROWS_WITH(plugins::Registry::load_library(bad),
+                    Contains(bad.string()) && Contains("API version 999") &&
+                        Contains("this hebbkit has API version " + std::to_string(HEBBKIT_API_VERSION)));
+  plugins::Registry registry;
+  registry.scan({bad.parent_path()});
+  CHECK(registry.plugins().empty());
+  REQUIRE(registry.problems().size() == 1);
+  CHECK_THAT(registry.problems()[0], Contains("API version 999"));
+}
+
+TEST_CASE("files that are not plugins are reported, not loaded", "[plugins][errors]") {
+  testing::TempDir dir("plugins");
+  testing::write_bytes(dir / "hebbkit_fake.so", {'n', 'o', 't', ' ', 'e', 'l', 'f'});
+  plugins::Registry registry;
+  registry.scan({dir.path(), dir / "does-not-exist"});
+  REQUIRE(registry.problems().size() == 1);
+  CHECK_THAT(registry.problems()[0], Contains("hebbkit_fake.so: cannot load plugin library"));
+}
+
+TEST_CASE("a plugin name found twice keeps the first", "[plugins]") {
+  const auto folder = plugins::Registry::default_folders().front();
+  plugins::Registry registry;
+  registry.scan({folder, folder});
+  CHECK(registry.names(PluginKind::Head) == std::vector<std::string>{"softmax"});
+  CHECK_THAT(registry.problems().front(), Contains("already loaded from"));
+}
