@@ -93,20 +93,26 @@ int list_plugins() {
 int describe_plugin(const std::string& name) {
   const auto& registry = plugins::default_registry();
   report_plugin_problems(registry);
-  const auto* p = registry.find_any(name);
-  if (!p) {
+  std::vector<const plugins::Loaded*> matches;
+  for (const auto& q : registry.plugins())
+    if (q.manifest->name == name) matches.push_back(&q);
+  if (matches.empty()) {
     std::vector<std::string> names;
     for (const auto& q : registry.plugins()) names.push_back(q.manifest->name);
     fmt::print(stderr, "hebbkit: error: no plugin named '{}'; available: {}\n", name, fmt::join(names, ", "));
     return 2;
   }
-  const Manifest& m = *p->manifest;
-  fmt::print("{} {} — {}\nfile: {}\n\nparameters:\n", to_string(m.kind), m.name, m.summary, p->file.string());
-  if (m.schema.empty()) fmt::print("  (none)\n");
-  print_schema(m.schema);
-  if (m.kind == PluginKind::Dataset) {
-    fmt::print("\nhost keys, accepted in every dataset node:\n");
-    print_schema(recipe::data_options_schema());
+  // A rule and a head may share a name (krotov); describe them all.
+  for (std::size_t i = 0; i < matches.size(); ++i) {
+    const Manifest& m = *matches[i]->manifest;
+    fmt::print("{}{} {} — {}\nfile: {}\n\nparameters:\n", i ? "\n" : "", to_string(m.kind), m.name, m.summary,
+               matches[i]->file.string());
+    if (m.schema.empty()) fmt::print("  (none)\n");
+    print_schema(m.schema);
+    if (m.kind == PluginKind::Dataset) {
+      fmt::print("\nhost keys, accepted in every dataset node:\n");
+      print_schema(recipe::data_options_schema());
+    }
   }
   return 0;
 }

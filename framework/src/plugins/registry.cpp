@@ -54,7 +54,7 @@ void Registry::scan(const std::vector<fs::path>& folders) {
     for (const auto& file : files) {
       try {
         Loaded loaded = load_library(file);
-        if (const Loaded* first = find_any(loaded.manifest->name)) {
+        if (const Loaded* first = find(loaded.manifest->kind, loaded.manifest->name)) {
           problems_.push_back(fmt::format("{}: plugin '{}' ignored: already loaded from {}", file.string(),
                                           loaded.manifest->name, first->file.string()));
           continue;

@@ -16,7 +16,7 @@ struct Loaded {
 
 class Registry {
  public:
-  /// Loads every hebbkit_*.so in `folders`, in order; a name seen twice keeps the first
+  /// Loads every hebbkit_*.so in `folders`, in order; a kind and name seen twice keeps the first
   /// and records a warning. Libraries that fail to load or have another API version are
   /// recorded in problems(), not fatal: a broken plugin must not hide the others.
   void scan(const std::vector<std::filesystem::path>& folders);

@@ -1,0 +1,67 @@
+// krotov_bench [--threads N] [--steps S]
+//
+// Times the Krotov-Hopfield training step against the bare GEMM it cannot avoid
+// (hidden x inputs times inputs x batch), in the same process, at the paper's sizes.
+// Prints ms per step, ms per GEMM, their ratio (target <= 1.15) and peak memory.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "krotov_update.hpp"
+
+namespace {
+
+template <class Fn>
+double ms_per_call(Fn&& fn, int calls) {
+  for (int i = 0; i < 3; ++i) fn();  // warm-up: allocator, BLAS threads
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < calls; ++i) fn();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / calls;
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2, steps = 50;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
+  }
+  at::set_num_threads(threads);
+  torch::manual_seed(0);
+  fmt::print("krotov step vs bare GEMM, {} thread(s), {} steps each\n", at::get_num_threads(), steps);
+  fmt::print("{:<28} {:>10} {:>10} {:>7} {:>12} {:>10}\n", "case (hidden x inputs, batch)", "step ms", "gemm ms",
+             "ratio", "W MiB", "peak MiB");
+  struct Case { const char* name; std::int64_t hidden, inputs, batch; double p; std::int64_t k; double delta; };
+  for (const Case c : {Case{"MNIST 2000x784, 100", 2000, 784, 100, 3.0, 7, 0.4},
+                       Case{"CIFAR-10 1000x3072, 1000", 1000, 3072, 1000, 2.0, 2, 0.1}}) {
+    // Unit-norm inputs and settled-looking weights, as in training.
+    auto x = torch::rand({c.batch * 10, c.inputs});
+    x = x / x.norm(2, {1}, true);
+    auto w = torch::randn({c.hidden, c.inputs});
+    w = w / w.abs().pow(c.p).sum(1, true).pow(1.0 / c.p);
+    hebbkit::krotov::Synapses synapses(w, {c.p, c.k, c.delta, 1e-30});
+    std::int64_t batch_index = 0;
+    auto next_batch = [&] {
+      const std::int64_t slot = batch_index++ % 10;
+      return x.slice(0, slot * c.batch, (slot + 1) * c.batch);
+    };
+    const double step_ms = ms_per_call([&] { synapses.step(next_batch(), 0.01); }, steps);
+    const auto wp = synapses.powered_weights();
+    const double gemm_ms = ms_per_call([&] { (void)torch::mm(next_batch(), wp.t()); }, steps);
+    fmt::print("{:<28} {:>10.2f} {:>10.2f} {:>7.3f} {:>12.1f} {:>10.1f}\n", c.name, step_ms, gemm_ms,
+               step_ms / gemm_ms, c.hidden * c.inputs * 4 / 1048576.0, peak_rss_mib());
+  }
+  return 0;
+}

@@ -1,0 +1,145 @@
+// Krotov-Hopfield rule: unsupervised, local, competing hidden units. The layer's output
+// is relu(W v)^n; the update itself is in krotov_update.cpp.
+#include <hebbkit/hebbkit.hpp>
+#include <torch/torch.h>
+
+#include "krotov_update.hpp"
+
+namespace {
+
+class KrotovRule final : public hebbkit::Rule {
+ public:
+  static constexpr const char* name = "krotov";
+  static constexpr const char* summary = "Krotov-Hopfield competing hidden units (PNAS 2019), unsupervised";
+  static hebbkit::ParamSchema schema() {
+    using namespace hebbkit::param;
+    return {
+        integer("hidden", 2000, "number of hidden units").at_least(1),
+        real("p", 3.0, "Lebesgue norm power of the synapses").at_least(2),
+        integer("k", 7, "rank of the unit that gets anti-Hebbian learning (2..hidden)").at_least(2),
+        real("delta", 0.4, "strength of anti-Hebbian learning").at_least(0),
+        real("eps0", 0.04, "initial learning rate, annealed linearly to 0 over the epochs").at_least(0),
+        integer("epochs", 100, "passes over the training set").at_least(0),
+        integer("batch", 100, "minibatch size").at_least(1),
+        real("prec", 1e-30, "floor of the update normaliser").at_least(0),
+        choice("init", "normal", {"normal", "uniform", "npy"}, "initial synapses: normal(mu, sigma), uniform [0, 1), or init_file"),
+        real("mu", 0.0, "mean of the normal initialisation"),
+        real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
+        string("init_file", "", "a .npy of shape (hidden, inputs), e.g. a previous run's artifacts/layer0_weights.npy"),
+        boolean("shuffle", true, "reshuffle the training set every epoch"),
+        real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0),
+        integer("figure_units", 100, "units drawn in the weight grid").at_least(1),
+    };
+  }
+
+  explicit KrotovRule(const hebbkit::Params& p)
+      : hidden_(p.integer("hidden")), epochs_(p.integer("epochs")), batch_(p.integer("batch")),
+        eps0_(p.real("eps0")), init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")),
+        init_file_(p.string("init_file")), shuffle_(p.boolean("shuffle")), n_(p.real("n")),
+        figure_units_(p.integer("figure_units")) {
+    hyper_.p = p.real("p");
+    hyper_.k = p.integer("k");
+    hyper_.delta = p.real("delta");
+    hyper_.prec = p.real("prec");
+    if (hyper_.k > hidden_) p.fail("k", fmt::format("k = {} must not exceed hidden = {}", hyper_.k, hidden_));
+    if (init_ == "npy" && init_file_.empty()) p.fail("init_file", "init: npy needs init_file: a .npy file");
+    if (init_ != "npy" && !init_file_.empty())
+      p.fail("init_file", fmt::format("init_file is only read with init: npy (init is '{}')", init_));
+  }
+
+  void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
+    const auto x = data.inputs.flatten(1).to(torch::kFloat32);
+    const std::int64_t n = x.size(0), inputs = x.size(1);
+    synapses_ = std::make_unique<hebbkit::krotov::Synapses>(initial_weights(inputs, ctx), hyper_);
+    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} batch={} for {} epochs", hidden_, inputs, hyper_.p,
+             hyper_.k, hyper_.delta, eps0_, batch_, epochs_);
+    auto progress = ctx.progress("krotov", epochs_, "epoch");
+    for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
+      const double eps = eps0_ * (1.0 - static_cast<double>(epoch) / epochs_);
+      std::int64_t touched = 0, steps = 0;
+      for (const auto& idx : hebbkit::minibatches(n, batch_, shuffle_, ctx.device())) {
+        touched += synapses_->step(x.index_select(0, idx), eps);
+        ++steps;
+      }
+      ctx.check_interrupted();
+      // Units that never win keep their initial norm, so the max alone can look stuck;
+      // the median and the settled fraction show the bulk converging.
+      const auto error = synapses_->norm_error();
+      const double convergence = error.max().item<double>();
+      hebbkit::check_finite(convergence, fmt::format("krotov synapse norm at epoch {}", epoch));
+      ctx.metric("convergence", convergence, epoch);
+      ctx.metric("convergence_median", error.median().item<double>(), epoch);
+      ctx.metric("settled_fraction", error.lt(0.05).to(torch::kFloat64).mean().item<double>(), epoch);
+      ctx.metric("eps", eps, epoch);
+      ctx.metric("touched_units_per_step", double(touched) / std::max<std::int64_t>(1, steps), epoch);
+      progress->note("max|sum|W|^p-1|", convergence);
+      progress->advance();
+    }
+    progress->finish();
+    const auto error = synapses_->norm_error();
+    ctx.info("|sum |W|^p - 1| over units: max {:.4g}, median {:.4g}; {:.1f}% of units within 0.05 of 1",
+             error.max().item<double>(), error.median().item<double>(),
+             100 * error.lt(0.05).to(torch::kFloat64).mean().item<double>());
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) override {
+    const auto currents = torch::relu(torch::mm(x.flatten(1), synapses_->weights().t()));
+    return n_ == 1.0 ? currents : currents.pow(n_);
+  }
+
+  std::vector<hebbkit::NamedTensor> state() const override { return {{"weights", synapses_->weights()}}; }
+
+  void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& image_shape) override {
+    const auto w = synapses_->weights().detach().to(torch::kCPU);
+    const std::int64_t units = std::min<std::int64_t>(figure_units_, w.size(0));
+    std::int64_t volume = 1;
+    for (auto d : image_shape) volume *= d;
+    if (image_shape.size() != 3 || volume != w.size(1)) {
+      ctx.warn("weights have {} inputs, not an image of the dataset's shape; no weight grid", w.size(1));
+      return;
+    }
+    auto chosen = w.slice(0, 0, units).reshape({units, image_shape[0], image_shape[1], image_shape[2]});
+    torch::Tensor images;
+    if (image_shape[0] == 1) {
+      // Signed weights on a blue-white-red map, each unit scaled by its own max |w|.
+      const auto scaled = chosen / chosen.abs().amax({1, 2, 3}, true).clamp_min(1e-12);
+      const auto pos = scaled.clamp_min(0), neg = (-scaled).clamp_min(0);
+      images = torch::cat({1 - neg, 1 - pos - neg, 1 - pos}, 1);
+    } else {
+      // Per-unit min-max normalised RGB.
+      const auto lo = chosen.amin({1, 2, 3}, true), hi = chosen.amax({1, 2, 3}, true);
+      images = (chosen - lo) / (hi - lo).clamp_min(1e-12);
+    }
+    const auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(double(units))));
+    const auto file = ctx.artifacts() / "krotov_weights.png";
+    hebbkit::io::save_png(file, hebbkit::io::tile_images(images, columns, 1, 0.0));
+    ctx.info("weight grid of {} units: {}", units, file.string());
+  }
+
+ private:
+  torch::Tensor initial_weights(std::int64_t inputs, hebbkit::RunContext& ctx) const {
+    const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
+    if (init_ == "uniform") return torch::rand({hidden_, inputs}, options);
+    if (init_ == "normal") return torch::randn({hidden_, inputs}, options) * sigma_ + mu_;
+    auto w = hebbkit::io::load_npy(init_file_).to(options);
+    if (w.dim() != 2 || w.size(0) != hidden_ || w.size(1) != inputs)
+      throw hebbkit::DataError(fmt::format("{}: init_file has shape {}, the layer needs ({}, {})", init_file_,
+                                           fmt::join(w.sizes(), "x"), hidden_, inputs));
+    return w.contiguous();
+  }
+
+  std::int64_t hidden_, epochs_, batch_;
+  double eps0_;
+  std::string init_;
+  double mu_, sigma_;
+  std::string init_file_;
+  bool shuffle_;
+  double n_;
+  std::int64_t figure_units_;
+  hebbkit::krotov::Hyper hyper_;
+  std::unique_ptr<hebbkit::krotov::Synapses> synapses_;
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(KrotovRule)

@@ -1,0 +1,49 @@
+#pragma once
+// The Krotov-Hopfield update ("Unsupervised learning by competing hidden units", PNAS
+// 2019), in two forms: the fast one the rule trains with, and a plain dense transcription
+// of the formulas that tests compare it against.
+//
+// For weights W (hidden x inputs) and a minibatch V (inputs x batch):
+//   I  = (sign(W) * |W|^(p-1)) V
+//   g  = 1 for each sample's strongest unit, -delta for its k-th strongest, else 0
+//   xx = sum_b g[u,b] I[u,b];  ds = g V^T - xx[:,None] * W
+//   W += eps * ds / max(max|ds|, prec)
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace hebbkit::krotov {
+
+struct Hyper {
+  double p = 3.0;       ///< Lebesgue power, >= 2
+  std::int64_t k = 2;   ///< rank of the anti-Hebbian unit, 2..hidden
+  double delta = 0.4;   ///< strength of anti-Hebbian learning
+  double prec = 1e-30;  ///< floor of the update's normaliser
+};
+
+/// sign(W) * |W|^(p-1), the matrix the currents are computed with.
+torch::Tensor powered(const torch::Tensor& w, double p);
+
+/// The weights and the cached sign(W)|W|^(p-1). step() does one GEMM for the currents,
+/// then touches only the rows that won or came k-th in the batch (at most 2 x batch):
+/// the update, its max-norm and the cached powers are all computed on those rows.
+class Synapses {
+ public:
+  Synapses(torch::Tensor weights, Hyper hyper);
+  /// One update on a minibatch `x` shaped (batch, inputs). Returns the number of units touched.
+  std::int64_t step(const torch::Tensor& x, double eps);
+  const torch::Tensor& weights() const { return w_; }
+  const torch::Tensor& powered_weights() const { return wp_; }
+  /// |sum_i |W_ui|^p - 1| per unit: how far each unit is from its fixed point (0).
+  torch::Tensor norm_error() const;
+
+ private:
+  torch::Tensor w_, wp_;
+  Hyper hyper_;
+};
+
+/// The formulas above, transcribed literally with a dense g and a full sort. Slow; the
+/// reference the fast path is tested against. Updates `w` in place.
+void dense_reference_step(torch::Tensor& w, const torch::Tensor& x, const Hyper& hyper, double eps);
+
+}  // namespace hebbkit::krotov

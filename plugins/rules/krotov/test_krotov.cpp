@@ -1,0 +1,61 @@
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "krotov_update.hpp"
+
+using namespace hebbkit::krotov;
+
+namespace {
+torch::Tensor unit_rows(torch::Tensor x) { return x / x.norm(2, {1}, true); }
+}  // namespace
+
+TEST_CASE("the fast step equals the dense formulas over several steps", "[krotov]") {
+  const auto [p, k, delta] = GENERATE(table<double, std::int64_t, double>({{2.0, 2, 0.1}, {3.0, 7, 0.4}, {3.0, 2, 0.4}, {4.5, 3, 0.3}}));
+  // Contiguous inputs take the fused CPU path; strided ones the generic tensor path (GPU's).
+  const bool strided = GENERATE(false, true);
+  CAPTURE(p, k, delta, strided);
+  torch::manual_seed(1);
+  const Hyper hyper{p, k, delta, 1e-30};
+  auto w0 = torch::randn({60, 30}, torch::kFloat64);
+  auto dense = w0.clone();
+  Synapses fast(w0.clone(), hyper);
+  for (int step = 0; step < 12; ++step) {
+    auto x = unit_rows(torch::randn({16, 30}, torch::kFloat64));
+    if (strided) x = x.t().contiguous().t();
+    const double eps = 0.05 * (1 - step / 12.0);
+    fast.step(x, eps);
+    dense_reference_step(dense, x, hyper, eps);
+    CAPTURE(step);
+    REQUIRE((fast.weights() - dense).abs().max().item<double>() < 1e-5);
+    REQUIRE((fast.powered_weights() - powered(dense, p)).abs().max().item<double>() < 1e-5);
+  }
+  // The weights really moved: the comparison is not between two copies of w0.
+  CHECK((dense - w0).abs().max().item<double>() > 1e-2);
+}
+
+TEST_CASE("a step touches at most 2 x batch rows and leaves the others alone", "[krotov]") {
+  torch::manual_seed(2);
+  const auto w0 = torch::randn({500, 20});
+  Synapses s(w0.clone(), Hyper{3.0, 5, 0.4, 1e-30});
+  const auto touched = s.step(unit_rows(torch::randn({8, 20})), 0.1);
+  CHECK(touched <= 16);
+  CHECK(touched >= 1);
+  const auto changed = (s.weights() - w0).abs().sum(1).gt(0).sum().item<std::int64_t>();
+  CHECK(changed == touched);
+}
+
+TEST_CASE("the synapses settle towards unit p-norm", "[krotov]") {
+  torch::manual_seed(3);
+  Synapses s(torch::rand({20, 10}), Hyper{3.0, 2, 0.4, 1e-30});
+  const double before = s.norm_error().max().item<double>();
+  for (int i = 0; i < 4000; ++i) s.step(unit_rows(torch::rand({10, 10})), 0.05 * (1 - i / 4000.0));
+  CAPTURE(before, s.norm_error().max().item<double>());
+  CHECK(s.norm_error().max().item<double>() < before / 4);
+}
+
+TEST_CASE("powered() is sign(W)|W|^(p-1)", "[krotov]") {
+  const auto w = torch::tensor({-2.0, 0.5, 3.0});
+  CHECK(torch::allclose(powered(w, 3.0), torch::tensor({-4.0, 0.25, 9.0})));
+  CHECK(torch::allclose(powered(w, 2.0), w));
+}

@@ -1,0 +1,102 @@
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "pipeline/pipeline.hpp"
+#include "plugins/registry.hpp"
+#include "recipe/recipe.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using hebbkit::testing::TempDir;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+
+namespace {
+
+struct KrotovFixture {
+  TempDir dir{"krotov"};
+  KrotovFixture() {
+    testing::write_idx_dataset(dir / "data/mnist", 300, 100, false);
+    std::ofstream(dir / "k.yaml")
+        << "seed: 0\n"
+           "dataset: {name: mnist, root: '" + (dir / "data").string() + "', preprocess: [flatten, center, unit_norm]}\n"
+           "layers:\n"
+           "  - rule: {name: krotov, hidden: 40, p: 3, k: 3, delta: 0.4, eps0: 0.04, epochs: 4, batch: 20}\n"
+           "head: {name: krotov, n: 3, m: 6, beta: 0.1, epochs: 15, batch: 20, lr: 0.05}\n"
+           "stages: [train, evaluate, plot, save]\n";
+  }
+  recipe::Recipe resolve(const std::vector<std::string>& overrides = {}) {
+    return recipe::resolve(recipe::load(dir / "k.yaml", overrides), plugins::default_registry());
+  }
+  pipeline::RunResult run(const std::string& out, const std::vector<std::string>& overrides = {}) {
+    auto recipe = resolve(overrides);
+    pipeline::RunOptions options;
+    options.out = dir / out;
+    options.threads = 1;
+    options.progress = run::ProgressStyle::Silent;
+    return pipeline::execute(recipe, options);
+  }
+  json read_json(const std::string& file) { return json::parse(std::ifstream(dir / file)); }
+};
+
+}  // namespace
+
+TEST_CASE("a Krotov-Hopfield layer with the paper's head learns the toy problem", "[krotov][e2e]") {
+  KrotovFixture f;
+  const auto result = f.run("run");
+  REQUIRE(result.status == "completed");
+  const auto summary = f.read_json("run/summary.json");
+  CHECK(summary["test_accuracy"].get<double>() > 0.8);
+  CHECK(std::filesystem::exists(f.dir / "run/artifacts/krotov_weights.png"));
+  CHECK(std::filesystem::exists(f.dir / "run/artifacts/curves_layers_0.png"));
+  const auto weights = io::load_npy(f.dir / "run/artifacts/layer0_weights.npy");
+  CHECK(weights.sizes() == torch::IntArrayRef{40, 784});
+  CHECK(io::load_npy(f.dir / "run/artifacts/head_S.npy").sizes() == torch::IntArrayRef{10, 40});
+
+  std::ifstream metrics(f.dir / "run/metrics.jsonl");
+  int convergence_records = 0;
+  for (std::string line; std::getline(metrics, line);)
+    convergence_records += json::parse(line)["name"] == "convergence";
+  CHECK(convergence_records == 4);
+
+  SECTION("saved synapses seed another recipe (init: npy)") {
+    const auto file = (f.dir / "run/artifacts/layer0_weights.npy").string();
+    const auto again = f.run("again", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
+                                       "layers.0.rule.epochs=0"});
+    REQUIRE(again.status == "completed");
+    CHECK(torch::equal(io::load_npy(f.dir / "again/artifacts/layer0_weights.npy"), weights));
+  }
+  SECTION("an init file of the wrong shape is refused by name") {
+    const auto file = (f.dir / "run/artifacts/layer0_weights.npy").string();
+    const auto bad = f.run("bad", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
+                                   "layers.0.rule.hidden=41"});
+    CHECK(bad.status == "failed");
+    CHECK_THAT(f.read_json("bad/manifest.json")["error"].get<std::string>(),
+               Contains("layer0_weights.npy: init_file has shape 40x784, the layer needs (41, 784)"));
+  }
+}
+
+TEST_CASE("Krotov parameters are checked together before running", "[krotov][errors]") {
+  KrotovFixture f;
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.k=41"}),
+                    Contains("--set layers.0.rule.k=41: layers.0.rule.k: k = 41 must not exceed hidden = 40"));
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.p=1.5"}), Contains("layers.0.rule.p: 1.5 is out of range [2, inf]"));
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.init=npy"}), Contains("init: npy needs init_file"));
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.init=gauss"}), Contains("'gauss' is not one of: normal, uniform, npy"));
+}
+
+TEST_CASE("a diverging head stops the run with a message, not a garbage result", "[krotov][errors]") {
+  KrotovFixture f;
+  // Raw pixels and a huge power overflow relu(Wv)^n: the head must refuse to go on.
+  const auto result = f.run("nan", {"dataset.preprocess=[flatten]", "head.n=100"});
+  CHECK(result.status == "failed");
+  CHECK(result.exit_code == 1);
+  const auto error = f.read_json("nan/manifest.json")["error"].get<std::string>();
+  CHECK_THAT(error, Contains("krotov head loss at epoch 0 is nan") && Contains("centred and unit-normalised"));
+  CHECK_FALSE(f.read_json("nan/summary.json").contains("test_accuracy"));
+}
