@@ -17,10 +17,13 @@ std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool 
   return out;
 }
 
-void check_finite(double value, const std::string& what) {
-  if (!std::isfinite(value))
-    throw NumericalError(fmt::format("{} is {}: training diverged (lower the learning rate, or check the "
-                                     "preprocessing, e.g. center + unit_norm)", what, value));
+void check_finite(double value, const std::string& what, const std::string& advice) {
+  if (std::isfinite(value)) return;
+  throw NumericalError(fmt::format("{} is {}: training diverged; {}", what,
+                                   std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf",
+                                   advice.empty() ? "lower the learning rate, or check the preprocessing "
+                                                    "(e.g. center + unit_norm)"
+                                                  : advice));
 }
 
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {

@@ -6,9 +6,7 @@
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"
-#include "pipeline/pipeline.hpp"
-#include "plugins/registry.hpp"
-#include "recipe/recipe.hpp"
+#include "support/recipe_runs.hpp"
 #include "support/tiny_data.hpp"
 
 using namespace hebbkit;
@@ -31,17 +29,12 @@ struct KrotovFixture {
            "stages: [train, evaluate, plot, save]\n";
   }
   recipe::Recipe resolve(const std::vector<std::string>& overrides = {}) {
-    return recipe::resolve(recipe::load(dir / "k.yaml", overrides), plugins::default_registry());
+    return testing::resolve_file(dir / "k.yaml", overrides);
   }
   pipeline::RunResult run(const std::string& out, const std::vector<std::string>& overrides = {}) {
-    auto recipe = resolve(overrides);
-    pipeline::RunOptions options;
-    options.out = dir / out;
-    options.threads = 1;
-    options.progress = run::ProgressStyle::Silent;
-    return pipeline::execute(recipe, options);
+    return testing::run_file(dir / "k.yaml", dir / out, overrides);
   }
-  json read_json(const std::string& file) { return json::parse(std::ifstream(dir / file)); }
+  json read_json(const std::string& file) { return testing::read_json(dir / file); }
 };
 
 }  // namespace
@@ -97,6 +90,7 @@ TEST_CASE("a diverging head stops the run with a message, not a garbage result",
   CHECK(result.status == "failed");
   CHECK(result.exit_code == 1);
   const auto error = f.read_json("nan/manifest.json")["error"].get<std::string>();
-  CHECK_THAT(error, Contains("krotov head loss at epoch 0 is nan") && Contains("centred and unit-normalised"));
+  CHECK_THAT(error, Contains("krotov head loss at epoch 0 is nan: training diverged; relu(x)^100 overflows unless the inputs are "
+                            "centred and unit-normalised"));
   CHECK_FALSE(f.read_json("nan/summary.json").contains("test_accuracy"));
 }

@@ -3,10 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "pipeline/pipeline.hpp"
-#include "plugins/registry.hpp"
-#include "recipe/recipe.hpp"
 #include "run/signals.hpp"
+#include "support/recipe_runs.hpp"
 #include "support/tiny_data.hpp"
 
 using namespace hebbkit;
@@ -25,15 +23,10 @@ struct Fixture {
                                      "dataset: {name: mnist, root: '" + (dir / "data").string() + "', validation: 50}\n"
                                      "head: {name: softmax, epochs: 6, lr: 0.05, batch: 25}\n"
                                      "stages: [train, evaluate, plot, save]\n";
-    auto recipe = recipe::resolve(recipe::load(dir / "r.yaml", overrides), plugins::default_registry());
-    pipeline::RunOptions options;
-    options.out = dir / out;
-    options.threads = 1;
-    options.progress = run::ProgressStyle::Silent;
-    return pipeline::execute(recipe, options);
+    return testing::run_file(dir / "r.yaml", dir / out, overrides);
   }
 
-  json read_json(const std::string& file) { return json::parse(std::ifstream(dir / file)); }
+  json read_json(const std::string& file) { return testing::read_json(dir / file); }
 
   std::vector<double> metric_values(const std::string& out) {
     std::vector<double> values;

@@ -13,8 +13,9 @@ namespace hebbkit {
 std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool shuffle,
                                        torch::Device device);
 
-/// Throws NumericalError naming `what` when `value` is NaN or infinite.
-void check_finite(double value, const std::string& what);
+/// Throws NumericalError "<what> is nan: training diverged; <advice>" when `value` is
+/// NaN or infinite. The default advice suggests the learning rate and preprocessing.
+void check_finite(double value, const std::string& what, const std::string& advice = "");
 
 /// Fraction of rows of `logits` whose argmax equals `labels`.
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);

@@ -41,13 +41,12 @@ struct Resolver {
     }
     if (const auto* found = registry.find(kind, name.Scalar())) return found;
     const auto available = registry.names(kind);
-    const std::string hint = did_you_mean(name.Scalar(), available);
     std::string other;
     if (const auto* any = registry.find_any(name.Scalar()))
       other = fmt::format(" ('{}' is a {} plugin)", name.Scalar(), to_string(any->manifest->kind));
     error(join(path, "name"),
           fmt::format("unknown {} plugin '{}'{}{}; available: {}", to_string(kind), name.Scalar(), other,
-                      hint.empty() ? "" : " — did you mean '" + hint + "'?",
+                      suggestion(name.Scalar(), available),
                       available.empty() ? "none (is HEBBKIT_PLUGIN_PATH set?)" : fmt::format("{}", fmt::join(available, ", "))));
     return nullptr;
   }
@@ -134,10 +133,7 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry) {
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
     if (std::find(top_level_keys.begin(), top_level_keys.end(), key) == top_level_keys.end()) {
-      const std::string hint = did_you_mean(key, top_level_keys);
-      r.error(key, fmt::format("unknown key '{}'{}", key,
-                               hint.empty() ? fmt::format(" (known keys: {})", fmt::join(top_level_keys, ", "))
-                                            : " — did you mean '" + hint + "'?"));
+      r.error(key, unknown_key_message(key, top_level_keys));
     }
   }
   const ParamSchema top_schema = {
@@ -182,10 +178,8 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry) {
       for (std::size_t i = 0; i < recipe.data.preprocess.size(); ++i) {
         const auto& step = recipe.data.preprocess[i];
         if (std::find(preprocess_steps.begin(), preprocess_steps.end(), step) == preprocess_steps.end()) {
-          const std::string hint = did_you_mean(step, preprocess_steps);
           r.error(join("dataset.preprocess", std::to_string(i)),
-                  fmt::format("unknown preprocessing step '{}'{}; known: {}", step,
-                              hint.empty() ? "" : " — did you mean '" + hint + "'?",
+                  fmt::format("unknown preprocessing step '{}'{}; known: {}", step, suggestion(step, preprocess_steps),
                               fmt::join(preprocess_steps, ", ")));
         }
       }
@@ -239,10 +233,9 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry) {
         if (it == plain_stages.end()) {
           std::vector<std::string> all = plain_stages;
           all.push_back("attack");
-          const std::string hint = did_you_mean(name, all);
           r.error(path, fmt::format("unknown stage '{}'{}; stages: train, evaluate, plot, save, "
                                     "or {{attack: {{name: ..., ...}}}}",
-                                    name, hint.empty() ? "" : " — did you mean '" + hint + "'?"));
+                                    name, suggestion(name, all)));
           continue;
         }
         stage.kind = plain_stage_kinds[it - plain_stages.begin()];

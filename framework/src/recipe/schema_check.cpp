@@ -79,9 +79,8 @@ std::string check_scalar(const ParamSpec& spec, const YAML::Node& node) {
                        : expected_text(spec.type), show(node));
   if (spec.type == ParamType::Choice &&
       std::find(spec.choices.begin(), spec.choices.end(), node.Scalar()) == spec.choices.end()) {
-    std::string hint = did_you_mean(node.Scalar(), spec.choices);
     return fmt::format("'{}' is not one of: {}{}", node.Scalar(), fmt::join(spec.choices, ", "),
-                       hint.empty() ? "" : " — did you mean '" + hint + "'?");
+                       suggestion(node.Scalar(), spec.choices));
   }
   const bool numeric = spec.type == ParamType::Integer || spec.type == ParamType::Real ||
                        spec.type == ParamType::Integers || spec.type == ParamType::Reals;
@@ -109,6 +108,17 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates,
+                       const std::string& otherwise) {
+  const std::string hint = did_you_mean(word, candidates);
+  return hint.empty() ? otherwise : " — did you mean '" + hint + "'?";
+}
+
+std::string unknown_key_message(const std::string& key, const std::vector<std::string>& known) {
+  return fmt::format("unknown key '{}'{}", key,
+                     suggestion(key, known, fmt::format(" (known keys: {})", fmt::join(known, ", "))));
+}
+
 Params check_params(const std::shared_ptr<const Document>& doc, const YAML::Node& node,
                     const std::string& path, const ParamSchema& schema,
                     const std::set<std::string>& reserved, std::vector<std::string>& errors) {
@@ -132,11 +142,8 @@ Params check_params(const std::shared_ptr<const Document>& doc, const YAML::Node
       const std::string key = kv.first.Scalar();
       if (reserved.count(key)) continue;
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        const std::string hint = did_you_mean(key, known);
-        errors.push_back(fmt::format(
-            "{}: {}: unknown key '{}'{}", where(join(path, key)), join(path, key), key,
-            hint.empty() ? fmt::format(" (known keys: {})", fmt::join(known, ", "))
-                         : " — did you mean '" + hint + "'?"));
+        errors.push_back(
+            fmt::format("{}: {}: {}", where(join(path, key)), join(path, key), unknown_key_message(key, known)));
       }
     }
   }

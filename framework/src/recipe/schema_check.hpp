@@ -16,6 +16,13 @@ namespace hebbkit::recipe {
 /// The closest of `candidates` to `word` if it is plausibly a typo, else "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
+/// " — did you mean 'x'?" for a plausible typo of one of `candidates`, else `otherwise`.
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates,
+                       const std::string& otherwise = "");
+
+/// "unknown key 'k' — did you mean ...?" or "unknown key 'k' (known keys: ...)".
+std::string unknown_key_message(const std::string& key, const std::vector<std::string>& known);
+
 /// Checks `node` (the map at `path`) against `schema`; keys in `reserved` (e.g. "name")
 /// are allowed and skipped. Appends one message per problem to `errors`. Returns the
 /// validated Params view (meaningful only when no error was added).

@@ -36,8 +36,9 @@ void HostContext::metric(const std::string& name, double value, std::int64_t epo
 std::unique_ptr<Progress> HostContext::progress(const std::string& label, std::int64_t total, const std::string& unit) {
   double interval = 10.0;
   if (const char* env = std::getenv("HEBBKIT_PROGRESS_SECONDS")) interval = std::atof(env);
-  const std::string full = scope_.empty() ? label : scope_ + " " + label;
-  return make_progress(full, total, unit, style_, interval, [this](const std::string& text) { line("", text); });
+  // Plain lines go through line(), which already names the scope; the bar does not.
+  const std::string shown = style_ == ProgressStyle::Bar && !scope_.empty() ? scope_ + " " + label : label;
+  return make_progress(shown, total, unit, style_, interval, [this](const std::string& text) { line("", text); });
 }
 
 void HostContext::check_interrupted() const {

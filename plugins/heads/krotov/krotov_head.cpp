@@ -50,8 +50,9 @@ class KrotovHead final : public hebbkit::FeatureHead {
         correct += c.argmax(1).eq(data.labels.index_select(0, idx)).sum().item<std::int64_t>();
       }
       const double loss = loss_sum / h.size(0);
-      hebbkit::check_finite(loss, fmt::format("krotov head loss at epoch {} (n = {}: are the inputs centred and "
-                                              "unit-normalised?)", epoch, n_));
+      hebbkit::check_finite(loss, fmt::format("krotov head loss at epoch {}", epoch),
+                            fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
+                                        "(dataset.preprocess: [flatten, center, unit_norm])", n_));
       ctx.metric("loss", loss, epoch);
       ctx.metric("train_accuracy", double(correct) / h.size(0), epoch);
       ctx.metric("lr", lr, epoch);
