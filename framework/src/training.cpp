@@ -26,6 +26,14 @@ void check_finite(double value, const std::string& what, const std::string& advi
                                                   : advice));
 }
 
+torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes) {
+  auto out = x.flatten(1).clone();
+  const auto value = x.max().detach();
+  const auto one_hot = torch::nn::functional::one_hot(labels, num_classes).to(out.dtype());
+  out.slice(1, 0, num_classes).copy_(one_hot * value);
+  return out;
+}
+
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
   if (labels.numel() == 0) return 0.0;
   return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();

@@ -35,6 +35,9 @@ class Rule {
   virtual void fit(const LayerFit& data, RunContext& ctx) = 0;
   /// The layer's output for a batch of inputs shaped like LayerFit::inputs.
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// The activities of each layer inside this rule for x, bottom first (a rule may train a
+  /// stack, e.g. Forward-Forward). Heads that read per-layer activity (goodness) use this.
+  virtual std::vector<torch::Tensor> activations(const torch::Tensor& x) { return {forward(x)}; }
   /// Tensors saved by the `save` stage as <layer>_<name>.npy.
   virtual std::vector<NamedTensor> state() const { return {}; }
   /// Called by the `plot` stage: write the rule's own figures into ctx.artifacts().

@@ -1,0 +1,213 @@
+// Forward-Forward (Hinton 2022): a stack of Linear + ReLU layers, each trained greedily
+// with its own optimizer to give high goodness to positive data and low goodness to
+// negative data. Supervised: the label is written over the first pixels (wrong labels make
+// the negatives). Unsupervised: negatives are hybrids of two images under a blurred mask.
+#include <hebbkit/hebbkit.hpp>
+#include <torch/torch.h>
+
+#include "ff_core.hpp"
+
+namespace {
+
+using hebbkit::ff::direction;
+using hebbkit::ff::goodness;
+
+class ForwardForward final : public hebbkit::Rule {
+ public:
+  static constexpr const char* name = "forward_forward";
+  static constexpr const char* summary = "Hinton's Forward-Forward: layer-local goodness, supervised or unsupervised";
+  static hebbkit::ParamSchema schema() {
+    using namespace hebbkit::param;
+    return {
+        integers("sizes", {500, 500}, "widths of the layers, trained bottom-up").at_least(1),
+        choice("mode", "supervised", {"supervised", "unsupervised"},
+               "supervised: label overlay, wrong-label negatives; unsupervised: hybrid-image negatives"),
+        real("theta", 2.0, "goodness threshold").at_least(0),
+        real("lr", 0.03, "Adam learning rate of every layer").at_least(0),
+        integer("epochs", 60, "epochs per layer").at_least(0),
+        integer("batch", 0, "minibatch size; 0: the whole training set at once").at_least(0),
+        choice("output", "skip_first", {"all", "skip_first", "last"},
+               "what forward() gives a head: the activities of all layers, all but the first, or the last"),
+        boolean("skip_first", false, "leave the first layer out of goodness-based predictions"),
+        integer("grow_width", 0, "supervised growth: add layers of this width while validation accuracy improves (0: off)").at_least(0),
+        real("grow_margin", 0.01, "a grown layer is kept only if validation accuracy improves by more than this").at_least(0),
+        integer("grow_max_layers", 8, "growth stops at this many layers").at_least(1),
+    };
+  }
+
+  explicit ForwardForward(const hebbkit::Params& p)
+      : sizes_(p.integers("sizes")), supervised_(p.string("mode") == "supervised"), theta_(p.real("theta")),
+        lr_(p.real("lr")), epochs_(p.integer("epochs")), batch_(p.integer("batch")), output_(p.string("output")),
+        skip_first_(p.boolean("skip_first")), grow_width_(p.integer("grow_width")),
+        grow_margin_(p.real("grow_margin")), grow_max_layers_(p.integer("grow_max_layers")) {
+    if (sizes_.empty()) p.fail("sizes", "needs at least one layer width");
+    if (output_ == "skip_first" && sizes_.size() < 2 && grow_width_ == 0)
+      p.fail("output", "output: skip_first needs at least two layers (sizes has one); use output: all");
+    if (grow_width_ > 0 && !supervised_)
+      p.fail("grow_width", "growth judges layers by goodness-based validation accuracy: it needs mode: supervised");
+  }
+
+  void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
+    if (!supervised_ && data.inputs.dim() != 4)
+      throw hebbkit::RecipeError(fmt::format(
+          "forward_forward (unsupervised) builds hybrid negatives from images: the inputs must be (N, C, H, W), "
+          "got {} — leave 'flatten' out of dataset.preprocess", fmt::join(data.inputs.sizes(), "x")));
+    num_classes_ = data.num_classes;
+    images_ = data.inputs;
+    labels_ = data.labels;
+    // Positive data in the first layer's space; its outputs are cached layer by layer.
+    torch::Tensor positive = supervised_ ? hebbkit::overlay_label(images_, labels_, num_classes_) : images_.flatten(1);
+    for (const auto width : sizes_) positive = add_and_train(positive, width, ctx);
+
+    if (grow_width_ > 0) {
+      if (!data.val_inputs.defined())
+        throw hebbkit::RecipeError("forward_forward: grow_width needs a validation split (dataset.validation)");
+      double best = accuracy_of(data.val_inputs, data.val_labels);
+      ctx.metric("val_accuracy_by_depth", best, static_cast<std::int64_t>(layers_.size()));
+      while (static_cast<std::int64_t>(layers_.size()) < grow_max_layers_) {
+        const auto next = add_and_train(positive, grow_width_, ctx);
+        const double acc = accuracy_of(data.val_inputs, data.val_labels);
+        ctx.metric("val_accuracy_by_depth", acc, static_cast<std::int64_t>(layers_.size()));
+        if (acc - best <= grow_margin_) {
+          ctx.info("growth: layer {} brought validation accuracy {:.2f}% -> {:.2f}%, not more than {:.2f} points; removed",
+                   layers_.size(), 100 * best, 100 * acc, 100 * grow_margin_);
+          layers_.pop_back();
+          break;
+        }
+        ctx.info("growth: layer {} kept, validation accuracy {:.2f}% -> {:.2f}%", layers_.size(), 100 * best, 100 * acc);
+        best = acc;
+        positive = next;
+      }
+    }
+    if (supervised_ && data.val_inputs.defined())
+      ctx.info("goodness-based validation accuracy with {} layers: {:.2f}%", layers_.size(),
+               100 * accuracy_of(data.val_inputs, data.val_labels));
+    images_ = labels_ = torch::Tensor();  // not needed after training
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) override {
+    auto acts = activations(x);
+    if (output_ == "last") return acts.back();
+    if (output_ == "skip_first" && acts.size() > 1) acts.erase(acts.begin());
+    return torch::cat(acts, 1);
+  }
+
+  std::vector<torch::Tensor> activations(const torch::Tensor& x) override {
+    std::vector<torch::Tensor> out;
+    torch::Tensor h = x.flatten(1);
+    for (auto& layer : layers_) {
+      h = torch::relu(layer.linear->forward(direction(h)));
+      out.push_back(h);
+    }
+    return out;
+  }
+
+  std::vector<hebbkit::NamedTensor> state() const override {
+    std::vector<hebbkit::NamedTensor> out;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      out.emplace_back(fmt::format("ff{}_weight", i), layers_[i].linear->weight);
+      out.emplace_back(fmt::format("ff{}_bias", i), layers_[i].linear->bias);
+    }
+    return out;
+  }
+
+ private:
+  struct Layer {
+    torch::nn::Linear linear{nullptr};
+  };
+
+  // Negative data for the first layer, fresh every epoch.
+  torch::Tensor negatives() const {
+    if (supervised_) return hebbkit::overlay_label(images_, hebbkit::ff::wrong_labels(labels_, num_classes_), num_classes_);
+    return hebbkit::ff::hybrid_negatives(images_).flatten(1);
+  }
+
+  // One trained layer applied to x in batches, without a graph.
+  torch::Tensor apply_layer(const torch::Tensor& x, std::size_t index) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t s = 0; s < x.size(0); s += 4096)
+      parts.push_back(torch::relu(layers_[index].linear->forward(direction(x.slice(0, s, std::min(x.size(0), s + 4096))))));
+    return torch::cat(parts);
+  }
+
+  // The frozen layers [0, count) applied to x.
+  torch::Tensor through(torch::Tensor x, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) x = apply_layer(x, i);
+    return x;
+  }
+
+  // Adds a layer of `width` on top, trains it on `positive` (the cached outputs of the
+  // layers below for positive data) and returns its own outputs for the next layer.
+  torch::Tensor add_and_train(const torch::Tensor& positive, std::int64_t width, hebbkit::RunContext& ctx) {
+    const std::size_t index = layers_.size();
+    Layer layer;
+    layer.linear = torch::nn::Linear(positive.size(1), width);
+    layer.linear->to(ctx.device());
+    layers_.push_back(layer);
+    torch::optim::Adam optimizer(layer.linear->parameters(), torch::optim::AdamOptions(lr_));
+    const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
+    auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), epochs_, "epoch");
+    for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
+      const auto negative = through(negatives(), index);
+      double loss_sum = 0, pos_sum = 0, neg_sum = 0;
+      for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
+        const auto g_pos = goodness(torch::relu(layer.linear->forward(direction(positive.index_select(0, idx)))));
+        const auto g_neg = goodness(torch::relu(layer.linear->forward(direction(negative.index_select(0, idx)))));
+        const auto loss = hebbkit::ff::loss(g_pos, g_neg, theta_);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        loss_sum += loss.item<double>() * idx.size(0);
+        pos_sum += g_pos.sum().item<double>();
+        neg_sum += g_neg.sum().item<double>();
+      }
+      const double loss = loss_sum / n;
+      hebbkit::check_finite(loss, fmt::format("forward_forward layer {} loss at epoch {}", index, epoch));
+      const std::int64_t step = static_cast<std::int64_t>(index);
+      ctx.metric(fmt::format("layer{}_loss", index), loss, epoch, step);
+      ctx.metric(fmt::format("layer{}_goodness_pos", index), pos_sum / n, epoch, step);
+      ctx.metric(fmt::format("layer{}_goodness_neg", index), neg_sum / n, epoch, step);
+      progress->note("loss", loss);
+      progress->advance();
+    }
+    progress->finish();
+    return apply_layer(positive, index);
+  }
+
+  // Goodness-based prediction: the label whose overlay makes the stack's goodness largest.
+  double accuracy_of(const torch::Tensor& images, const torch::Tensor& labels) {
+    torch::NoGradGuard no_grad;
+    std::int64_t correct = 0;
+    for (std::int64_t s = 0; s < images.size(0); s += 1000) {
+      const auto x = images.slice(0, s, std::min(images.size(0), s + 1000));
+      std::vector<torch::Tensor> scores;
+      for (std::int64_t c = 0; c < num_classes_; ++c) {
+        const auto acts = activations(hebbkit::overlay_label(x, torch::full({x.size(0)}, c, labels.options()), num_classes_));
+        auto total = torch::zeros({x.size(0)}, x.options());
+        for (std::size_t i = skip_first_ ? 1 : 0; i < acts.size(); ++i) total += goodness(acts[i]);
+        scores.push_back(total);
+      }
+      correct += torch::stack(scores, 1).argmax(1).eq(labels.slice(0, s, std::min(images.size(0), s + 1000)))
+                     .sum().item<std::int64_t>();
+    }
+    return images.size(0) ? double(correct) / images.size(0) : 0.0;
+  }
+
+  std::vector<std::int64_t> sizes_;
+  bool supervised_;
+  double theta_, lr_;
+  std::int64_t epochs_, batch_;
+  std::string output_;
+  bool skip_first_;
+  std::int64_t grow_width_;
+  double grow_margin_;
+  std::int64_t grow_max_layers_;
+  std::vector<Layer> layers_;
+  std::int64_t num_classes_ = 0;
+  torch::Tensor images_, labels_;
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(ForwardForward)

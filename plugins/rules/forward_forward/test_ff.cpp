@@ -1,0 +1,82 @@
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+#include <hebbkit/training.hpp>
+#include <torch/torch.h>
+
+#include "ff_core.hpp"
+
+using namespace hebbkit;
+
+TEST_CASE("the label overlay writes the one-hot label, scaled by the max, over the first pixels", "[ff]") {
+  auto x = torch::rand({4, 1, 5, 5}) * 0.5;
+  x[2][0][4][4] = 0.9;
+  const auto labels = torch::tensor({3, 0, 9, 1});
+  const auto y = overlay_label(x, labels, 10);
+  REQUIRE(y.sizes() == torch::IntArrayRef{4, 25});
+  CHECK(y[0][3].item<float>() == Approx(0.9f));
+  CHECK(y[0].slice(0, 0, 10).sum().item<float>() == Approx(0.9f));
+  CHECK(y[2][9].item<float>() == Approx(0.9f));
+  CHECK(torch::equal(y.slice(1, 10), x.flatten(1).slice(1, 10)));
+}
+
+TEST_CASE("wrong labels are never the true one and cover every other class", "[ff]") {
+  torch::manual_seed(0);
+  const auto labels = torch::randint(0, 10, {5000}, torch::kInt64);
+  const auto wrong = ff::wrong_labels(labels, 10);
+  CHECK(wrong.ne(labels).all().item<bool>());
+  CHECK(wrong.min().item<std::int64_t>() == 0);
+  CHECK(wrong.max().item<std::int64_t>() == 9);
+  const auto of_threes = wrong.masked_select(labels.eq(3));
+  CHECK(std::get<0>(torch::_unique(of_threes)).size(0) == 9);
+}
+
+TEST_CASE("hybrid masks are binary, half on, and made of large regions", "[ff]") {
+  torch::manual_seed(1);
+  const auto mask = ff::hybrid_mask(64, 28, 28, torch::kCPU);
+  REQUIRE(mask.sizes() == torch::IntArrayRef{64, 1, 28, 28});
+  CHECK(mask.eq(0).logical_or(mask.eq(1)).all().item<bool>());
+  const double on = mask.mean().item<double>();
+  CHECK(on > 0.3);
+  CHECK(on < 0.7);
+  // Neighbouring pixels agree far more often than the 50% of independent bits.
+  const double agree = mask.slice(3, 1).eq(mask.slice(3, 0, 27)).to(torch::kFloat64).mean().item<double>();
+  CHECK(agree > 0.9);
+}
+
+TEST_CASE("hybrid negatives take every pixel from one of two images", "[ff]") {
+  torch::manual_seed(2);
+  const auto images = torch::rand({8, 1, 28, 28});
+  const auto hybrid = ff::hybrid_negatives(images);
+  REQUIRE(hybrid.sizes() == images.sizes());
+  // Each hybrid pixel equals the pixel of its own image or of some other image.
+  const auto from_self = hybrid.eq(images);
+  CHECK(from_self.to(torch::kFloat64).mean().item<double>() > 0.2);
+  CHECK(from_self.to(torch::kFloat64).mean().item<double>() < 0.95);
+  const auto pixels = images.flatten(1).t();  // (784, 8): per pixel, the 8 candidates
+  const auto h = hybrid.flatten(1).t();
+  CHECK(h.unsqueeze(2).eq(pixels.unsqueeze(1)).any(2).all().item<bool>());
+}
+
+TEST_CASE("the loss is softplus around theta and pushes goodness the right way", "[ff]") {
+  const auto at_theta = ff::loss(torch::full({3}, 2.0), torch::full({3}, 2.0), 2.0);
+  CHECK(at_theta.item<double>() == Approx(std::log(2.0)));
+  auto g_pos = torch::full({3}, 1.0, torch::requires_grad());
+  auto g_neg = torch::full({3}, 1.0, torch::requires_grad());
+  ff::loss(g_pos, g_neg, 2.0).backward();
+  CHECK(g_pos.grad().lt(0).all().item<bool>());  // raising positive goodness lowers the loss
+  CHECK(g_neg.grad().gt(0).all().item<bool>());  // raising negative goodness raises it
+  CHECK(ff::goodness(torch::tensor({{1.0, 3.0}})).item<double>() == Approx(5.0));
+}
+
+TEST_CASE("only the direction of the input passes on", "[ff]") {
+  const auto x = torch::randn({5, 7}) * 30;
+  CHECK(torch::allclose(ff::direction(x).norm(2, {1}), torch::ones({5}), 1e-4));
+  CHECK(torch::allclose(ff::direction(x * 3), ff::direction(x), 1e-5));
+}
+
+TEST_CASE("blur keeps constant images constant and the size unchanged", "[ff]") {
+  const auto flat = torch::full({2, 1, 10, 12}, 0.25);
+  const auto b = ff::blur(flat, 5, 7.0);
+  REQUIRE(b.sizes() == flat.sizes());
+  CHECK(torch::allclose(b, flat, 1e-6));
+}
