@@ -34,23 +34,19 @@ int main(int argc, char** argv) {
   const auto pos = torch::rand({rows, inputs}), neg = torch::rand({rows, inputs});
   torch::nn::Linear layer(inputs, width);
   torch::optim::Adam optimizer(layer->parameters(), torch::optim::AdamOptions(0.03));
+  // What the rule does per epoch: normalise, then one train_step per minibatch.
   auto epoch = [&] {
-    for (std::int64_t s = 0; s < rows; s += batch) {
-      const auto gp = hebbkit::ff::goodness(torch::relu(layer->forward(hebbkit::ff::direction(pos.slice(0, s, s + batch)))));
-      const auto gn = hebbkit::ff::goodness(torch::relu(layer->forward(hebbkit::ff::direction(neg.slice(0, s, s + batch)))));
-      const auto loss = hebbkit::ff::loss(gp, gn, 2.0);
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-    }
+    const auto pos_dir = hebbkit::ff::direction(pos), neg_dir = hebbkit::ff::direction(neg);
+    for (std::int64_t s = 0; s < rows; s += batch)
+      hebbkit::ff::train_step(layer, optimizer, pos_dir.slice(0, s, s + batch), neg_dir.slice(0, s, s + batch), 2.0);
   };
   const auto w = layer->weight.detach().clone();
   auto gemms = [&] {
     for (std::int64_t s = 0; s < rows; s += batch) {
       const auto xp = pos.slice(0, s, s + batch), xn = neg.slice(0, s, s + batch);
-      const auto hp = torch::mm(xp, w.t()), hn = torch::mm(xn, w.t());  // forward
-      (void)torch::mm(hp.t(), xp);                                      // weight gradients
-      (void)torch::mm(hn.t(), xn);
+      const auto x = torch::cat({xp, xn});
+      const auto h = torch::mm(x, w.t());  // forward of positives and negatives
+      (void)torch::mm(h.t(), x);           // the weight gradient
     }
   };
   epoch();  // warm-up

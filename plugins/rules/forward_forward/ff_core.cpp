@@ -14,6 +14,18 @@ torch::Tensor loss(const torch::Tensor& g_pos, const torch::Tensor& g_neg, doubl
   return torch::cat({torch::softplus(theta - g_pos), torch::softplus(g_neg - theta)}).mean();
 }
 
+StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& pos,
+                      const torch::Tensor& neg, double theta) {
+  const std::int64_t n = pos.size(0);
+  const auto g = goodness(torch::relu(layer->forward(torch::cat({pos, neg}))));
+  const auto g_pos = g.slice(0, 0, n), g_neg = g.slice(0, n);
+  const auto batch_loss = loss(g_pos, g_neg, theta);
+  optimizer.zero_grad();
+  batch_loss.backward();
+  optimizer.step();
+  return {batch_loss.item<double>(), g_pos.sum().item<double>(), g_neg.sum().item<double>()};
+}
+
 torch::Tensor wrong_labels(const torch::Tensor& labels, std::int64_t num_classes) {
   const auto shift = torch::randint(1, num_classes, labels.sizes(), labels.options());
   return (labels + shift) % num_classes;

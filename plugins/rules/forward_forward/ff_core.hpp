@@ -3,6 +3,8 @@
 // the negative data of the supervised and unsupervised variants.
 #include <cstdint>
 
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 namespace hebbkit::ff {
@@ -15,6 +17,17 @@ torch::Tensor goodness(const torch::Tensor& activities);
 
 /// mean over both sets of softplus(theta - g_pos) and softplus(g_neg - theta).
 torch::Tensor loss(const torch::Tensor& g_pos, const torch::Tensor& g_neg, double theta);
+
+struct StepResult {
+  double loss = 0;          ///< mean loss of the batch
+  double goodness_pos = 0;  ///< summed over the batch's positive samples
+  double goodness_neg = 0;
+};
+
+/// One optimizer step of one layer on a batch of positive and negative inputs that are
+/// already direction-normalised. Both go through the layer as one product.
+StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& pos,
+                      const torch::Tensor& neg, double theta);
 
 /// A label other than the true one for every sample, uniform over the other classes.
 torch::Tensor wrong_labels(const torch::Tensor& labels, std::int64_t num_classes);

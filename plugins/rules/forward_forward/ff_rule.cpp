@@ -148,19 +148,16 @@ class ForwardForward final : public hebbkit::Rule {
     torch::optim::Adam optimizer(layer.linear->parameters(), torch::optim::AdamOptions(lr_));
     const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
     auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), epochs_, "epoch");
+    const auto positive_dir = direction(positive);  // fixed for this layer: normalise once
     for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
-      const auto negative = through(negatives(), index);
+      const auto negative_dir = direction(through(negatives(), index));
       double loss_sum = 0, pos_sum = 0, neg_sum = 0;
       for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
-        const auto g_pos = goodness(torch::relu(layer.linear->forward(direction(positive.index_select(0, idx)))));
-        const auto g_neg = goodness(torch::relu(layer.linear->forward(direction(negative.index_select(0, idx)))));
-        const auto loss = hebbkit::ff::loss(g_pos, g_neg, theta_);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.item<double>() * idx.size(0);
-        pos_sum += g_pos.sum().item<double>();
-        neg_sum += g_neg.sum().item<double>();
+        const auto step = hebbkit::ff::train_step(layer.linear, optimizer, positive_dir.index_select(0, idx),
+                                                  negative_dir.index_select(0, idx), theta_);
+        loss_sum += step.loss * idx.size(0);
+        pos_sum += step.goodness_pos;
+        neg_sum += step.goodness_neg;
       }
       const double loss = loss_sum / n;
       hebbkit::check_finite(loss, fmt::format("forward_forward layer {} loss at epoch {}", index, epoch));
