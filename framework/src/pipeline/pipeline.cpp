@@ -43,6 +43,11 @@ torch::Tensor batched(Fn&& fn, const torch::Tensor& x, std::int64_t batch) {
   return torch::cat(parts);
 }
 
+// Losses and distances to a fixed point span decades; plot them on a log axis.
+bool wants_log_scale(const std::string& metric) {
+  return metric.find("loss") != std::string::npos || metric.find("convergence") != std::string::npos;
+}
+
 std::string file_safe(std::string text) {
   for (char& c : text)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
@@ -163,7 +168,7 @@ class Run {
       std::vector<io::Panel> panels;
       for (const auto& [metric, series] : metrics)
         panels.push_back(io::Panel{fmt::format("{} {}", scope, metric), "epoch", metric, {series},
-                                   metric.find("loss") != std::string::npos});
+                                   wants_log_scale(metric)});
       const fs::path file = store_.artifacts() / fmt::format("curves_{}.png", file_safe(scope));
       io::plot_panels(file, panels);
       artifact(file);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <vector>
 
 #include <ATen/Dispatch.h>
@@ -40,9 +42,11 @@ Ranked rank_units(const torch::Tensor& currents, std::int64_t k) {
       for (std::int64_t r = begin; r < end; ++r) {
         const scalar_t* row = data + r * units;
         std::int64_t filled = 0;
+        // The k-th best so far, in a local so the common case is one compare per unit.
+        scalar_t threshold = -std::numeric_limits<scalar_t>::infinity();
         for (std::int64_t u = 0; u < units; ++u) {
           const scalar_t v = row[u];
-          if (filled == k && !(v > best_val[k - 1])) continue;
+          if (filled == k && !(v > threshold)) continue;
           // Insert v keeping best_val sorted descending; earlier units win ties, as in a stable sort.
           std::int64_t pos = filled < k ? filled++ : k - 1;
           while (pos > 0 && v > best_val[pos - 1]) {
@@ -52,6 +56,7 @@ Ranked rank_units(const torch::Tensor& currents, std::int64_t k) {
           }
           best_val[pos] = v;
           best_idx[pos] = u;
+          if (filled == k) threshold = best_val[k - 1];
         }
         w_idx[r] = best_idx[0];
         k_idx[r] = best_idx[k - 1];
@@ -95,11 +100,12 @@ void apply_update_cpu(torch::Tensor& w, torch::Tensor& wp, const torch::Tensor& 
   auto* wd = w.data_ptr<scalar_t>();
   auto* wpd = wp.data_ptr<scalar_t>();
   const auto* row_index = rows.data_ptr<std::int64_t>();
-  std::vector<scalar_t> ds(static_cast<std::size_t>(touched * inputs));
+  // Every element is written before it is read: no need to zero the buffer.
+  std::unique_ptr<scalar_t[]> ds(new scalar_t[static_cast<std::size_t>(touched * inputs)]);
   std::vector<scalar_t> row_max(touched, 0);
   at::parallel_for(0, touched, 4, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
-      scalar_t* d = ds.data() + r * inputs;
+      scalar_t* d = ds.get() + r * inputs;
       const scalar_t* wr = wd + row_index[r] * inputs;
       for (std::int64_t j = 0; j < inputs; ++j) d[j] = -xx[r] * wr[j];
       for (std::int64_t e = offset[r]; e < offset[r + 1]; ++e) {
@@ -117,7 +123,7 @@ void apply_update_cpu(torch::Tensor& w, torch::Tensor& wp, const torch::Tensor& 
   const double p = hyper.p;
   at::parallel_for(0, touched, 4, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
-      const scalar_t* d = ds.data() + r * inputs;
+      const scalar_t* d = ds.get() + r * inputs;
       scalar_t* wr = wd + row_index[r] * inputs;
       scalar_t* pr = wpd + row_index[r] * inputs;
       for (std::int64_t j = 0; j < inputs; ++j) wr[j] += scale * d[j];
