@@ -135,7 +135,7 @@ TEST_CASE("every recipe mistake is reported with place and key path", "[recipe][
   SECTION("unknown plugin names list the available ones") {
     CHECK_THAT(resolve_error(file, {"head.name=sofmax"}),
                Contains("unknown head plugin 'sofmax'") && Contains("did you mean 'softmax'") &&
-                   Contains("available: krotov, softmax"));
+                   Contains("; available: ") && Contains(", softmax"));
     CHECK_THAT(resolve_error(file, {"head.name=mnist"}), Contains("('mnist' is a dataset plugin)"));
   }
   SECTION("stages") {
