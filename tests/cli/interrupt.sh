@@ -10,7 +10,7 @@ head: {name: softmax, epochs: 100000, batch: 1}
 YAML
 "$hebbkit" run "$work/long.yaml" --out "$work/run" --threads 1 --progress lines >"$work/out.txt" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q "training head" "$work/run/log.txt" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q "training head" "$work/run/log.txt" 2>/dev/null && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"; code=$?
 [ "$code" -eq 130 ] || { echo "expected exit 130, got $code"; cat "$work/out.txt"; exit 1; }

@@ -49,8 +49,8 @@ class Display final : public Progress {
     finished_ = true;
     if (style_ == ProgressStyle::Bar) {
       draw(true);
-    } else if (style_ == ProgressStyle::Lines) {
-      emit_line();
+    } else if (style_ == ProgressStyle::Lines && emitted_done_ != done_) {
+      emit_line();  // unless the last periodic line already said the same
     }
   }
 
@@ -76,12 +76,13 @@ class Display final : public Progress {
   }
 
   void emit_line() {
+    emitted_done_ = done_;
     const double pct = total_ > 0 ? 100.0 * done_ / total_ : 0.0;
     on_line_(fmt::format("{}: {:.0f}% {}", label_, pct, status()));
   }
 
   std::string label_, unit_, metric_;
-  std::int64_t total_ = 0, done_ = 0;
+  std::int64_t total_ = 0, done_ = 0, emitted_done_ = -1;
   ProgressStyle style_;
   double interval_;
   std::function<void(const std::string&)> on_line_;
