@@ -15,10 +15,21 @@ TEST_CASE("plain progress lines carry count, rate, ETA and the latest metric", "
     p->note("loss", 0.25);
     p->advance();
     p->advance(3);
-  }  // the destructor prints the final line
-  REQUIRE(lines.size() == 3);
+  }  // the destructor's final line is skipped: the last periodic line already said 4/4
+  REQUIRE(lines.size() == 2);
   CHECK_THAT(lines[0], Contains("train: 25% 1/4 epoch") && Contains("ETA") && Contains("loss=0.25"));
-  CHECK_THAT(lines[2], Contains("100% 4/4 epoch"));
+  CHECK_THAT(lines[1], Contains("100% 4/4 epoch"));
+}
+
+TEST_CASE("the final progress line is printed when the last periodic one is stale", "[progress]") {
+  std::vector<std::string> lines;
+  {
+    auto p = run::make_progress("x", 3, "step", run::ProgressStyle::Lines, 3600.0,
+                                [&](const std::string& line) { lines.push_back(line); });
+    p->advance(3);
+  }
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Contains("x: 100% 3/3 step"));
 }
 
 TEST_CASE("progress notices an interrupt", "[progress][interrupt]") {
