@@ -1,20 +1,29 @@
 #include "cli/commands.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"
+#include "recipe/schema_check.hpp"
 #include "run/signals.hpp"
+#include "stages/stage.hpp"
+#include "system/system_info.hpp"
 
 namespace hebbkit::cli {
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 namespace {
 
@@ -22,15 +31,34 @@ void report_plugin_problems(const plugins::Registry& registry) {
   for (const auto& problem : registry.problems()) fmt::print(stderr, "hebbkit: warning: {}\n", problem);
 }
 
-// Loads and resolves a recipe; prints the error and returns nullopt on a bad recipe.
-std::optional<recipe::Recipe> load(const fs::path& file, const std::vector<std::string>& overrides) {
+int error(const std::string& message, int code = 2) {
+  fmt::print(stderr, "hebbkit: error: {}\n", message);
+  return code;
+}
+
+// Resolves a loaded document; prints the error and returns nullopt on a bad recipe.
+std::optional<recipe::Recipe> resolve(const std::function<recipe::Document()>& load,
+                                      recipe::StagesStart start = recipe::StagesStart::Fresh) {
   const auto& registry = plugins::default_registry();
   report_plugin_problems(registry);
   try {
-    return recipe::resolve(recipe::load(file, overrides), registry);
+    return recipe::resolve(load(), registry, start);
   } catch (const RecipeError& e) {
-    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
+    error(e.what());
     return std::nullopt;
+  }
+}
+
+int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& options) {
+  run::install_interrupt_handlers();
+  try {
+    const auto result = pipeline::execute(recipe, options);
+    fmt::print(stderr, "hebbkit: run {}: {}\n", result.status, result.dir.string());
+    return result.exit_code;
+  } catch (const RecipeError& e) {
+    return error(e.what(), 2);
+  } catch (const std::exception& e) {
+    return error(e.what(), 1);
   }
 }
 
@@ -42,31 +70,107 @@ void print_schema(const ParamSchema& schema) {
   }
 }
 
-}  // namespace
-
-int run_recipe(const fs::path& file, const std::vector<std::string>& overrides, pipeline::RunOptions options) {
-  auto recipe = load(file, overrides);
-  if (!recipe) return 2;
-  run::install_interrupt_handlers();
+// A run folder's manifest, or nullopt with the reason.
+std::optional<json> read_manifest(const fs::path& dir, std::string& why) {
   try {
-    const auto result = pipeline::execute(*recipe, options);
-    fmt::print(stderr, "hebbkit: run {}: {}\n", result.status, result.dir.string());
-    return result.exit_code;
-  } catch (const RecipeError& e) {
-    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
-    return 2;
+    auto manifest = json::parse(std::ifstream(dir / "manifest.json"));
+    if (!manifest.is_object()) {
+      why = "manifest.json is not a JSON object";
+      return std::nullopt;
+    }
+    return manifest;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
-    return 1;
+    why = fmt::format("manifest.json: {}", e.what());
+    return std::nullopt;
   }
 }
 
-int validate_recipe(const fs::path& file, const std::vector<std::string>& overrides) {
-  auto recipe = load(file, overrides);
+// "running" runs whose process is gone (SIGKILL, a crash, a reboot) are shown as killed.
+std::string text(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string("?");
+}
+
+std::string live_status(const json& manifest) {
+  const auto status = text(manifest, "status");
+  if (status != "running") return status;
+  const auto pid = manifest.find("pid");
+  if (pid == manifest.end() || !pid->is_number_integer() || text(manifest, "host") != system::host_name())
+    return status;  // another machine's run: we cannot tell
+  const bool alive = ::kill(static_cast<pid_t>(pid->get<long>()), 0) == 0 || errno == EPERM;
+  return alive ? status : "killed";
+}
+
+// Checks that `dir` is a run folder; returns its manifest or prints why not.
+std::optional<json> run_folder(const fs::path& dir) {
+  if (!fs::is_directory(dir)) {
+    error(fmt::format("{}: no such run folder", dir.string()));
+    return std::nullopt;
+  }
+  for (const char* file : {"manifest.json", "recipe.resolved.yaml"})
+    if (!fs::exists(dir / file)) {
+      error(fmt::format("{}: not a run folder ({} missing)", dir.string(), file));
+      return std::nullopt;
+    }
+  std::string why;
+  auto manifest = read_manifest(dir, why);
+  if (!manifest) error(fmt::format("{}: {}", dir.string(), why));
+  return manifest;
+}
+
+}  // namespace
+
+int run_recipe(const fs::path& file, const std::vector<std::string>& overrides, pipeline::RunOptions options) {
+  auto recipe = resolve([&] { return recipe::load(file, overrides); });
   if (!recipe) return 2;
-  fmt::print("{}: ok — dataset {}, {} layer(s), head {}, {} stage(s)\n", file.string(),
-             recipe->dataset.plugin->manifest->name, recipe->layers.size(), recipe->head.plugin->manifest->name,
-             recipe->stages.size());
+  return run_and_report(*recipe, options);
+}
+
+int resume_run(const fs::path& dir, const std::vector<std::string>& overrides, pipeline::RunOptions options) {
+  const auto manifest = run_folder(dir);
+  if (!manifest) return 2;
+  if (!overrides.empty())
+    return error(fmt::format("--resume {}: --set cannot change a run being resumed; it continues its own "
+                             "recipe.resolved.yaml (start a new run to change it)", dir.string()));
+  if (!options.out.empty() && fs::absolute(options.out).lexically_normal() != fs::absolute(dir).lexically_normal())
+    return error(fmt::format("--resume {}: --out cannot be given, the run continues in its own folder", dir.string()));
+  const auto status = live_status(*manifest);
+  if (status == "completed") return error(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
+  if (status == "running")
+    return error(fmt::format("{}: the run is still running (pid {} on {}); stop it first", dir.string(),
+                             manifest->value("pid", json(0)).dump(), text(*manifest, "host")));
+  // The same thread count gives the same numbers; keep the run's unless told otherwise.
+  if (options.threads == 0 && manifest->contains("threads") && (*manifest)["threads"].is_number_integer())
+    options.threads = (*manifest)["threads"].get<int>();
+  auto recipe = resolve([&] { return recipe::load(dir / "recipe.resolved.yaml"); });
+  if (!recipe) return 2;
+  options.out = dir;
+  options.resume = true;
+  return run_and_report(*recipe, options);
+}
+
+int evaluate_run(const fs::path& dir, const std::string& stages, const std::vector<std::string>& overrides,
+                 pipeline::RunOptions options) {
+  const auto manifest = run_folder(dir);
+  if (!manifest) return 2;
+  if (!fs::exists(dir / "model" / "model.json"))
+    return error(fmt::format("{}: holds no saved model (model/model.json missing): it was not trained, or by a "
+                             "hebbkit before 0.2",
+                             dir.string()));
+  auto recipe = resolve([&] { return recipe::load_with_stages(dir / "recipe.resolved.yaml", stages, overrides); },
+                        recipe::StagesStart::TrainedModel);
+  if (!recipe) return 2;
+  options.reopen = dir;
+  if (options.out.empty())
+    options.out = run::RunStore::new_run_dir("runs", io::file_safe(recipe->name) + "-evaluate");
+  return run_and_report(*recipe, options);
+}
+
+int validate_recipe(const fs::path& file, const std::vector<std::string>& overrides) {
+  auto recipe = resolve([&] { return recipe::load(file, overrides); });
+  if (!recipe) return 2;
+  fmt::print("{}: ok — dataset {}, {} layer(s), head {}, {} stage(s)\n", file.string(), recipe->dataset.name(),
+             recipe->layers.size(), recipe->head.name(), recipe->stages.size());
   return 0;
 }
 
@@ -90,17 +194,22 @@ int list_plugins() {
   return 0;
 }
 
-int describe_plugin(const std::string& name) {
+int describe(const std::string& name) {
   const auto& registry = plugins::default_registry();
   report_plugin_problems(registry);
   std::vector<const plugins::Loaded*> matches;
   for (const auto& q : registry.plugins())
     if (q.manifest->name == name) matches.push_back(&q);
-  if (matches.empty()) {
+  const stages::StageType* stage = stages::find(name);
+  if (matches.empty() && !stage) {
     std::vector<std::string> names;
-    for (const auto& q : registry.plugins()) names.push_back(q.manifest->name);
-    fmt::print(stderr, "hebbkit: error: no plugin named '{}'; available: {}\n", name, fmt::join(names, ", "));
-    return 2;
+    for (const auto& q : registry.plugins())
+      names.push_back(fmt::format("{} ({})", q.manifest->name, to_string(q.manifest->kind)));
+    std::vector<std::string> plain;
+    for (const auto& q : registry.plugins()) plain.push_back(q.manifest->name);
+    for (const auto& s : stages::names()) plain.push_back(s);
+    return error(fmt::format("no plugin or stage named '{}'{}; plugins: {}; stages: {}", name,
+                             recipe::suggestion(name, plain), fmt::join(names, ", "), fmt::join(stages::names(), ", ")));
   }
   // A rule and a head may share a name (krotov); describe them all.
   for (std::size_t i = 0; i < matches.size(); ++i) {
@@ -114,33 +223,43 @@ int describe_plugin(const std::string& name) {
       print_schema(recipe::data_options_schema());
     }
   }
+  if (stage) {
+    fmt::print("{}stage {} — {}\n\nparameters:\n", matches.empty() ? "" : "\n", stage->name, stage->summary);
+    if (stage->schema.empty()) fmt::print("  (none)\n");
+    print_schema(stage->schema);
+    if (stage->plugin) fmt::print("  (and the {} plugin's own: `hebbkit plugins`)\n", to_string(*stage->plugin));
+  }
   return 0;
 }
 
 int list_runs(const fs::path& folder) {
-  if (!fs::is_directory(folder)) {
-    fmt::print(stderr, "hebbkit: error: {}: no such folder\n", folder.string());
-    return 2;
-  }
+  if (!fs::is_directory(folder)) return error(fmt::format("{}: no such folder", folder.string()));
   std::vector<fs::path> dirs;
   for (const auto& entry : fs::directory_iterator(folder))
     if (fs::exists(entry.path() / "manifest.json")) dirs.push_back(entry.path());
   std::sort(dirs.begin(), dirs.end());
   fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", "RUN", "STATUS", "TEST ACC", "VAL ACC", "STARTED");
   for (const auto& dir : dirs) {
-    nlohmann::json manifest, summary;
-    try {
-      manifest = nlohmann::json::parse(std::ifstream(dir / "manifest.json"));
-      if (fs::exists(dir / "summary.json")) summary = nlohmann::json::parse(std::ifstream(dir / "summary.json"));
-    } catch (const std::exception& e) {
-      fmt::print("{:<44} unreadable: {}\n", dir.filename().string(), e.what());
+    std::string why;
+    const auto manifest = read_manifest(dir, why);
+    if (!manifest) {
+      fmt::print("{:<44} unreadable: {}\n", dir.filename().string(), why);
       continue;
     }
+    json summary = json::object();
+    if (fs::exists(dir / "summary.json")) {
+      try {
+        summary = json::parse(std::ifstream(dir / "summary.json"));
+      } catch (const std::exception& e) {
+        summary = json::object();
+      }
+    }
     auto pct = [&](const char* key) {
-      return summary.contains(key) ? fmt::format("{:.2f}%", 100 * summary[key].get<double>()) : std::string("-");
+      if (!summary.is_object() || !summary.contains(key)) return std::string("-");
+      return summary[key].is_number() ? fmt::format("{:.2f}%", 100 * summary[key].get<double>()) : std::string("?");
     };
-    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", dir.filename().string(), manifest.value("status", "?"),
-               pct("test_accuracy"), pct("val_accuracy"), manifest.value("started", "?"));
+    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", dir.filename().string(), live_status(*manifest),
+               pct("test_accuracy"), pct("val_accuracy"), text(*manifest, "started"));
   }
   return 0;
 }

@@ -11,9 +11,17 @@ namespace hebbkit::cli {
 
 int run_recipe(const std::filesystem::path& recipe, const std::vector<std::string>& overrides,
                pipeline::RunOptions options);
+/// `run --resume DIR`: the run's own recipe.resolved.yaml, its threads unless given.
+int resume_run(const std::filesystem::path& run_dir, const std::vector<std::string>& overrides,
+               pipeline::RunOptions options);
+/// `evaluate DIR`: the run's recipe with `stages` (comma list or YAML list) and overrides,
+/// on the run's reopened model, into a new run folder.
+int evaluate_run(const std::filesystem::path& run_dir, const std::string& stages,
+                 const std::vector<std::string>& overrides, pipeline::RunOptions options);
 int validate_recipe(const std::filesystem::path& recipe, const std::vector<std::string>& overrides);
 int list_plugins();
-int describe_plugin(const std::string& name);
+/// A plugin's or a stage's parameters.
+int describe(const std::string& name);
 int list_runs(const std::filesystem::path& folder);
 
 }  // namespace hebbkit::cli

@@ -8,24 +8,40 @@
 
 int main(int argc, char** argv) {
   using namespace hebbkit;
-  CLI::App app{"hebbkit — experiments with local learning rules (Krotov-Hopfield, Forward-Forward, backprop)"};
+  CLI::App app{"hebbkit — experiments with local learning rules (Krotov-Hopfield, Forward-Forward)"};
   app.set_version_flag("--version", std::string("hebbkit ") + version_string());
   app.require_subcommand(1);
 
-  std::string recipe;
+  std::string recipe, resume, run_dir, stages_text;
   std::vector<std::string> overrides;
   pipeline::RunOptions options;
   std::string out;
   std::string progress = "auto";
 
-  auto* run = app.add_subcommand("run", "run a recipe into a run folder");
-  run->add_option("recipe", recipe, "recipe YAML file")->required();
+  const auto add_run_options = [&](CLI::App* command) {
+    command->add_option("--out", out, "run folder (default: runs/<time>-<recipe name>)");
+    command->add_option("--threads", options.threads, "CPU threads (default: every available core)")
+        ->check(CLI::NonNegativeNumber);
+    command->add_option("--device", options.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+    command->add_option("--progress", progress, "bar, lines or auto (bar on a terminal)")
+        ->check(CLI::IsMember({"bar", "lines", "auto"}));
+  };
+
+  auto* run = app.add_subcommand("run", "run a recipe into a run folder, or resume an unfinished run");
+  auto* recipe_option = run->add_option("recipe", recipe, "recipe YAML file");
+  auto* resume_option = run->add_option("--resume", resume, "continue the unfinished run in this folder from its checkpoint");
+  recipe_option->excludes(resume_option);
   run->add_option("--set", overrides, "override a value: KEY.PATH=YAML_VALUE, e.g. layers.0.rule.p=3");
-  run->add_option("--out", out, "run folder (default: runs/<time>-<recipe name>)");
-  run->add_option("--threads", options.threads, "CPU threads (default: every available core)")->check(CLI::NonNegativeNumber);
-  run->add_option("--device", options.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  run->add_option("--progress", progress, "bar, lines or auto (bar on a terminal)")
-      ->check(CLI::IsMember({"bar", "lines", "auto"}));
+  add_run_options(run);
+
+  auto* evaluate = app.add_subcommand(
+      "evaluate", "reopen a finished run's model and run more stages on it into a new run folder");
+  evaluate->add_option("run", run_dir, "a finished run folder")->required();
+  evaluate->add_option("--stages", stages_text,
+                       "stages to run: names separated by commas (evaluate,plot) or a YAML list "
+                       "('[evaluate, {attack: {name: ...}}]'); default: evaluate");
+  evaluate->add_option("--set", overrides, "override a value of the run's recipe, e.g. stages.0.save_logits=true");
+  add_run_options(evaluate);
 
   auto* validate = app.add_subcommand("validate", "check a recipe and its plugins' parameters without running");
   validate->add_option("recipe", recipe, "recipe YAML file")->required();
@@ -34,8 +50,8 @@ int main(int argc, char** argv) {
   auto* plugins = app.add_subcommand("plugins", "list the plugins found: kind, name, summary, file");
 
   std::string name;
-  auto* describe = app.add_subcommand("describe", "print a plugin's parameters with type, default and meaning");
-  describe->add_option("name", name, "plugin name")->required();
+  auto* describe = app.add_subcommand("describe", "print a plugin's or a stage's parameters with type, default and meaning");
+  describe->add_option("name", name, "plugin or stage name")->required();
 
   std::string runs_folder = "runs";
   auto* runs = app.add_subcommand("runs", "list runs with status and key metrics");
@@ -43,22 +59,24 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    if (*run && recipe.empty() && resume.empty())
+      throw CLI::RequiredError("run: a recipe file, or --resume RUN_DIR");
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
 
-  if (*run) {
-    options.out = out;
-    options.progress = progress == "bar" ? run::ProgressStyle::Bar
-                       : progress == "lines" ? run::ProgressStyle::Lines
-                       : (::isatty(STDERR_FILENO) ? run::ProgressStyle::Bar : run::ProgressStyle::Lines);
-    options.command_line.assign(argv, argv + argc);
-    return cli::run_recipe(recipe, overrides, options);
-  }
+  options.out = out;
+  options.progress = progress == "bar" ? run::ProgressStyle::Bar
+                     : progress == "lines" ? run::ProgressStyle::Lines
+                     : (::isatty(STDERR_FILENO) ? run::ProgressStyle::Bar : run::ProgressStyle::Lines);
+  options.command_line.assign(argv, argv + argc);
+  if (*run && !resume.empty()) return cli::resume_run(resume, overrides, options);
+  if (*run) return cli::run_recipe(recipe, overrides, options);
+  if (*evaluate) return cli::evaluate_run(run_dir, stages_text, overrides, options);
   if (*validate) return cli::validate_recipe(recipe, overrides);
   if (*plugins) return cli::list_plugins();
-  if (*describe) return cli::describe_plugin(name);
+  if (*describe) return cli::describe(name);
   if (*runs) return cli::list_runs(runs_folder);
   return 2;
 }

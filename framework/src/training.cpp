@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "hebbkit/context.hpp"
 #include "hebbkit/errors.hpp"
 
 namespace hebbkit {
@@ -17,6 +18,15 @@ std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool 
   return out;
 }
 
+torch::Tensor apply_batched(const std::function<torch::Tensor(const torch::Tensor&)>& fn, const torch::Tensor& x,
+                            std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t start = 0; start < x.size(0); start += batch)
+    parts.push_back(fn(x.slice(0, start, std::min(x.size(0), start + batch))));
+  return torch::cat(parts);
+}
+
 void check_finite(double value, const std::string& what, const std::string& advice) {
   if (std::isfinite(value)) return;
   throw NumericalError(fmt::format("{} is {}: training diverged; {}", what,
@@ -24,6 +34,59 @@ void check_finite(double value, const std::string& what, const std::string& advi
                                    advice.empty() ? "lower the learning rate, or check the preprocessing "
                                                     "(e.g. center + unit_norm)"
                                                   : advice));
+}
+
+double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
+  if (labels.numel() == 0) return 0.0;
+  return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
+}
+
+void fit_classifier(const std::vector<torch::Tensor>& parameters,
+                    const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                    const torch::Tensor& inputs, const torch::Tensor& labels, const torch::Tensor& val_inputs,
+                    const torch::Tensor& val_labels, const ClassifierTraining& t, RunContext& ctx) {
+  const std::int64_t n = inputs.size(0);
+  torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  auto progress = ctx.progress(t.label, t.epochs, "epoch");
+  double train_accuracy = 0;
+  std::int64_t classes = 0;
+  for (std::int64_t epoch = 0; epoch < t.epochs; ++epoch) {
+    const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch));
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    double loss_sum = 0;
+    std::int64_t correct = 0;
+    for (const auto& idx : minibatches(n, t.batch, /*shuffle=*/true, ctx.device())) {
+      const auto yb = labels.index_select(0, idx);
+      const auto logits = logits_of(inputs.index_select(0, idx));
+      const auto loss = loss_of(logits, yb);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * idx.size(0);
+      correct += logits.argmax(1).eq(yb).sum().item<std::int64_t>();
+      classes = logits.size(1);
+      ctx.check_interrupted();
+    }
+    const double loss = loss_sum / n;
+    check_finite(loss, fmt::format("{} loss at epoch {}", t.label, epoch), t.divergence_advice);
+    train_accuracy = double(correct) / n;
+    ctx.metric("loss", loss, epoch);
+    ctx.metric("train_accuracy", train_accuracy, epoch);
+    ctx.metric("lr", lr, epoch);
+    if (val_inputs.defined()) {
+      torch::NoGradGuard no_grad;
+      ctx.metric("val_accuracy", accuracy(logits_of(val_inputs), val_labels), epoch);
+    }
+    progress->note("loss", loss);
+    progress->advance();
+  }
+  progress->finish();
+  // A finite loss can hide a head that learnt nothing (e.g. saturated activations).
+  if (classes > 1 && t.epochs > 0 && train_accuracy < 1.5 / classes)
+    ctx.warn("{}: train accuracy after the last epoch is {:.1f}%, near chance ({:.1f}% for {} classes): the head "
+             "learnt nothing — check the preprocessing, the learning rate and the feature scale",
+             t.label, 100 * train_accuracy, 100.0 / classes, classes);
 }
 
 torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes) {
@@ -34,9 +97,18 @@ torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels,
   return out;
 }
 
-double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
-  if (labels.numel() == 0) return 0.0;
-  return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
+torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
+                              const torch::Tensor& x, std::int64_t num_classes, std::size_t skip) {
+  const std::int64_t n = x.size(0);
+  std::vector<torch::Tensor> scores;
+  for (std::int64_t c = 0; c < num_classes; ++c) {
+    const auto labels = torch::full({n}, c, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
+    const auto acts = activations(overlay_label(x, labels, num_classes));
+    auto total = torch::zeros({n}, x.options());
+    for (std::size_t i = skip; i < acts.size(); ++i) total = total + acts[i].pow(2).mean(1);
+    scores.push_back(total);
+  }
+  return torch::stack(scores, 1);
 }
 
 }  // namespace hebbkit

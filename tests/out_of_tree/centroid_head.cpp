@@ -27,6 +27,9 @@ class CentroidHead final : public hebbkit::FeatureHead {
   }
 
   std::vector<hebbkit::NamedTensor> state() const override { return {{"centroids", centroids_}}; }
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    centroids_ = hebbkit::find_state(state, "centroids");
+  }
 
  private:
   double temperature_;

@@ -1,10 +1,11 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include "hebbkit/preprocess.hpp"
 #include "pipeline/data_prep.hpp"
 
 using namespace hebbkit;
-using pipeline::Preprocessor;
+using hebbkit::Preprocessor;
 
 TEST_CASE("preprocessing steps do what their names say", "[data][preprocess]") {
   torch::manual_seed(0);
@@ -25,9 +26,13 @@ TEST_CASE("preprocessing steps do what their names say", "[data][preprocess]") {
     CHECK(p.apply(images * 3 + 1).sizes() == images.sizes());
   }
   SECTION("steps are differentiable") {
+    // A weighted sum: a plain sum of centred, normalised values is always 0, so its
+    // gradient would be 0 whether or not the steps pass gradients.
     auto x = images.clone().requires_grad_(true);
-    Preprocessor({"flatten", "center", "unit_norm"}).apply(x).sum().backward();
-    CHECK(x.grad().defined());
+    const auto weights = torch::rand({images.size(0), images[0].numel()});
+    (Preprocessor({"flatten", "center", "unit_norm"}).apply(x) * weights).sum().backward();
+    REQUIRE(x.grad().defined());
+    CHECK(x.grad().abs().sum().item<double>() > 0);
   }
 }
 

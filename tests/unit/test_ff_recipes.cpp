@@ -6,8 +6,8 @@
 
 #include "hebbkit/io.hpp"
 #include "pipeline/data_prep.hpp"
-#include "pipeline/stack.hpp"
 #include "run/host_context.hpp"
+#include "model/model_store.hpp"
 #include "support/recipe_runs.hpp"
 #include "support/tiny_data.hpp"
 
@@ -94,15 +94,11 @@ TEST_CASE("the goodness head is a differentiable classifier an attack can use", 
   auto recipe = testing::resolve_file(f.dir / "sup.yaml", {"layers.0.rule.epochs=10"});
   run::RunStore store(f.dir / "direct");
   run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
-  const auto content = recipe.dataset_instance->load(f.dir / "data", ctx);
-  pipeline::Preprocessor prep({"flatten"});
-  prep.fit(content.train.images);
-  Rule& rule = *recipe.layer_instances[0];
-  rule.fit(LayerFit{prep.apply(content.train.images), content.train.labels, {}, {}, 10, 0}, ctx);
-  pipeline::StackEncoder encoder(prep, {&rule});
-  Head& head = *recipe.head_instance;
-  head.fit(HeadFit{{}, content.train.labels, {}, {}, content.train.images, {}, encoder, 10}, ctx);
-  pipeline::StackClassifier classifier(encoder, head);
+  const auto content = recipe.dataset.make<Dataset>()->load(f.dir / "data", ctx);
+  Model classifier = model::build(recipe);
+  classifier.preprocessor().fit(content.train.images);
+  classifier.layer(0).fit(LayerFit{classifier.prepare(content.train.images), content.train.labels, {}, {}, 10, 0}, ctx);
+  classifier.head().fit(HeadFit{{}, content.train.labels, {}, {}, content.train.images, {}, classifier, 10}, ctx);
 
   const auto labels = content.test.labels.slice(0, 0, 50);
   auto images = content.test.images.slice(0, 0, 50).clone().requires_grad_(true);

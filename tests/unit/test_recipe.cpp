@@ -49,9 +49,10 @@ TEST_CASE("a valid recipe resolves with its plugins constructed", "[recipe]") {
   CHECK(r.data.validation == 10);
   CHECK(r.data.preprocess == std::vector<std::string>{"flatten"});
   CHECK(r.head.plugin->manifest->name == "softmax");
-  CHECK(r.head_instance != nullptr);
+  CHECK(r.head.params.has_value());
+  CHECK(r.head.make<Head>() != nullptr);
   REQUIRE(r.stages.size() == 2);
-  CHECK(r.stages[1].kind == recipe::StageKind::Evaluate);
+  CHECK(r.stages[1].name() == "evaluate");
 }
 
 TEST_CASE("extends merges maps key by key and replaces lists whole", "[recipe]") {

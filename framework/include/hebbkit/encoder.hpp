@@ -8,8 +8,8 @@ namespace hebbkit {
 
 class Rule;
 
-/// The trained stack below the head, as the host assembled it: the recipe's
-/// preprocessing followed by every layer. All functions are differentiable in x.
+/// The trained stack below the head: the recipe's preprocessing followed by every layer.
+/// All functions are differentiable in x.
 class Encoder {
  public:
   virtual ~Encoder();
@@ -19,6 +19,9 @@ class Encoder {
   virtual torch::Tensor forward_prepared(const torch::Tensor& x) = 0;
   /// prepare() then forward_prepared().
   torch::Tensor forward(const torch::Tensor& images) { return forward_prepared(prepare(images)); }
+  /// The activity of every layer inside every rule, bottom first, for prepared inputs, in
+  /// one pass through the stack (Rule::forward_with_activations).
+  std::vector<torch::Tensor> activations_prepared(const torch::Tensor& x);
   virtual std::size_t layer_count() const = 0;
   virtual Rule& layer(std::size_t index) = 0;
 };

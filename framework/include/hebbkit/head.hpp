@@ -25,15 +25,20 @@ struct HeadFit {
   std::int64_t num_classes = 0;
 };
 
-/// A classifier head on top of the layers.
+/// A classifier head on top of the layers. Saved and reopened like a Rule: state() on the
+/// trained head, load_state() on a fresh one gives exactly the same logits.
 class Head {
  public:
   virtual ~Head();
   virtual void fit(const HeadFit& data, RunContext& ctx) = 0;
   /// Class logits (N, num_classes) for raw images, differentiable in `images`.
   virtual torch::Tensor logits(const torch::Tensor& images, Encoder& encoder) = 0;
-  /// Tensors saved by the `save` stage.
-  virtual std::vector<NamedTensor> state() const { return {}; }
+  /// Everything needed to reopen the trained head.
+  virtual std::vector<NamedTensor> state() const = 0;
+  /// The mirror of state().
+  virtual void load_state(const std::vector<NamedTensor>& state) = 0;
+  /// Tensors an optimizer outside the head may train; empty by default.
+  virtual std::vector<torch::Tensor> parameters() { return {}; }
 };
 
 /// Base for the common case: a head that only looks at the top layer's features.

@@ -13,6 +13,9 @@ namespace hebbkit::io {
 /// reader never sees a half-written file.
 void write_atomic(const std::filesystem::path& file, const std::string& content);
 
+/// `text` with every character other than letters, digits, '-' and '_' replaced by '_'.
+std::string file_safe(std::string text);
+
 /// Saves a tensor as a NumPy .npy file (float32, float64, int64, uint8 or bool, C order),
 /// loadable with numpy.load. Written atomically.
 void save_npy(const std::filesystem::path& file, const torch::Tensor& tensor);

@@ -10,7 +10,7 @@ namespace hebbkit {
 
 class RunContext;
 
-/// A named tensor a plugin exposes for saving (weights.npy) and inspection.
+/// A named tensor a plugin exposes for saving and reopening (model/*.npy).
 using NamedTensor = std::pair<std::string, torch::Tensor>;
 
 /// What a layer is trained on. The host computes `inputs` once: the preprocessed data
@@ -25,9 +25,19 @@ struct LayerFit {
   std::int64_t index = 0;      ///< position of this layer in the recipe's `layers`
 };
 
+/// A layer's output and the activities of the layers inside it, bottom first.
+struct LayerOutput {
+  torch::Tensor output;
+  std::vector<torch::Tensor> activations;
+};
+
 /// A learning rule and the layer it trains. The host trains layers greedily bottom-up,
 /// each with its own rule; `forward` must be differentiable in x so that attacks and
 /// end-to-end heads can pass gradients through the layer.
+///
+/// A trained layer is saved as `state()` and reopened by `load_state()` on a freshly
+/// constructed instance (same parameters): after it, `forward` must give exactly the
+/// outputs of the layer that was saved.
 class Rule {
  public:
   virtual ~Rule();
@@ -35,14 +45,27 @@ class Rule {
   virtual void fit(const LayerFit& data, RunContext& ctx) = 0;
   /// The layer's output for a batch of inputs shaped like LayerFit::inputs.
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
-  /// The activities of each layer inside this rule for x, bottom first (a rule may train a
-  /// stack, e.g. Forward-Forward). Heads that read per-layer activity (goodness) use this.
-  virtual std::vector<torch::Tensor> activations(const torch::Tensor& x) { return {forward(x)}; }
-  /// Tensors saved by the `save` stage as <layer>_<name>.npy.
-  virtual std::vector<NamedTensor> state() const { return {}; }
+  /// forward(x) together with the activity of each layer inside this rule, computed in one
+  /// pass (a rule may train a stack, e.g. Forward-Forward). Heads that read per-layer
+  /// activity (goodness) use this. Default: one layer whose activity is its output.
+  virtual LayerOutput forward_with_activations(const torch::Tensor& x) {
+    auto y = forward(x);
+    return {y, {y}};
+  }
+  /// Everything needed to reopen the trained layer, e.g. {{"weights", W}}.
+  virtual std::vector<NamedTensor> state() const = 0;
+  /// The mirror of state(): restores a trained layer from the tensors state() gave.
+  /// Throws DataError naming the tensor when one is missing or has the wrong shape.
+  virtual void load_state(const std::vector<NamedTensor>& state) = 0;
+  /// Tensors an optimizer outside the rule may train (end-to-end training through the
+  /// stack). Empty for rules whose weights are only changed by their own rule.
+  virtual std::vector<torch::Tensor> parameters() { return {}; }
   /// Called by the `plot` stage: write the rule's own figures into ctx.artifacts().
   /// `image_shape` is the dataset's (C, H, W), for rules that draw their weights.
   virtual void figures(RunContext& /*ctx*/, const std::vector<std::int64_t>& /*image_shape*/) {}
 };
+
+/// Finds `name` in a state list; throws DataError naming it (and what there is) if absent.
+const torch::Tensor& find_state(const std::vector<NamedTensor>& state, const std::string& name);
 
 }  // namespace hebbkit

@@ -1,6 +1,8 @@
 #pragma once
-// Small helpers shared by training loops.
+// The loops plugins share: minibatches, batched application without a graph, the epoch
+// loop of classifiers trained on fixed inputs, and Forward-Forward's goodness scoring.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -8,20 +10,56 @@
 
 namespace hebbkit {
 
+class RunContext;
+
 /// Index batches over n samples, optionally shuffled with torch's (seeded) generator:
 ///   for (auto& idx : minibatches(n, 100, true, device)) step(x.index_select(0, idx));
 std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool shuffle,
                                        torch::Device device);
 
+/// fn applied to consecutive slices of `batch` rows of x without building a graph; the
+/// results concatenated along dimension 0.
+torch::Tensor apply_batched(const std::function<torch::Tensor(const torch::Tensor&)>& fn, const torch::Tensor& x,
+                            std::int64_t batch);
+
 /// Throws NumericalError "<what> is nan: training diverged; <advice>" when `value` is
 /// NaN or infinite. The default advice suggests the learning rate and preprocessing.
 void check_finite(double value, const std::string& what, const std::string& advice = "");
+
+/// Fraction of rows of `logits` whose argmax equals `labels`.
+double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);
+
+/// How `fit_classifier` trains: Adam over `epochs` passes of shuffled minibatches, the
+/// learning rate multiplied by `lr_decay` after every epoch.
+struct ClassifierTraining {
+  std::string label;          ///< progress label and divergence message, e.g. "softmax head"
+  std::int64_t epochs = 1;
+  std::int64_t batch = 100;
+  double lr = 1e-3;
+  double lr_decay = 1.0;
+  double weight_decay = 0.0;  ///< Adam's L2 penalty
+  std::string divergence_advice;  ///< appended when the loss turns NaN/Inf; "" for the default
+};
+
+/// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it
+/// logs the metrics loss, train_accuracy, lr and (with validation inputs) val_accuracy,
+/// advances a progress display, honours Ctrl-C and stops on a NaN/Inf loss. After the last
+/// epoch it warns when train accuracy is near chance (a head that learnt nothing).
+///   logits_of(x_batch) -> (B, classes); loss_of(logits, labels) -> scalar mean loss.
+void fit_classifier(const std::vector<torch::Tensor>& parameters,
+                    const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                    const torch::Tensor& inputs, const torch::Tensor& labels, const torch::Tensor& val_inputs,
+                    const torch::Tensor& val_labels, const ClassifierTraining& training, RunContext& ctx);
 
 /// Forward-Forward's label overlay: a copy of `x` (N, ...) flattened to (N, D) whose first
 /// `num_classes` features are replaced by the one-hot of `labels` scaled by x.max().
 torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes);
 
-/// Fraction of rows of `logits` whose argmax equals `labels`.
-double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);
+/// Forward-Forward's prediction scores: for every candidate label c, the goodness (mean
+/// squared activity) summed over the layers that `activations` returns for x with c
+/// overlaid, leaving out the first `skip` layers. (N, num_classes); differentiable in x.
+torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
+                              const torch::Tensor& x, std::int64_t num_classes, std::size_t skip = 0);
 
 }  // namespace hebbkit

@@ -9,6 +9,12 @@
 namespace hebbkit::io {
 namespace fs = std::filesystem;
 
+std::string file_safe(std::string text) {
+  for (char& c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return text;
+}
+
 void write_atomic(const fs::path& file, const std::string& content) {
   // The temporary name is unique per process so two writers never share it.
   const fs::path tmp = file.parent_path() / fmt::format(".{}.tmp.{}", file.filename().string(), ::getpid());

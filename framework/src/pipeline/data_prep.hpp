@@ -1,6 +1,6 @@
 #pragma once
-// The host's data handling, common to every dataset plugin: limits, the seeded
-// validation split, and preprocessing fitted on the training split.
+// The host's data handling, common to every dataset plugin: limits and the seeded
+// validation split. (Preprocessing is part of the model: hebbkit/preprocess.hpp.)
 #include <string>
 #include <vector>
 
@@ -10,21 +10,6 @@
 #include "recipe/recipe.hpp"
 
 namespace hebbkit::pipeline {
-
-/// Preprocessing steps as differentiable tensor functions; statistics (standardize)
-/// are fitted on the training images once.
-class Preprocessor {
- public:
-  explicit Preprocessor(std::vector<std::string> steps = {});
-  void fit(const torch::Tensor& train_images);
-  torch::Tensor apply(const torch::Tensor& images) const;
-  const std::vector<std::string>& steps() const { return steps_; }
-
- private:
-  torch::Tensor apply_step(std::size_t i, const torch::Tensor& x) const;
-  std::vector<std::string> steps_;
-  std::vector<torch::Tensor> means_, stds_;  // one pair per step (undefined unless standardize)
-};
 
 struct PreparedData {
   Split train, val, test;             // raw images in [0, 1], on the run's device

@@ -1,5 +1,5 @@
 #pragma once
-// Runs a resolved recipe into a run folder: data, then each stage in order.
+// Runs a resolved recipe into a run folder: recipe -> model -> stages -> run folder.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,17 +15,22 @@ struct RunOptions {
   std::string device = "cpu";        ///< cpu, cuda or auto
   run::ProgressStyle progress = run::ProgressStyle::Lines;
   std::vector<std::string> command_line;
+  /// `hebbkit evaluate`: a finished run whose trained model the stages start from; the
+  /// new run folder records it as its parent.
+  std::filesystem::path reopen;
+  /// `hebbkit run --resume`: continue the unfinished run in `out` from its checkpoint.
+  bool resume = false;
 };
 
 struct RunResult {
   std::filesystem::path dir;
   std::string status;  ///< completed, interrupted, failed
-  int exit_code = 0;   ///< 0, 130 (interrupted), 1 (failed)
+  int exit_code = 0;   ///< 0 completed, 1 failed at run time, 2 bad recipe or data options, 130 interrupted
 };
 
 /// Executes `recipe`. Errors after the run folder exists are recorded there (status
 /// "failed" with the message) and returned, not thrown; everything written stays.
-RunResult execute(recipe::Recipe& recipe, const RunOptions& options);
+RunResult execute(const recipe::Recipe& recipe, const RunOptions& options);
 
 /// cpu / cuda / auto -> a device; "cuda" without CUDA is an error naming the build.
 torch::Device select_device(const std::string& name);

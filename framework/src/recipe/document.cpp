@@ -137,6 +137,17 @@ Document load(const fs::path& file, const std::vector<std::string>& overrides) {
   return doc;
 }
 
+Document load_with_stages(const fs::path& file, const std::string& stages, const std::vector<std::string>& overrides) {
+  Document doc = load(file);
+  const std::string given = stages.empty() ? "evaluate" : stages;
+  const std::string list = given.front() == '[' ? given : "[" + given + "]";
+  apply_override(doc, "stages=" + list);
+  doc.overrides.clear();
+  doc.origins["stages"] = "--stages " + given;
+  for (const auto& text : overrides) apply_override(doc, text);
+  return doc;
+}
+
 void apply_override(Document& doc, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)

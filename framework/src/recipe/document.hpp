@@ -29,6 +29,12 @@ std::string join(const std::string& path, const std::string& key);
 /// Throws RecipeError for YAML syntax errors, missing or circular extends, bad overrides.
 Document load(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
 
+/// `file` (a run's recipe.resolved.yaml) with its `stages` replaced by `stages` — names
+/// separated by commas (`evaluate,plot`) or a YAML list; empty means [evaluate] — then
+/// `overrides` applied: what `hebbkit evaluate` runs.
+Document load_with_stages(const std::filesystem::path& file, const std::string& stages,
+                          const std::vector<std::string>& overrides);
+
 /// Applies one "a.b.0.c=VALUE" override (VALUE parsed as YAML) to `doc`.
 void apply_override(Document& doc, const std::string& text);
 

@@ -6,16 +6,15 @@
 #include <fmt/ranges.h>
 
 #include "hebbkit/errors.hpp"
+#include "hebbkit/preprocess.hpp"
 #include "recipe/schema_check.hpp"
+#include "stages/stage.hpp"
 
 namespace hebbkit::recipe {
 namespace {
 
 const std::vector<std::string> top_level_keys = {"schema", "name",   "description", "seed",
                                                  "dataset", "layers", "head",        "stages"};
-const std::vector<std::string> preprocess_steps = {"flatten", "center", "unit_norm", "standardize"};
-const std::vector<std::string> plain_stages = {"train", "evaluate", "plot", "save"};
-const StageKind plain_stage_kinds[] = {StageKind::Train, StageKind::Evaluate, StageKind::Plot, StageKind::Save};
 
 struct Resolver {
   std::shared_ptr<const Document> doc;
@@ -51,51 +50,176 @@ struct Resolver {
     return nullptr;
   }
 
-  // Validates a plugin node and constructs the plugin if its parameters are clean.
-  template <class T>
-  std::unique_ptr<T> make(const YAML::Node& node, const std::string& path, PluginKind kind,
-                          PluginUse& use, const ParamSchema& extra = {}) {
+  // Validates a plugin node against the plugin's schema plus the host's `extra` keys, and
+  // constructs the plugin once so that its own multi-value checks run. The instance is
+  // dropped: runs build fresh ones.
+  PluginUse plugin(const YAML::Node& node, const std::string& path, PluginKind kind, const ParamSchema& extra = {}) {
+    PluginUse use;
     use.path = path;
     use.plugin = plugin_for(node, path, kind);
-    if (!use.plugin) return nullptr;
+    if (!use.plugin) return use;
     ParamSchema schema = extra;
     schema.insert(schema.end(), use.plugin->manifest->schema.begin(), use.plugin->manifest->schema.end());
     const std::size_t before = errors.size();
     Params params = check_params(doc, node, path, schema, {"name"}, errors);
-    if (errors.size() != before) return nullptr;
+    if (errors.size() != before) return use;
+    use.params = params;
     try {
-      const Manifest& m = *use.plugin->manifest;
-      if constexpr (std::is_same_v<T, Rule>) return m.make_rule(params);
-      if constexpr (std::is_same_v<T, Head>) return m.make_head(params);
-      if constexpr (std::is_same_v<T, Dataset>) return m.make_dataset(params);
-      if constexpr (std::is_same_v<T, Attack>) return m.make_attack(params);
+      switch (kind) {
+        case PluginKind::Rule: use.make<Rule>(); break;
+        case PluginKind::Head: use.make<Head>(); break;
+        case PluginKind::Dataset: use.make<Dataset>(); break;
+        case PluginKind::Attack: use.make<Attack>(); break;
+      }
     } catch (const RecipeError& e) {
       errors.push_back(e.what());
+      use.params.reset();
     }
-    return nullptr;
+    return use;
+  }
+
+  // The keys of `extra` read from a plugin node, ignoring the plugin's own keys.
+  Params host_keys(const YAML::Node& node, const std::string& path, const PluginUse& use, const ParamSchema& extra) {
+    std::set<std::string> others{"name"};
+    for (const auto& spec : use.plugin->manifest->schema) others.insert(spec.name);
+    std::vector<std::string> ignored;  // already reported by plugin()
+    return check_params(doc, node, path, extra, others, ignored);
+  }
+
+  void dataset(const YAML::Node& root, Recipe& recipe) {
+    if (!root["dataset"]) {
+      errors.push_back(fmt::format("{}: dataset: missing required key 'dataset' (available: {})", doc->file.string(),
+                                   fmt::join(registry.names(PluginKind::Dataset), ", ")));
+      return;
+    }
+    recipe.dataset = plugin(root["dataset"], "dataset", PluginKind::Dataset, data_options_schema());
+    if (!recipe.dataset.params) return;
+    Params data = host_keys(root["dataset"], "dataset", recipe.dataset, data_options_schema());
+    recipe.data.root = data.string("root");
+    recipe.data.validation = data.integer("validation");
+    recipe.data.train_limit = data.integer("train_limit");
+    recipe.data.test_limit = data.integer("test_limit");
+    recipe.data.eval_batch = data.integer("eval_batch");
+    recipe.data.preprocess = data.strings("preprocess");
+    const auto& known = Preprocessor::known_steps();
+    for (std::size_t i = 0; i < recipe.data.preprocess.size(); ++i) {
+      const auto& step = recipe.data.preprocess[i];
+      if (std::find(known.begin(), known.end(), step) == known.end())
+        error(join("dataset.preprocess", std::to_string(i)),
+              fmt::format("unknown preprocessing step '{}'{}; known: {}", step, suggestion(step, known),
+                          fmt::join(known, ", ")));
+    }
+  }
+
+  void layers(const YAML::Node& root, Recipe& recipe) {
+    const YAML::Node layers = root["layers"];
+    if (!layers) return;
+    if (!layers.IsSequence()) {
+      error("layers", "expected a list of layers, each '- rule: {name: ..., ...}'");
+      return;
+    }
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const std::string path = join("layers", std::to_string(i));
+      const YAML::Node layer = layers[i];
+      if (!layer.IsMap() || !layer["rule"]) {
+        error(path, "expected a map with key 'rule' (the learning rule and its parameters)");
+        continue;
+      }
+      for (const auto& kv : layer)
+        if (kv.first.Scalar() != "rule")
+          error(join(path, kv.first.Scalar()), fmt::format("unknown key '{}' (a layer has only 'rule')", kv.first.Scalar()));
+      recipe.layers.push_back(plugin(layer["rule"], join(path, "rule"), PluginKind::Rule));
+    }
+  }
+
+  // One entry of `stages`: a name (`evaluate`) or a one-key map ({evaluate: {...}},
+  // {attack: {name: fgsm, ...}}), read through its row of the stage table.
+  void stage(const YAML::Node& entry, const std::string& path, Recipe& recipe) {
+    const std::string forms = "a stage name or a one-key map such as {attack: {name: ..., ...}}";
+    std::string name;
+    YAML::Node node(YAML::NodeType::Map);
+    std::string node_path = path;
+    if (entry.IsScalar()) {
+      name = entry.Scalar();
+    } else if (entry.IsMap() && entry.size() == 1) {
+      name = entry.begin()->first.Scalar();
+      node = entry.begin()->second;
+      node_path = join(path, name);
+      if (node.IsNull()) node = YAML::Node(YAML::NodeType::Map);
+    } else {
+      error(path, fmt::format("expected {}; stages: {}", forms, fmt::join(stages::names(), ", ")));
+      return;
+    }
+    const stages::StageType* type = stages::find(name);
+    if (!type) {
+      error(path, fmt::format("unknown stage '{}'{}; stages: {}", name, suggestion(name, stages::names()),
+                              fmt::join(stages::names(), ", ")));
+      return;
+    }
+    StageUse use;
+    use.type = type;
+    use.path = path;
+    if (type->plugin) {
+      if (!entry.IsMap()) {
+        error(path, fmt::format("the {0} stage names its plugin: {{{0}: {{name: ..., ...}}}} (available: {1})", name,
+                                fmt::join(registry.names(*type->plugin), ", ")));
+        return;
+      }
+      use.plugin = plugin(node, node_path, *type->plugin, type->schema);
+      if (!use.plugin.params) return;
+      use.params = host_keys(node, node_path, use.plugin, type->schema);
+    } else {
+      if (!node.IsMap()) {
+        error(node_path, fmt::format("expected the {} stage's keys as a map", name));
+        return;
+      }
+      const std::size_t before = errors.size();
+      Params params = check_params(doc, node, node_path, type->schema, {}, errors);
+      if (errors.size() != before) return;
+      use.params = params;
+    }
+    try {
+      type->make(use);  // constructing the stage runs its own multi-value checks
+    } catch (const RecipeError& e) {
+      errors.push_back(e.what());
+      return;
+    }
+    recipe.stages.push_back(std::move(use));
+  }
+
+  void stages(const YAML::Node& root, Recipe& recipe, StagesStart start) {
+    const YAML::Node stages = root["stages"] ? root["stages"] : YAML::Load("[train, evaluate]");
+    if (!stages.IsSequence()) {
+      error("stages", fmt::format("expected a list, e.g. [train, evaluate, plot, save]; stages: {}",
+                                  fmt::join(stages::names(), ", ")));
+      return;
+    }
+    for (std::size_t i = 0; i < stages.size(); ++i) stage(stages[i], join("stages", std::to_string(i)), recipe);
+    if (stages.size() == 0) error("stages", "the list is empty: a run must do something (e.g. [train, evaluate])");
+    for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
+      const auto& s = recipe.stages[i];
+      if (!s.type->trains) continue;
+      if (start == StagesStart::TrainedModel)
+        error(s.path, fmt::format("'{}' cannot run on a reopened model; start a new run with `hebbkit run`", s.name()));
+      else if (i != 0)
+        error(s.path, fmt::format("'{}' must be the first stage", s.name()));
+    }
+    if (start == StagesStart::Fresh && !recipe.stages.empty() && !recipe.stages[0].type->trains)
+      error("stages", "the first stage must be 'train': the other stages need a trained model");
   }
 };
 
 }  // namespace
 
-const char* to_string(StageKind kind) {
-  switch (kind) {
-    case StageKind::Train: return "train";
-    case StageKind::Evaluate: return "evaluate";
-    case StageKind::Attack: return "attack";
-    case StageKind::Plot: return "plot";
-    case StageKind::Save: return "save";
-  }
-  return "?";
-}
+const std::string& StageUse::name() const { return type->name; }
 
-bool Recipe::has_stage(StageKind kind) const {
-  return std::any_of(stages.begin(), stages.end(), [&](const Stage& s) { return s.kind == kind; });
+bool Recipe::has_stage(const std::string& name) const {
+  return std::any_of(stages.begin(), stages.end(), [&](const StageUse& s) { return s.name() == name; });
 }
 
 const ParamSchema& data_options_schema() {
   static const ParamSchema schema = {
-      param::string("root", "", "data root; empty: $HEBBKIT_DATA, else the checkout's datasets/cache"),
+      param::string("root", "", "data root; empty: $HEBBKIT_DATA, else the default data folder (see docs/recipes.md)"),
       param::integer("validation", 0, "training samples held out for validation (chosen by the seed)").at_least(0),
       param::integer("train_limit", 0, "use only the first N training samples (0: all)").at_least(0),
       param::integer("test_limit", 0, "use only the first N test samples (0: all)").at_least(0),
@@ -108,33 +232,17 @@ const ParamSchema& data_options_schema() {
 }
 
 namespace {
-Recipe resolve_checked(Document document, const plugins::Registry& registry);
-}
-
-Recipe resolve(Document document, const plugins::Registry& registry) {
-  const std::string file = document.file.string();
-  try {
-    return resolve_checked(std::move(document), registry);
-  } catch (const YAML::Exception& e) {
-    // Every shape problem should have been reported above; this keeps a missed one an error, not a crash.
-    throw RecipeError(fmt::format("{}: unexpected recipe structure: {}", file, e.what()));
-  }
-}
-
-namespace {
-Recipe resolve_checked(Document document, const plugins::Registry& registry) {
+Recipe resolve_checked(Document document, const plugins::Registry& registry, StagesStart start) {
   Recipe recipe;
   auto doc = std::make_shared<const Document>(std::move(document));
   recipe.doc = doc;
   Resolver r{doc, registry, {}};
   const YAML::Node& root = doc->root;
 
-  // Top level.
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
-    if (std::find(top_level_keys.begin(), top_level_keys.end(), key) == top_level_keys.end()) {
+    if (std::find(top_level_keys.begin(), top_level_keys.end(), key) == top_level_keys.end())
       r.error(key, unknown_key_message(key, top_level_keys));
-    }
   }
   const ParamSchema top_schema = {
       param::integer("schema", schema_version, "recipe schema version").in_range(schema_version, schema_version),
@@ -152,113 +260,28 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry) {
     recipe.seed = static_cast<std::uint64_t>(top.integer("seed"));
   }
 
-  // Dataset.
-  if (!root["dataset"]) {
-    r.errors.push_back(fmt::format("{}: dataset: missing required key 'dataset' (available: {})",
-                                   doc->file.string(), fmt::join(registry.names(PluginKind::Dataset), ", ")));
-  } else {
-    const std::size_t before = r.errors.size();
-    recipe.dataset_instance = r.make<Dataset>(root["dataset"], "dataset", PluginKind::Dataset, recipe.dataset,
-                                              data_options_schema());
-    if (r.errors.size() == before) {
-      std::vector<std::string> ignored;
-      Params data = check_params(doc, root["dataset"], "dataset", data_options_schema(),
-                                 [&] {
-                                   std::set<std::string> s{"name"};
-                                   for (auto& spec : recipe.dataset.plugin->manifest->schema) s.insert(spec.name);
-                                   return s;
-                                 }(),
-                                 ignored);
-      recipe.data.root = data.string("root");
-      recipe.data.validation = data.integer("validation");
-      recipe.data.train_limit = data.integer("train_limit");
-      recipe.data.test_limit = data.integer("test_limit");
-      recipe.data.eval_batch = data.integer("eval_batch");
-      recipe.data.preprocess = data.strings("preprocess");
-      for (std::size_t i = 0; i < recipe.data.preprocess.size(); ++i) {
-        const auto& step = recipe.data.preprocess[i];
-        if (std::find(preprocess_steps.begin(), preprocess_steps.end(), step) == preprocess_steps.end()) {
-          r.error(join("dataset.preprocess", std::to_string(i)),
-                  fmt::format("unknown preprocessing step '{}'{}; known: {}", step, suggestion(step, preprocess_steps),
-                              fmt::join(preprocess_steps, ", ")));
-        }
-      }
-    }
-  }
-
-  // Layers.
-  if (const YAML::Node layers = root["layers"]) {
-    if (!layers.IsSequence()) {
-      r.error("layers", "expected a list of layers, each '- rule: {name: ..., ...}'");
-    } else {
-      for (std::size_t i = 0; i < layers.size(); ++i) {
-        const std::string path = join("layers", std::to_string(i));
-        const YAML::Node layer = layers[i];
-        if (!layer.IsMap() || !layer["rule"]) {
-          r.error(path, "expected a map with key 'rule' (the learning rule and its parameters)");
-          continue;
-        }
-        for (const auto& kv : layer)
-          if (kv.first.Scalar() != "rule")
-            r.error(join(path, kv.first.Scalar()),
-                    fmt::format("unknown key '{}' (a layer has only 'rule')", kv.first.Scalar()));
-        recipe.layers.emplace_back();
-        recipe.layer_instances.push_back(
-            r.make<Rule>(layer["rule"], join(path, "rule"), PluginKind::Rule, recipe.layers.back()));
-      }
-    }
-  }
-
-  // Head.
-  if (!root["head"]) {
+  r.dataset(root, recipe);
+  r.layers(root, recipe);
+  if (!root["head"])
     r.errors.push_back(fmt::format("{}: head: missing required key 'head' (available: {})", doc->file.string(),
                                    fmt::join(registry.names(PluginKind::Head), ", ")));
-  } else {
-    recipe.head_instance = r.make<Head>(root["head"], "head", PluginKind::Head, recipe.head);
-  }
-
-  // Stages.
-  const YAML::Node stages = root["stages"] ? root["stages"] : YAML::Load("[train, evaluate]");
-  if (!stages.IsSequence()) {
-    r.error("stages", "expected a list, e.g. [train, evaluate, plot, save]");
-  } else {
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      const std::string path = join("stages", std::to_string(i));
-      const YAML::Node entry = stages[i];
-      Stage stage;
-      stage.path = path;
-      if (entry.IsScalar()) {
-        const auto& name = entry.Scalar();
-        const auto it = std::find(plain_stages.begin(), plain_stages.end(), name);
-        if (it == plain_stages.end()) {
-          std::vector<std::string> all = plain_stages;
-          all.push_back("attack");
-          r.error(path, fmt::format("unknown stage '{}'{}; stages: train, evaluate, plot, save, "
-                                    "or {{attack: {{name: ..., ...}}}}",
-                                    name, suggestion(name, all)));
-          continue;
-        }
-        stage.kind = plain_stage_kinds[it - plain_stages.begin()];
-      } else if (entry.IsMap() && entry.size() == 1 && entry["attack"]) {
-        stage.kind = StageKind::Attack;
-        stage.attack_instance = r.make<Attack>(entry["attack"], join(path, "attack"), PluginKind::Attack, stage.attack);
-      } else {
-        r.error(path, "expected a stage name (train, evaluate, plot, save) or {attack: {name: ..., ...}}");
-        continue;
-      }
-      recipe.stages.push_back(std::move(stage));
-    }
-    for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
-      if (recipe.stages[i].kind == StageKind::Train && i != 0)
-        r.error(recipe.stages[i].path, "'train' must be the first stage");
-    }
-    if (!recipe.stages.empty() && recipe.stages[0].kind != StageKind::Train)
-      r.error("stages", "the first stage must be 'train': the other stages need a trained model");
-  }
+  else
+    recipe.head = r.plugin(root["head"], "head", PluginKind::Head);
+  r.stages(root, recipe, start);
 
   throw_if_any(r.errors);
   return recipe;
 }
 }  // namespace
+
+Recipe resolve(Document document, const plugins::Registry& registry, StagesStart start) {
+  const std::string file = document.file.string();
+  try {
+    return resolve_checked(std::move(document), registry, start);
+  } catch (const YAML::Exception& e) {
+    // Every shape problem should have been reported above; this keeps a missed one an error, not a crash.
+    throw RecipeError(fmt::format("{}: unexpected recipe structure: {}", file, e.what()));
+  }
+}
 
 }  // namespace hebbkit::recipe

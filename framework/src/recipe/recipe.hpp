@@ -1,6 +1,7 @@
 #pragma once
-// A recipe resolved against the loaded plugins: every key checked, every plugin
-// constructed (so checks that involve several values have run), ready to execute.
+// A recipe resolved against the loaded plugins: every key checked and every plugin
+// constructed once (so checks that involve several values have run), then kept as
+// parameters and factories only. Each run builds its own fresh instances from it.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -11,17 +12,18 @@
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 
+namespace hebbkit::stages {
+struct StageType;
+}
+
 namespace hebbkit::recipe {
 
 /// The recipe schema version this hebbkit reads (top-level key `schema`).
 inline constexpr int schema_version = 1;
 
-enum class StageKind { Train, Evaluate, Attack, Plot, Save };
-const char* to_string(StageKind kind);
-
 /// Host-side dataset options, common to every dataset plugin.
 struct DataOptions {
-  std::string root;                     ///< "" = $HEBBKIT_DATA or the checkout's datasets/cache
+  std::string root;                     ///< "" = $HEBBKIT_DATA, else the default data folder
   std::int64_t validation = 0;          ///< samples held out of train, chosen by seed
   std::int64_t train_limit = 0;         ///< 0 = all
   std::int64_t test_limit = 0;          ///< 0 = all
@@ -29,16 +31,25 @@ struct DataOptions {
   std::int64_t eval_batch = 1000;
 };
 
+/// A plugin named in the recipe with its validated parameters.
 struct PluginUse {
   const plugins::Loaded* plugin = nullptr;
-  std::string path;  ///< key path in the recipe, e.g. "layers.0.rule"
+  std::string path;              ///< key path in the recipe, e.g. "layers.0.rule"
+  std::optional<Params> params;  ///< validated; set whenever resolve() succeeded
+
+  const std::string& name() const { return plugin->manifest->name; }
+  /// A fresh instance, e.g. use.make<Rule>().
+  template <class T>
+  std::unique_ptr<T> make() const;
 };
 
-struct Stage {
-  StageKind kind = StageKind::Train;
-  std::string path;                   ///< "stages.2"
-  PluginUse attack;                   ///< for StageKind::Attack
-  std::unique_ptr<Attack> attack_instance;
+/// One entry of `stages`: its row of the stage table and its validated keys.
+struct StageUse {
+  const stages::StageType* type = nullptr;
+  std::string path;              ///< "stages.2"
+  std::optional<Params> params;  ///< the stage's own keys
+  PluginUse plugin;              ///< for plugin stages (attack); plugin == nullptr otherwise
+  const std::string& name() const;
 };
 
 struct Recipe {
@@ -46,25 +57,33 @@ struct Recipe {
   std::string name;
   std::string description;
   std::uint64_t seed = 0;
-
   PluginUse dataset;
-  std::unique_ptr<Dataset> dataset_instance;
   DataOptions data;
-
   std::vector<PluginUse> layers;
-  std::vector<std::unique_ptr<Rule>> layer_instances;
   PluginUse head;
-  std::unique_ptr<Head> head_instance;
-  std::vector<Stage> stages;
+  std::vector<StageUse> stages;
 
-  bool has_stage(StageKind kind) const;
+  bool has_stage(const std::string& name) const;
 };
 
-/// Validates `doc` completely and constructs its plugins. Throws one RecipeError that
+/// What the recipe's stages start from: a fresh model (`train` must come first when any
+/// stage needs a model) or a finished run's model (no `train` allowed).
+enum class StagesStart { Fresh, TrainedModel };
+
+/// Validates `doc` completely and constructs each plugin once. Throws one RecipeError that
 /// lists every problem found, each with its file:line:col (or --set) and key path.
-Recipe resolve(Document doc, const plugins::Registry& registry);
+Recipe resolve(Document doc, const plugins::Registry& registry, StagesStart start = StagesStart::Fresh);
 
 /// The host's own dataset keys, shown by `hebbkit describe` for datasets.
 const ParamSchema& data_options_schema();
+
+template <class T>
+std::unique_ptr<T> PluginUse::make() const {
+  const Manifest& m = *plugin->manifest;
+  if constexpr (std::is_same_v<T, Rule>) return m.make_rule(*params);
+  if constexpr (std::is_same_v<T, Head>) return m.make_head(*params);
+  if constexpr (std::is_same_v<T, Dataset>) return m.make_dataset(*params);
+  if constexpr (std::is_same_v<T, Attack>) return m.make_attack(*params);
+}
 
 }  // namespace hebbkit::recipe

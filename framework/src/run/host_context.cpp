@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -39,6 +40,20 @@ std::unique_ptr<Progress> HostContext::progress(const std::string& label, std::i
   // Plain lines go through line(), which already names the scope; the bar does not.
   const std::string shown = style_ == ProgressStyle::Bar && !scope_.empty() ? scope_ + " " + label : label;
   return make_progress(shown, total, unit, style_, interval, [this](const std::string& text) { line("", text); });
+}
+
+void HostContext::load_history(const std::filesystem::path& metrics_file) {
+  std::ifstream in(metrics_file);
+  for (std::string line; std::getline(in, line);) {
+    try {
+      const auto r = nlohmann::json::parse(line);
+      history_.push_back({r.at("stage").get<std::string>(), r.at("scope").get<std::string>(),
+                          r.at("name").get<std::string>(), r["epoch"].is_number() ? r["epoch"].get<std::int64_t>() : -1,
+                          r["step"].is_number() ? r["step"].get<std::int64_t>() : -1, r.at("value").get<double>()});
+    } catch (const std::exception&) {
+      // A line cut short by a kill is skipped; the plot loses one point, not the run.
+    }
+  }
 }
 
 void HostContext::check_interrupted() const {

@@ -35,6 +35,9 @@ class HostContext final : public RunContext {
   void set_stage(std::string stage) { stage_ = std::move(stage); }
   void set_scope(std::string scope) { scope_ = std::move(scope); }
   const std::vector<MetricPoint>& history() const { return history_; }
+  /// Adds the records of an earlier metrics.jsonl (a resumed run's own, a reopened run's
+  /// parent's) to history() without writing them again, so `plot` draws whole curves.
+  void load_history(const std::filesystem::path& metrics_file);
 
  private:
   void line(const std::string& level, const std::string& message);

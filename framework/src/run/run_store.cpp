@@ -29,10 +29,18 @@ fs::path RunStore::new_run_dir(const fs::path& parent, const std::string& name) 
   return dir;
 }
 
-RunStore::RunStore(fs::path dir) : dir_(std::move(dir)), artifacts_(dir_ / "artifacts") {
-  if (fs::exists(dir_ / "manifest.json"))
-    throw std::runtime_error(fmt::format("{}: already holds a run (manifest.json exists); choose another --out",
+RunStore::RunStore(fs::path dir, Open mode) : dir_(std::move(dir)), artifacts_(dir_ / "artifacts") {
+  const bool holds_run = fs::exists(dir_ / "manifest.json");
+  if (mode == Open::Create && holds_run)
+    throw std::runtime_error(fmt::format("{}: already holds a run (manifest.json exists); choose another --out, "
+                                         "or continue it with `hebbkit run --resume {}`",
+                                         dir_.string(), dir_.string()));
+  if (mode == Open::Create && fs::is_directory(dir_) && !fs::is_empty(dir_))
+    throw std::runtime_error(fmt::format("{}: exists and is not empty; hebbkit writes runs only into new or empty "
+                                         "folders, so nothing of yours is overwritten; choose another --out",
                                          dir_.string()));
+  if (mode == Open::Resume && !holds_run)
+    throw std::runtime_error(fmt::format("{}: holds no run to resume (manifest.json missing)", dir_.string()));
   std::error_code ec;
   fs::create_directories(artifacts_, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create run folder: {}", dir_.string(), ec.message()));

@@ -12,8 +12,12 @@ namespace hebbkit::run {
 
 class RunStore {
  public:
-  /// Creates `dir` and dir/artifacts. Refuses a folder that already holds a run.
-  explicit RunStore(std::filesystem::path dir);
+  enum class Open {
+    Create,  ///< a new run: `dir` must not exist or be empty (nothing of the user's is touched)
+    Resume,  ///< continue the run in `dir`: appends to its metrics and log
+  };
+  /// Creates (or reopens) `dir` and dir/artifacts.
+  explicit RunStore(std::filesystem::path dir, Open mode = Open::Create);
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& artifacts() const { return artifacts_; }

@@ -26,22 +26,19 @@ class GoodnessHead final : public hebbkit::Head {
   }
 
   torch::Tensor logits(const torch::Tensor& images, hebbkit::Encoder& encoder) override {
-    const auto prepared = encoder.prepare(images);
-    std::vector<torch::Tensor> scores;
-    for (std::int64_t c = 0; c < num_classes_; ++c) {
-      const auto labels = torch::full({images.size(0)}, c, torch::TensorOptions().dtype(torch::kInt64).device(images.device()));
-      torch::Tensor h = hebbkit::overlay_label(prepared, labels, num_classes_);
-      auto total = torch::zeros({images.size(0)}, prepared.options());
-      std::size_t layer_number = 0;
-      for (std::size_t i = 0; i < encoder.layer_count(); ++i) {
-        auto& rule = encoder.layer(i);
-        for (const auto& a : rule.activations(h))
-          if (!(skip_first_ && layer_number++ == 0)) total = total + a.pow(2).mean(1);
-        h = rule.forward(h);
-      }
-      scores.push_back(total);
-    }
-    return torch::stack(scores, 1);
+    return hebbkit::goodness_scores([&](const torch::Tensor& x) { return encoder.activations_prepared(x); },
+                                    encoder.prepare(images), num_classes_, skip_first_ ? 1 : 0);
+  }
+
+  std::vector<hebbkit::NamedTensor> state() const override {
+    return {{"classes", torch::full({1}, num_classes_, torch::kInt64)}};
+  }
+
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    const auto& classes = hebbkit::find_state(state, "classes");
+    if (classes.numel() != 1 || classes.scalar_type() != torch::kInt64)
+      throw hebbkit::DataError("ff_goodness: 'classes' must hold one integer");
+    num_classes_ = classes.item<std::int64_t>();
   }
 
  private:

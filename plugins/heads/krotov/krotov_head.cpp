@@ -30,44 +30,32 @@ class KrotovHead final : public hebbkit::FeatureHead {
     // relu(x)^n is fixed, so it is computed once for the whole training set.
     const auto h = activate(data.features);
     const auto h_val = data.val_features.defined() ? activate(data.val_features) : torch::Tensor();
-    const auto targets = torch::full({h.size(0), data.num_classes}, -1.0, h.options())
-                             .scatter_(1, data.labels.unsqueeze(1), 1.0);
     classes_ = torch::randn({data.num_classes, h.size(1)}, h.options()).mul_(0.01).requires_grad_(true);
-    torch::optim::Adam optimizer({classes_}, torch::optim::AdamOptions(lr_));
-    auto progress = ctx.progress("krotov head", epochs_, "epoch");
-    for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
-      const double lr = lr_ * std::pow(lr_decay_, static_cast<double>(epoch));
-      static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[0].options()).lr(lr);
-      double loss_sum = 0;
-      std::int64_t correct = 0;
-      for (const auto& idx : hebbkit::minibatches(h.size(0), batch_, true, ctx.device())) {
-        const auto c = classify(h.index_select(0, idx));
-        const auto loss = (c - targets.index_select(0, idx)).abs().pow(m_).sum(1).mean();
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.item<double>() * idx.size(0);
-        correct += c.argmax(1).eq(data.labels.index_select(0, idx)).sum().item<std::int64_t>();
-      }
-      const double loss = loss_sum / h.size(0);
-      hebbkit::check_finite(loss, fmt::format("krotov head loss at epoch {}", epoch),
-                            fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
-                                        "(dataset.preprocess: [flatten, center, unit_norm])", n_));
-      ctx.metric("loss", loss, epoch);
-      ctx.metric("train_accuracy", double(correct) / h.size(0), epoch);
-      ctx.metric("lr", lr, epoch);
-      if (h_val.defined()) {
-        torch::NoGradGuard no_grad;
-        ctx.metric("val_accuracy", hebbkit::accuracy(classify(h_val), data.val_labels), epoch);
-      }
-      progress->note("loss", loss);
-      progress->advance();
-    }
+    // Targets are +1 for the true class and -1 for the others.
+    const auto loss = [this](const torch::Tensor& c, const torch::Tensor& labels) {
+      const auto targets = torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
+      return (c - targets).abs().pow(m_).sum(1).mean();
+    };
+    hebbkit::fit_classifier({classes_}, [this](const torch::Tensor& hb) { return classify(hb); }, loss, h, data.labels,
+                            h_val, data.val_labels,
+                            {"krotov head", epochs_, batch_, lr_, lr_decay_, 0.0,
+                             fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
+                                         "(dataset.preprocess: [flatten, center, unit_norm])", n_)},
+                            ctx);
   }
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override { return classify(activate(features)); }
 
   std::vector<hebbkit::NamedTensor> state() const override { return {{"S", classes_}}; }
+
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    const auto& s = hebbkit::find_state(state, "S");
+    if (s.dim() != 2) throw hebbkit::DataError(fmt::format("krotov head S has shape {}, expected (classes, features)",
+                                                           fmt::join(s.sizes(), "x")));
+    classes_ = s.clone().requires_grad_(true);
+  }
+
+  std::vector<torch::Tensor> parameters() override { return {classes_}; }
 
  private:
   torch::Tensor activate(const torch::Tensor& features) const { return torch::relu(features.flatten(1)).pow(n_); }

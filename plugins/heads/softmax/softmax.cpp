@@ -28,38 +28,11 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     const auto x = data.features.flatten(1);
     linear_ = torch::nn::Linear(x.size(1), data.num_classes);
     linear_->to(ctx.device());
-    torch::optim::Adam optimizer(linear_->parameters(),
-                                 torch::optim::AdamOptions(lr_).weight_decay(weight_decay_));
-    auto progress = ctx.progress("softmax", epochs_, "epoch");
-    for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
-      const double lr = lr_ * std::pow(lr_decay_, static_cast<double>(epoch));
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-      double loss_sum = 0;
-      std::int64_t correct = 0;
-      for (const auto& idx : hebbkit::minibatches(x.size(0), batch_, /*shuffle=*/true, ctx.device())) {
-        const auto xb = x.index_select(0, idx), yb = data.labels.index_select(0, idx);
-        const auto logits = linear_->forward(xb);
-        const auto loss = torch::nn::functional::cross_entropy(logits, yb);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.item<double>() * idx.size(0);
-        correct += logits.argmax(1).eq(yb).sum().item<std::int64_t>();
-        ctx.check_interrupted();
-      }
-      const double loss = loss_sum / x.size(0);
-      hebbkit::check_finite(loss, fmt::format("softmax head loss at epoch {}", epoch));
-      ctx.metric("loss", loss, epoch);
-      ctx.metric("train_accuracy", double(correct) / x.size(0), epoch);
-      ctx.metric("lr", lr, epoch);
-      if (data.val_features.defined()) {
-        torch::NoGradGuard no_grad;
-        const double val = hebbkit::accuracy(linear_->forward(data.val_features.flatten(1)), data.val_labels);
-        ctx.metric("val_accuracy", val, epoch);
-      }
-      progress->note("loss", loss);
-      progress->advance();
-    }
+    hebbkit::fit_classifier(
+        linear_->parameters(), [&](const torch::Tensor& xb) { return linear_->forward(xb); },
+        [](const torch::Tensor& logits, const torch::Tensor& y) { return torch::nn::functional::cross_entropy(logits, y); },
+        x, data.labels, data.val_features.defined() ? data.val_features.flatten(1) : torch::Tensor(), data.val_labels,
+        {"softmax head", epochs_, batch_, lr_, lr_decay_, weight_decay_, ""}, ctx);
   }
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override {
@@ -69,6 +42,21 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   std::vector<hebbkit::NamedTensor> state() const override {
     return {{"weight", linear_->weight}, {"bias", linear_->bias}};
   }
+
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    const auto& weight = hebbkit::find_state(state, "weight");
+    const auto& bias = hebbkit::find_state(state, "bias");
+    if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0))
+      throw hebbkit::DataError(fmt::format("softmax weight {} and bias {} do not make a linear layer",
+                                           fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
+    linear_ = torch::nn::Linear(weight.size(1), weight.size(0));
+    linear_->to(weight.device());
+    torch::NoGradGuard no_grad;
+    linear_->weight.copy_(weight);
+    linear_->bias.copy_(bias);
+  }
+
+  std::vector<torch::Tensor> parameters() override { return linear_->parameters(); }
 
  private:
   std::int64_t epochs_, batch_;

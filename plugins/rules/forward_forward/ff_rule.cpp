@@ -10,7 +10,6 @@
 namespace {
 
 using hebbkit::ff::direction;
-using hebbkit::ff::goodness;
 
 class ForwardForward final : public hebbkit::Rule {
  public:
@@ -85,21 +84,12 @@ class ForwardForward final : public hebbkit::Rule {
     images_ = labels_ = torch::Tensor();  // not needed after training
   }
 
-  torch::Tensor forward(const torch::Tensor& x) override {
-    auto acts = activations(x);
-    if (output_ == "last") return acts.back();
-    if (output_ == "skip_first" && acts.size() > 1) acts.erase(acts.begin());
-    return torch::cat(acts, 1);
-  }
+  torch::Tensor forward(const torch::Tensor& x) override { return output_of(activations(x)); }
 
-  std::vector<torch::Tensor> activations(const torch::Tensor& x) override {
-    std::vector<torch::Tensor> out;
-    torch::Tensor h = x.flatten(1);
-    for (auto& layer : layers_) {
-      h = torch::relu(layer.linear->forward(direction(h)));
-      out.push_back(h);
-    }
-    return out;
+  hebbkit::LayerOutput forward_with_activations(const torch::Tensor& x) override {
+    auto acts = activations(x);
+    auto output = output_of(acts);
+    return {std::move(output), std::move(acts)};
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {
@@ -111,10 +101,56 @@ class ForwardForward final : public hebbkit::Rule {
     return out;
   }
 
+  // The number of layers follows from the state (growth may have added some).
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    layers_.clear();
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < state.size() / 2; ++i) {
+      const auto& weight = hebbkit::find_state(state, fmt::format("ff{}_weight", i));
+      const auto& bias = hebbkit::find_state(state, fmt::format("ff{}_bias", i));
+      if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
+          (i > 0 && weight.size(1) != layers_.back().linear->weight.size(0)))
+        throw hebbkit::DataError(fmt::format("forward_forward layer {}: weight {} and bias {} do not fit the stack", i,
+                                             fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
+      Layer layer;
+      layer.linear = torch::nn::Linear(weight.size(1), weight.size(0));
+      layer.linear->to(weight.device());
+      layer.linear->weight.copy_(weight);
+      layer.linear->bias.copy_(bias);
+      layers_.push_back(layer);
+    }
+    if (layers_.empty()) throw hebbkit::DataError("forward_forward: the saved state holds no layer");
+  }
+
+  std::vector<torch::Tensor> parameters() override {
+    std::vector<torch::Tensor> out;
+    for (auto& layer : layers_)
+      for (auto& p : layer.linear->parameters()) out.push_back(p);
+    return out;
+  }
+
  private:
   struct Layer {
     torch::nn::Linear linear{nullptr};
   };
+
+  // The activity of every layer for x, bottom first.
+  std::vector<torch::Tensor> activations(const torch::Tensor& x) {
+    std::vector<torch::Tensor> out;
+    torch::Tensor h = x.flatten(1);
+    for (auto& layer : layers_) {
+      h = torch::relu(layer.linear->forward(direction(h)));
+      out.push_back(h);
+    }
+    return out;
+  }
+
+  // What forward() gives a head, chosen by `output`.
+  torch::Tensor output_of(std::vector<torch::Tensor> acts) const {
+    if (output_ == "last") return acts.back();
+    if (output_ == "skip_first" && acts.size() > 1) acts.erase(acts.begin());
+    return torch::cat(acts, 1);
+  }
 
   // Negative data for the first layer, fresh every epoch.
   torch::Tensor negatives() const {
@@ -124,11 +160,9 @@ class ForwardForward final : public hebbkit::Rule {
 
   // One trained layer applied to x in batches, without a graph.
   torch::Tensor apply_layer(const torch::Tensor& x, std::size_t index) {
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> parts;
-    for (std::int64_t s = 0; s < x.size(0); s += 4096)
-      parts.push_back(torch::relu(layers_[index].linear->forward(direction(x.slice(0, s, std::min(x.size(0), s + 4096))))));
-    return torch::cat(parts);
+    auto& linear = layers_[index].linear;
+    return hebbkit::apply_batched([&](const torch::Tensor& b) { return torch::relu(linear->forward(direction(b))); }, x,
+                                  4096);
   }
 
   // The frozen layers [0, count) applied to x.
@@ -174,21 +208,13 @@ class ForwardForward final : public hebbkit::Rule {
 
   // Goodness-based prediction: the label whose overlay makes the stack's goodness largest.
   double accuracy_of(const torch::Tensor& images, const torch::Tensor& labels) {
-    torch::NoGradGuard no_grad;
-    std::int64_t correct = 0;
-    for (std::int64_t s = 0; s < images.size(0); s += 1000) {
-      const auto x = images.slice(0, s, std::min(images.size(0), s + 1000));
-      std::vector<torch::Tensor> scores;
-      for (std::int64_t c = 0; c < num_classes_; ++c) {
-        const auto acts = activations(hebbkit::overlay_label(x, torch::full({x.size(0)}, c, labels.options()), num_classes_));
-        auto total = torch::zeros({x.size(0)}, x.options());
-        for (std::size_t i = skip_first_ ? 1 : 0; i < acts.size(); ++i) total += goodness(acts[i]);
-        scores.push_back(total);
-      }
-      correct += torch::stack(scores, 1).argmax(1).eq(labels.slice(0, s, std::min(images.size(0), s + 1000)))
-                     .sum().item<std::int64_t>();
-    }
-    return images.size(0) ? double(correct) / images.size(0) : 0.0;
+    const auto scores = hebbkit::apply_batched(
+        [&](const torch::Tensor& x) {
+          return hebbkit::goodness_scores([&](const torch::Tensor& v) { return activations(v); }, x, num_classes_,
+                                          skip_first_ ? 1 : 0);
+        },
+        images, 1000);
+    return hebbkit::accuracy(scores, labels);
   }
 
   std::vector<std::int64_t> sizes_;

@@ -89,6 +89,14 @@ class KrotovRule final : public hebbkit::Rule {
 
   std::vector<hebbkit::NamedTensor> state() const override { return {{"weights", synapses_->weights()}}; }
 
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    const auto& w = hebbkit::find_state(state, "weights");
+    if (w.dim() != 2 || w.size(0) != hidden_)
+      throw hebbkit::DataError(fmt::format("krotov weights have shape {}, the layer has hidden = {} units",
+                                           fmt::join(w.sizes(), "x"), hidden_));
+    synapses_ = std::make_unique<hebbkit::krotov::Synapses>(w.to(torch::kFloat32).contiguous(), hyper_);
+  }
+
   void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& image_shape) override {
     const auto w = synapses_->weights().detach().to(torch::kCPU);
     const std::int64_t units = std::min<std::int64_t>(figure_units_, w.size(0));

@@ -1,0 +1,142 @@
+#include "model/model_store.hpp"
+
+#include <fstream>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "recipe/recipe.hpp"
+
+namespace hebbkit::model {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int format_version = 1;
+
+std::string file_safe(std::string text) {
+  for (char& c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return text;
+}
+
+// Saves each tensor as <prefix>_<name>.npy and returns {name: file}.
+json save_part(const fs::path& folder, const std::string& prefix, const std::vector<NamedTensor>& state) {
+  json files = json::object();
+  for (const auto& [name, tensor] : state) {
+    const std::string file = fmt::format("{}_{}.npy", prefix, file_safe(name));
+    io::save_npy(folder / file, tensor.detach());
+    files[name] = file;
+  }
+  return files;
+}
+
+std::vector<NamedTensor> load_part(const fs::path& folder, const json& files, torch::Device device) {
+  std::vector<NamedTensor> state;
+  for (const auto& [name, file] : files.items())
+    state.emplace_back(name, io::load_npy(folder / file.get<std::string>()).to(device));
+  return state;
+}
+
+json part_entry(const recipe::PluginUse& use, const json& files) {
+  return {{"plugin", use.name()}, {"path", use.path}, {"tensors", files}};
+}
+
+// The saved part must come from the plugin the recipe names at that place.
+void check_part(const json& entry, const recipe::PluginUse& use, const fs::path& folder) {
+  const std::string saved = entry.value("plugin", "");
+  if (saved != use.name())
+    throw DataError(fmt::format("{}: {} was saved by plugin '{}', but the recipe names '{}'", folder.string(),
+                                use.path, saved, use.name()));
+}
+
+}  // namespace
+
+Model build(const recipe::Recipe& recipe) {
+  std::vector<std::unique_ptr<Rule>> layers;
+  for (const auto& use : recipe.layers) layers.push_back(use.make<Rule>());
+  return Model(Preprocessor(recipe.data.preprocess), std::move(layers), recipe.head.make<Head>());
+}
+
+void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& progress, const fs::path& folder) {
+  fs::create_directories(folder);
+  json manifest = {{"format", format_version},
+                   {"layers_trained", progress.layers_trained},
+                   {"head_trained", progress.head_trained},
+                   {"preprocess", {{"steps", model.preprocessor().steps()}, {"fitted", progress.preprocess_fitted}}}};
+  if (progress.preprocess_fitted)
+    manifest["preprocess"]["tensors"] = save_part(folder, "preprocess", model.preprocessor().state());
+  manifest["layers"] = json::array();
+  for (std::size_t i = 0; i < progress.layers_trained; ++i)
+    manifest["layers"].push_back(part_entry(recipe.layers[i], save_part(folder, fmt::format("layer{}", i),
+                                                                         model.layer(i).state())));
+  if (progress.head_trained) manifest["head"] = part_entry(recipe.head, save_part(folder, "head", model.head().state()));
+  // The generator as it is now, so that training continues with the same random numbers.
+  {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    io::save_npy(folder / "rng_state.npy", generator.get_state());
+  }
+  manifest["rng_state"] = "rng_state.npy";
+  io::write_atomic(folder / "model.json", manifest.dump(2) + "\n");
+}
+
+TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path& folder, torch::Device device,
+                      bool restore_rng) {
+  const fs::path file = folder / "model.json";
+  if (!fs::exists(file))
+    throw DataError(fmt::format("{}: no saved model (model.json missing); was the run trained?", folder.string()));
+  json manifest;
+  try {
+    manifest = json::parse(std::ifstream(file));
+  } catch (const std::exception& e) {
+    throw DataError(fmt::format("{}: unreadable: {}", file.string(), e.what()));
+  }
+  if (manifest.value("format", 0) != format_version)
+    throw DataError(fmt::format("{}: model format {} is not the {} this hebbkit reads", file.string(),
+                                manifest.value("format", 0), format_version));
+  TrainingProgress progress;
+  try {
+    const auto steps = manifest.at("preprocess").at("steps").get<std::vector<std::string>>();
+    if (steps != model.preprocessor().steps())
+      throw DataError(fmt::format("{}: the model was trained with preprocess [{}], the recipe says [{}]",
+                                  folder.string(), fmt::join(steps, ", "), fmt::join(model.preprocessor().steps(), ", ")));
+    progress.preprocess_fitted = manifest["preprocess"].value("fitted", false);
+    if (progress.preprocess_fitted)
+      model.preprocessor().load_state(load_part(folder, manifest["preprocess"]["tensors"], device));
+    const auto& layers = manifest.at("layers");
+    if (layers.size() > recipe.layers.size())
+      throw DataError(fmt::format("{}: holds {} trained layers, the recipe has {}", folder.string(), layers.size(),
+                                  recipe.layers.size()));
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      check_part(layers[i], recipe.layers[i], folder);
+      model.layer(i).load_state(load_part(folder, layers[i].at("tensors"), device));
+    }
+    progress.layers_trained = layers.size();
+    if (manifest.value("head_trained", false)) {
+      check_part(manifest.at("head"), recipe.head, folder);
+      model.head().load_state(load_part(folder, manifest["head"].at("tensors"), device));
+      progress.head_trained = true;
+    }
+    if (restore_rng) {
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(io::load_npy(folder / "rng_state.npy"));
+    }
+  } catch (const json::exception& e) {
+    throw DataError(fmt::format("{}: malformed: {}", file.string(), e.what()));
+  } catch (const DataError& e) {
+    const std::string what = e.what();
+    if (what.rfind(folder.string(), 0) == 0) throw;
+    throw DataError(fmt::format("{}: {}", folder.string(), what));
+  }
+  return progress;
+}
+
+}  // namespace hebbkit::model

@@ -1,0 +1,39 @@
+#pragma once
+// A run's model/ folder: the trained model as .npy tensors plus model.json, which says
+// which plugin wrote each part and how far training got. Written after every trained
+// layer and after the head, so it is also the `train` stage's checkpoint.
+#include <cstddef>
+#include <filesystem>
+
+#include "hebbkit/model.hpp"
+
+namespace hebbkit::recipe {
+struct Recipe;
+}
+
+namespace hebbkit::model {
+
+/// How much of a model is trained: layers [0, layers_trained), then the head.
+struct TrainingProgress {
+  std::size_t layers_trained = 0;
+  bool head_trained = false;
+  bool preprocess_fitted = false;
+};
+
+/// A fresh, untrained model with new plugin instances built from the recipe.
+Model build(const recipe::Recipe& recipe);
+
+/// Writes what `progress` says is trained into `folder` (created if needed), with torch's
+/// CPU generator state, so that training can continue exactly. Every file is replaced
+/// atomically and model.json is written last: a crash leaves the previous checkpoint whole.
+void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& progress,
+          const std::filesystem::path& folder);
+
+/// Restores into `model` (tensors on `device`) whatever `folder` holds and returns how far it is trained. Throws
+/// DataError naming the folder when a file is missing or a part was written by another
+/// plugin than the recipe names. With `restore_rng`, torch's generator continues from
+/// the saved state (resume); reopening for evaluation leaves it alone.
+TrainingProgress load(Model& model, const recipe::Recipe& recipe, const std::filesystem::path& folder,
+                      torch::Device device, bool restore_rng);
+
+}  // namespace hebbkit::model

@@ -1,0 +1,69 @@
+#pragma once
+// A stage is one step of a run (train, evaluate, attack, plot, save, ...). Each lives in
+// its own file in this folder and is listed once in table.cpp; the recipe reads and
+// validates its YAML from the table row, the pipeline runs it.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hebbkit/model.hpp"
+#include "hebbkit/params.hpp"
+#include "hebbkit/plugin.hpp"
+#include "model/model_store.hpp"
+#include "pipeline/data_prep.hpp"
+#include "run/host_context.hpp"
+#include "run/run_store.hpp"
+
+namespace hebbkit::recipe {
+struct Recipe;
+struct StageUse;
+}  // namespace hebbkit::recipe
+
+namespace hebbkit::stages {
+
+/// What a running stage works with. Data flows one way: a stage asks the model, never
+/// the recipe, for trained things.
+struct StageEnv {
+  const recipe::Recipe& recipe;
+  Model& model;
+  model::TrainingProgress& progress;  ///< how much of the model is trained (train updates it)
+  const pipeline::PreparedData& data;
+  run::HostContext& ctx;
+  run::RunStore& store;
+  nlohmann::json& summary;
+
+  /// Records a file written under the run folder in summary.json's `artifacts`.
+  void artifact(const std::filesystem::path& file);
+};
+
+class Stage {
+ public:
+  virtual ~Stage();
+  virtual void run(StageEnv& env) = 0;
+};
+
+/// One row of the stage table.
+struct StageType {
+  std::string name;
+  std::string summary;
+  /// Only `train` makes a model; every other stage needs a trained (or reopened) one.
+  bool trains = false;
+  /// Set when the stage's node is a plugin's node ({attack: {name: fgsm, ...}}).
+  std::optional<PluginKind> plugin;
+  /// The stage's own keys (for a plugin stage: host keys accepted beside the plugin's).
+  ParamSchema schema;
+  std::function<std::unique_ptr<Stage>(const recipe::StageUse&)> make;
+};
+
+/// Every stage, in the order `hebbkit describe` lists them.
+const std::vector<StageType>& table();
+/// nullptr when there is no stage of that name.
+const StageType* find(const std::string& name);
+std::vector<std::string> names();
+
+}  // namespace hebbkit::stages

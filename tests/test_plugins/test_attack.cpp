@@ -1,0 +1,34 @@
+// An attack plugin for the tests only: perturbs honestly (`noise`) or breaks the attack
+// contract in one chosen way, so that the host's output checks can be seen to work.
+#include <hebbkit/hebbkit.hpp>
+#include <torch/torch.h>
+
+namespace {
+
+class TestAttack final : public hebbkit::Attack {
+ public:
+  static constexpr const char* name = "test_attack";
+  static constexpr const char* summary = "tests only: random-sign noise, or a broken output on purpose";
+  static hebbkit::ParamSchema schema() {
+    using namespace hebbkit::param;
+    return {choice("mode", "noise", {"noise", "out_of_range", "wrong_shape", "nan"}, "what perturb() returns"),
+            real("eps", 0.1, "L-infinity size of the noise").at_least(0)};
+  }
+  explicit TestAttack(const hebbkit::Params& p) : mode_(p.string("mode")), eps_(p.real("eps")) {}
+
+  torch::Tensor perturb(hebbkit::Classifier&, const torch::Tensor& images, const torch::Tensor&,
+                        hebbkit::RunContext&) override {
+    if (mode_ == "out_of_range") return images + 2;
+    if (mode_ == "wrong_shape") return images.flatten(1);
+    if (mode_ == "nan") return images * NAN;
+    return (images + eps_ * torch::randn_like(images).sign()).clamp(0, 1);
+  }
+
+ private:
+  std::string mode_;
+  double eps_;
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(TestAttack)

@@ -1,0 +1,107 @@
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "model/model_store.hpp"
+#include "support/recipe_runs.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using hebbkit::testing::TempDir;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+
+namespace {
+
+struct ReopenFixture {
+  TempDir dir{"reopen"};
+  ReopenFixture() { testing::write_idx_dataset(dir / "data/mnist", 300, 100, false); }
+
+  std::filesystem::path recipe(const std::string& name, const std::string& body) {
+    const auto file = dir / (name + ".yaml");
+    std::ofstream(file) << "seed: 0\ndataset: {name: mnist, root: '" + (dir / "data").string() + "', " + body;
+    return file;
+  }
+};
+
+const char* krotov_body =
+    "validation: 50, preprocess: [flatten, center, unit_norm]}\n"
+    "layers: [{rule: {name: krotov, hidden: 30, k: 3, epochs: 3, batch: 25}}]\n"
+    "head: {name: krotov, n: 3, beta: 0.1, epochs: 5, batch: 25, lr: 0.05}\n"
+    "stages: [train, {evaluate: {save_logits: true}}]\n";
+const char* ff_body =
+    "preprocess: [flatten]}\n"
+    "layers: [{rule: {name: forward_forward, sizes: [40, 30], epochs: 3, batch: 100, output: all}}]\n"
+    "head: {name: ff_goodness}\n"
+    "stages: [train, {evaluate: {save_logits: true}}]\n";
+const char* softmax_body =
+    "preprocess: [standardize, flatten]}\n"
+    "head: {name: softmax, epochs: 3, lr: 0.05}\n"
+    "stages: [train, {evaluate: {save_logits: true}}]\n";
+
+}  // namespace
+
+TEST_CASE("a reopened run gives exactly the original logits and accuracies", "[model][reopen]") {
+  ReopenFixture f;
+  const auto [name, body] = GENERATE(table<std::string, std::string>(
+      {{"krotov", krotov_body}, {"forward_forward", ff_body}, {"softmax_standardize", softmax_body}}));
+  CAPTURE(name);
+  const auto file = f.recipe(name, body);
+  REQUIRE(testing::run_file(file, f.dir / "first").status == "completed");
+  const auto reopened = testing::reopen_run(f.dir / "first", f.dir / "again", "{evaluate: {save_logits: true}}");
+  REQUIRE(reopened.status == "completed");
+
+  const auto first = testing::read_json(f.dir / "first/summary.json");
+  const auto again = testing::read_json(f.dir / "again/summary.json");
+  for (const char* key : {"train_accuracy", "test_accuracy"}) CHECK(first[key] == again[key]);
+  CHECK(again["parent"].get<std::string>().find("first") != std::string::npos);
+  for (const char* split : {"train", "test"}) {
+    const auto a = io::load_npy(f.dir / "first/artifacts" / fmt::format("logits_{}.npy", split));
+    const auto b = io::load_npy(f.dir / "again/artifacts" / fmt::format("logits_{}.npy", split));
+    CHECK(torch::equal(a, b));
+  }
+  CHECK(testing::read_json(f.dir / "again/manifest.json")["parent"] == again["parent"]);
+}
+
+TEST_CASE("a model folder refuses a recipe that does not match it", "[model][reopen][errors]") {
+  ReopenFixture f;
+  const auto file = f.recipe("k", krotov_body);
+  REQUIRE(testing::run_file(file, f.dir / "run").status == "completed");
+  SECTION("another rule at the same place") {
+    auto other = testing::resolve_file(f.recipe("ff", "preprocess: [flatten, center, unit_norm]}\n"
+                                                      "layers: [{rule: {name: forward_forward, sizes: [10], output: all}}]\n"
+                                                      "head: {name: ff_goodness}\n"));
+    Model model = model::build(other);
+    CHECK_THROWS_WITH(model::load(model, other, f.dir / "run/model", torch::kCPU, false),
+                      Contains("layers.0.rule was saved by plugin 'krotov', but the recipe names 'forward_forward'"));
+  }
+  SECTION("a missing tensor file is named") {
+    std::filesystem::remove(f.dir / "run/model/head_S.npy");
+    auto recipe = testing::resolve_file(file);
+    Model model = model::build(recipe);
+    CHECK_THROWS_WITH(model::load(model, recipe, f.dir / "run/model", torch::kCPU, false), Contains("head_S.npy"));
+  }
+  SECTION("training stages are refused on a reopened model") {
+    CHECK_THROWS_WITH(testing::reopen_run(f.dir / "run", f.dir / "again", "train,evaluate"),
+                      Contains("stages.0: 'train' cannot run on a reopened model"));
+  }
+}
+
+TEST_CASE("the train stage saves a checkpoint after every layer", "[model][checkpoint]") {
+  ReopenFixture f;
+  const auto file = f.recipe("two", "preprocess: [flatten, center, unit_norm]}\n"
+                                    "layers: [{rule: {name: krotov, hidden: 30, k: 3, epochs: 2}},\n"
+                                    "         {rule: {name: krotov, hidden: 20, k: 3, epochs: 2}}]\n"
+                                    "head: {name: softmax, epochs: 2}\n");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == "completed");
+  const auto saved = testing::read_json(f.dir / "run/model/model.json");
+  CHECK(saved["layers_trained"] == 2);
+  CHECK(saved["head_trained"] == true);
+  CHECK(saved["layers"][1]["plugin"] == "krotov");
+  CHECK(io::load_npy(f.dir / "run/model/layer1_weights.npy").sizes() == torch::IntArrayRef{20, 30});
+  CHECK(std::filesystem::exists(f.dir / "run/model/rng_state.npy"));
+}

@@ -1,0 +1,81 @@
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "hebbkit/model.hpp"
+#include "hebbkit/training.hpp"
+#include "run/host_context.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using hebbkit::testing::TempDir;
+using Catch::Matchers::Contains;
+
+TEST_CASE("apply_batched equals applying at once, without a graph", "[training]") {
+  auto x = torch::randn({23, 4}).requires_grad_(true);
+  const auto y = apply_batched([](const torch::Tensor& b) { return b * 2 + 1; }, x, 5);
+  CHECK(torch::equal(y, (x * 2 + 1).detach()));
+  CHECK_FALSE(y.requires_grad());
+}
+
+TEST_CASE("goodness scores sum each layer's mean squared activity per overlaid label", "[training][goodness]") {
+  torch::manual_seed(0);
+  const auto x = torch::rand({6, 20});
+  const auto w1 = torch::randn({20, 8}), w2 = torch::randn({8, 5});
+  const auto acts = [&](const torch::Tensor& v) {
+    const auto a = torch::relu(v.mm(w1));
+    return std::vector<torch::Tensor>{a, torch::relu(a.mm(w2))};
+  };
+  const auto scores = goodness_scores(acts, x, 4, 0);
+  const auto skipped = goodness_scores(acts, x, 4, 1);
+  REQUIRE(scores.sizes() == torch::IntArrayRef{6, 4});
+  for (std::int64_t c = 0; c < 4; ++c) {
+    const auto overlaid = overlay_label(x, torch::full({6}, c, torch::kInt64), 4);
+    const auto a = acts(overlaid);
+    CHECK(torch::allclose(scores.select(1, c), a[0].pow(2).mean(1) + a[1].pow(2).mean(1), 1e-6, 1e-6));
+    CHECK(torch::allclose(skipped.select(1, c), a[1].pow(2).mean(1), 1e-6, 1e-6));
+  }
+}
+
+TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at chance", "[training][head]") {
+  TempDir dir("fit");
+  run::RunStore store(dir / "run");
+  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  torch::manual_seed(0);
+  const auto x = torch::randn({200, 5});
+  const auto y = x.select(1, 0).gt(0).to(torch::kInt64);
+  auto w = torch::zeros({5, 2}).requires_grad_(true);
+  const auto ce = [](const torch::Tensor& logits, const torch::Tensor& labels) {
+    return torch::nn::functional::cross_entropy(logits, labels);
+  };
+  SECTION("a learnable problem is learnt") {
+    fit_classifier({w}, [&](const torch::Tensor& b) { return b.mm(w); }, ce, x, y, x, y,
+                   {"test head", 10, 20, 0.1, 0.9, 0.0, ""}, ctx);
+    CHECK(accuracy(x.mm(w), y) > 0.95);
+    int losses = 0, val = 0;
+    for (const auto& p : ctx.history()) {
+      losses += p.name == "loss";
+      val += p.name == "val_accuracy";
+    }
+    CHECK(losses == 10);
+    CHECK(val == 10);
+  }
+  SECTION("a head that cannot learn gets a warning in the log") {
+    // Constant logits favour class 0 while every label is 1: accuracy 0 with a finite loss.
+    auto bias = torch::zeros({1}).requires_grad_(true);
+    const auto stuck = [&](const torch::Tensor& b) {
+      return torch::tensor({5.0f, -5.0f}).expand({b.size(0), 2}) + bias * 0;
+    };
+    fit_classifier({bias}, stuck, ce, x, torch::ones({200}, torch::kInt64), {}, {},
+                   {"stuck head", 2, 50, 0.1, 1.0, 0.0, ""}, ctx);
+    std::ifstream log(dir / "run/log.txt");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK_THAT(text, Contains("stuck head: train accuracy after the last epoch is 0.0%, near chance"));
+  }
+  SECTION("a NaN loss stops training with the label and the advice") {
+    CHECK_THROWS_WITH(fit_classifier({w}, [&](const torch::Tensor& b) { return b.mm(w) * NAN; }, ce, x, y, {}, {},
+                                     {"nan head", 2, 50, 0.1, 1.0, 0.0, "try less"}, ctx),
+                      Contains("nan head loss at epoch 0 is nan") && Contains("try less"));
+  }
+}
