@@ -11,6 +11,7 @@
 #include "pipeline/pipeline.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/recipe.hpp"
+#include "run/signals.hpp"
 
 namespace hebbkit::testing {
 
@@ -41,6 +42,14 @@ inline pipeline::RunResult reopen_run(const std::filesystem::path& run_dir, cons
   options.reopen = run_dir;
   return pipeline::execute(recipe, options);
 }
+
+/// Asks the run to stop (as Ctrl-C does) for this scope; cleared even if a check throws.
+struct ScopedInterrupt {
+  ScopedInterrupt() { run::request_interrupt(); }
+  ~ScopedInterrupt() { run::clear_interrupt(); }
+  ScopedInterrupt(const ScopedInterrupt&) = delete;
+  ScopedInterrupt& operator=(const ScopedInterrupt&) = delete;
+};
 
 inline nlohmann::json read_json(const std::filesystem::path& file) { return nlohmann::json::parse(std::ifstream(file)); }
 

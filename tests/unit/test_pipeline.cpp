@@ -85,9 +85,8 @@ TEST_CASE("same recipe, seed and threads give the same numbers", "[pipeline][det
 
 TEST_CASE("an interrupted run says so and keeps what it finished", "[pipeline][interrupt]") {
   Fixture f;
-  run::request_interrupt();
+  const testing::ScopedInterrupt interrupt;
   const auto result = f.run("stopped");
-  run::clear_interrupt();
   CHECK(result.status == "interrupted");
   CHECK(result.exit_code == 130);
   const auto manifest = f.read_json("stopped/manifest.json");

@@ -3,6 +3,7 @@
 #include "hebbkit/errors.hpp"
 #include "run/progress_display.hpp"
 #include "run/signals.hpp"
+#include "support/recipe_runs.hpp"
 
 using namespace hebbkit;
 using Catch::Matchers::Contains;
@@ -34,9 +35,8 @@ TEST_CASE("the final progress line is printed when the last periodic one is stal
 
 TEST_CASE("progress notices an interrupt", "[progress][interrupt]") {
   auto p = run::make_progress("x", 10, "step", run::ProgressStyle::Silent, 1.0, [](const std::string&) {});
-  run::request_interrupt();
+  const testing::ScopedInterrupt interrupt;
   CHECK_THROWS_AS(p->advance(), Interrupted);
-  run::clear_interrupt();
 }
 
 TEST_CASE("durations read as h:mm:ss", "[progress]") {

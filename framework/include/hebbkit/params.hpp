@@ -33,7 +33,7 @@ struct ParamSpec {
   ParamSpec& make_required() { required = true; default_value.clear(); return *this; }
   ParamSpec& make_optional() { optional = true; default_value.clear(); return *this; }
 
-  /// "default 0.04, range [2, inf)" style summary for describe and docs.
+  /// "[2, inf]" (bounds inclusive) or "one of {a, b}" for describe and docs; "" when unconstrained.
   std::string constraint_text() const;
 };
 

@@ -20,17 +20,12 @@ namespace {
 
 constexpr int format_version = 1;
 
-std::string file_safe(std::string text) {
-  for (char& c : text)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-  return text;
-}
 
 // Saves each tensor as <prefix>_<name>.npy and returns {name: file}.
 json save_part(const fs::path& folder, const std::string& prefix, const std::vector<NamedTensor>& state) {
   json files = json::object();
   for (const auto& [name, tensor] : state) {
-    const std::string file = fmt::format("{}_{}.npy", prefix, file_safe(name));
+    const std::string file = fmt::format("{}_{}.npy", prefix, io::file_safe(name));
     io::save_npy(folder / file, tensor.detach());
     files[name] = file;
   }

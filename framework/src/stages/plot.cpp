@@ -19,11 +19,6 @@ bool wants_log_scale(const std::string& metric) {
   return metric.find("loss") != std::string::npos || metric.find("convergence") != std::string::npos;
 }
 
-std::string file_safe(std::string text) {
-  for (char& c : text)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-  return text;
-}
 
 std::set<fs::path> files_in(const fs::path& folder) {
   std::set<fs::path> out;
@@ -50,7 +45,7 @@ class Plot final : public Stage {
       for (const auto& [metric, series] : metrics)
         panels.push_back(io::Panel{fmt::format("{} {}", scope, metric), "epoch", metric, {series},
                                    wants_log_scale(metric)});
-      const fs::path file = env.store.artifacts() / fmt::format("curves_{}.png", file_safe(scope));
+      const fs::path file = env.store.artifacts() / fmt::format("curves_{}.png", io::file_safe(scope));
       io::plot_panels(file, panels);
       env.artifact(file);
     }

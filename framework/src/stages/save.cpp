@@ -10,20 +10,15 @@
 namespace hebbkit::stages {
 namespace {
 
-std::string file_safe(std::string text) {
-  for (char& c : text)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-  return text;
-}
 
 class Save final : public Stage {
  public:
   void run(StageEnv& env) override {
     for (std::size_t i = 0; i < env.model.layer_count(); ++i)
       for (const auto& [name, tensor] : env.model.layer(i).state())
-        save(env, fmt::format("layer{}_{}.npy", i, file_safe(name)), tensor);
+        save(env, fmt::format("layer{}_{}.npy", i, io::file_safe(name)), tensor);
     for (const auto& [name, tensor] : env.model.head().state())
-      save(env, fmt::format("head_{}.npy", file_safe(name)), tensor);
+      save(env, fmt::format("head_{}.npy", io::file_safe(name)), tensor);
   }
 
  private:

@@ -19,6 +19,7 @@ class Train final : public Stage {
     auto& model = env.model;
     const auto& data = env.data;
     const std::int64_t batch = env.recipe.data.eval_batch;
+    resumed_ = env.progress.preprocess_fitted;  // set only when model/ was loaded
     const auto checkpoint = [&] { model::save(model, env.recipe, env.progress, env.store.dir() / "model"); };
     if (!env.progress.preprocess_fitted) {
       model.preprocessor().fit(data.train.images);
@@ -35,6 +36,9 @@ class Train final : public Stage {
       if (i < env.progress.layers_trained) {
         ctx.info("trained already (model/), not trained again");
       } else {
+        if (resumed_ && i == env.progress.layers_trained)
+          ctx.info("this layer was not finished when the run stopped; it starts again from its beginning "
+                   "(rules do not checkpoint inside a layer yet)");
         ctx.info("training with rule '{}' on inputs {}", env.recipe.layers[i].name(), fmt::join(features.sizes(), "x"));
         rule.fit(LayerFit{features, data.train.labels, val_features, data.val.labels, data.num_classes(),
                           static_cast<std::int64_t>(i)},
@@ -61,6 +65,9 @@ class Train final : public Stage {
     }
     ctx.set_scope("");
   }
+
+ private:
+  bool resumed_ = false;
 };
 
 }  // namespace

@@ -16,8 +16,9 @@ std::string sha256_text(const std::string& text);
 /// tiny matrix product first so that lazily loaded backends are counted.
 std::vector<std::string> loaded_blas_libraries();
 
-/// `git rev-parse HEAD` of the source checkout hebbkit was built from, with "-dirty" when
-/// it has uncommitted changes; "unknown" when that is not a git checkout.
+/// `git rev-parse HEAD` of the source folder hebbkit was built from, asked at run time
+/// (so a commit made after the build shows), with "-dirty" when it has uncommitted
+/// changes; "unknown" when that folder is gone or not a git checkout.
 std::string git_commit();
 
 std::string host_name();
