@@ -24,15 +24,22 @@ function(hebbkit_add_plugin name)
   add_library(${target} MODULE ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE hebbkit::framework ${ARG_LIBRARIES})
   target_compile_features(${target} PRIVATE cxx_std_17)
+  # Hidden visibility: a plugin exports only what HEBBKIT_PLUGIN marks (its API version and
+  # manifest), so two plugins' private classes of the same name cannot collide.
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME "hebbkit_${name}"
-    LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
+    LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
   # In the hebbkit tree every plugin reuses the framework's torch precompiled header.
   if(COMMAND hebbkit_reuse_pch)
     hebbkit_reuse_pch(${target})
   endif()
   if(HEBBKIT_INSTALL_PLUGINS)
+    # Installed plugins find libhebbkit.so relative to their own folder.
+    file(RELATIVE_PATH to_libdir "/prefix/${HEBBKIT_INSTALL_PLUGINDIR}" "/prefix/${CMAKE_INSTALL_LIBDIR}")
+    set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/${to_libdir}")
     install(TARGETS ${target} LIBRARY DESTINATION "${HEBBKIT_INSTALL_PLUGINDIR}")
   endif()
 endfunction()

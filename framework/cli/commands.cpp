@@ -53,7 +53,17 @@ int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& opt
   run::install_interrupt_handlers();
   try {
     const auto result = pipeline::execute(recipe, options);
-    fmt::print(stderr, "hebbkit: run {}: {}\n", result.status, result.dir.string());
+    const std::string dir = result.dir.string();
+    if (result.status == "completed") {
+      fmt::print(stderr, "hebbkit: run completed: {}\n", dir);
+    } else if (result.status == "interrupted") {
+      fmt::print(stderr, "hebbkit: run interrupted: {} — continue it with `hebbkit run --resume {}`\n", dir, dir);
+    } else {
+      // One line: what failed, where, and what to do.
+      const std::string next = result.exit_code == 2 ? "fix the recipe or its data options and run it again"
+                                                     : fmt::format("fix the cause, then `hebbkit run --resume {}`", dir);
+      fmt::print(stderr, "hebbkit: error: run failed: {} (run folder {}; {})\n", result.error, dir, next);
+    }
     return result.exit_code;
   } catch (const RecipeError& e) {
     return error(e.what(), 2);

@@ -1,10 +1,39 @@
 // hebbkit: runs experiment recipes composed of plugins. `hebbkit --help` lists commands.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "hebbkit/version.hpp"
+#include "recipe/schema_check.hpp"
+#include "system/system_info.hpp"
+
+namespace {
+
+// More threads than a few per core only thrash (and 100000 once ran 11 minutes).
+std::string check_threads(const std::string& text) {
+  const int cores = hebbkit::system::available_cores();
+  const int cap = 4 * cores;
+  std::size_t used = 0;
+  long value = -1;
+  try {
+    value = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty())
+    return fmt::format("expected a whole number of threads, got '{}'", text);
+  if (value < 0 || value > cap)
+    return fmt::format("{} threads: expected 0..{} (0: every core; at most 4 per core, {} cores available)", text, cap,
+                       cores);
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hebbkit;
@@ -21,7 +50,7 @@ int main(int argc, char** argv) {
   const auto add_run_options = [&](CLI::App* command) {
     command->add_option("--out", out, "run folder (default: runs/<time>-<recipe name>)");
     command->add_option("--threads", options.threads, "CPU threads (default: every available core)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Validator(check_threads, "N"));
     command->add_option("--device", options.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     command->add_option("--progress", progress, "bar, lines or auto (bar on a terminal)")
         ->check(CLI::IsMember({"bar", "lines", "auto"}));
@@ -57,6 +86,17 @@ int main(int argc, char** argv) {
   auto* runs = app.add_subcommand("runs", "list runs with status and key metrics");
   runs->add_option("folder", runs_folder, "folder holding run folders (default: runs)");
 
+  // CLI11 would only say "a subcommand is required" for a mistyped command.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> commands;
+    const std::function<bool(CLI::App*)> every;  // empty: no filter
+    for (const auto* sub : app.get_subcommands(every)) commands.push_back(sub->get_name());
+    if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+      fmt::print(stderr, "hebbkit: error: unknown command '{}'{}; commands: {} (hebbkit --help)\n", argv[1],
+                 recipe::suggestion(argv[1], commands), fmt::join(commands, ", "));
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
     if (*run && recipe.empty() && resume.empty())

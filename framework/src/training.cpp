@@ -1,5 +1,7 @@
 #include "hebbkit/training.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -7,6 +9,7 @@
 
 #include "hebbkit/context.hpp"
 #include "hebbkit/errors.hpp"
+#include "hebbkit/state.hpp"
 
 namespace hebbkit {
 
@@ -36,6 +39,13 @@ void check_finite(double value, const std::string& what, const std::string& advi
                                                   : advice));
 }
 
+void check_fits_in_memory(double bytes, const std::string& key, const std::string& what) {
+  const double machine = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (machine <= 0 || bytes <= machine) return;
+  throw RecipeError(fmt::format("{}: {} need about {:.1f} GB; this machine has {:.1f} GB of memory", key, what,
+                                bytes / 1e9, machine / 1e9));
+}
+
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
   if (labels.numel() == 0) return 0.0;
   return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
@@ -48,10 +58,25 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const torch::Tensor& val_labels, const ClassifierTraining& t, RunContext& ctx) {
   const std::int64_t n = inputs.size(0);
   torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  std::int64_t first_epoch = 0;
+  if (auto resume = ctx.resume_point()) {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+      parameters[i].copy_(find_state(resume->tensors, fmt::format("param{}", i)));
+    load_optimizer_state(optimizer, find_state(resume->tensors, "optimizer"));
+    first_epoch = resume->epochs_done;
+  }
+  const auto checkpoint = [&] {
+    std::vector<NamedTensor> state;
+    for (std::size_t i = 0; i < parameters.size(); ++i) state.emplace_back(fmt::format("param{}", i), parameters[i]);
+    state.emplace_back("optimizer", optimizer_state(optimizer));
+    return state;
+  };
   auto progress = ctx.progress(t.label, t.epochs, "epoch");
-  double train_accuracy = 0;
+  for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
+  double train_accuracy = -1;
   std::int64_t classes = 0;
-  for (std::int64_t epoch = 0; epoch < t.epochs; ++epoch) {
+  for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
     const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch));
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     double loss_sum = 0;
@@ -65,7 +90,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
       optimizer.step();
       loss_sum += loss.item<double>() * idx.size(0);
       correct += logits.argmax(1).eq(yb).sum().item<std::int64_t>();
-      classes = logits.size(1);
+      if (classes == 0) classes = logits.size(1);
       ctx.check_interrupted();
     }
     const double loss = loss_sum / n;
@@ -80,10 +105,11 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
     }
     progress->note("loss", loss);
     progress->advance();
+    ctx.epoch_finished(epoch + 1, checkpoint);
   }
   progress->finish();
   // A finite loss can hide a head that learnt nothing (e.g. saturated activations).
-  if (classes > 1 && t.epochs > 0 && train_accuracy < 1.5 / classes)
+  if (classes > 1 && train_accuracy >= 0 && train_accuracy < 1.5 / classes)
     ctx.warn("{}: train accuracy after the last epoch is {:.1f}%, near chance ({:.1f}% for {} classes): the head "
              "learnt nothing — check the preprocessing, the learning rate and the feature scale",
              t.label, 100 * train_accuracy, 100.0 / classes, classes);

@@ -1,45 +1,66 @@
 #!/usr/bin/env bash
-# resume.sh HEBBKIT DATA_ROOT WORKDIR: a run killed with SIGKILL while its second layer
-# trains shows as `killed`, resumes with `hebbkit run --resume`, and ends with the same
-# weights and accuracies as the same run left alone.
+# resume.sh HEBBKIT DATA_ROOT WORKDIR: runs killed with SIGKILL part-way through a layer
+# show as `killed`, resume with `hebbkit run --resume` from the checkpoint taken inside
+# that layer, and end with the same weights and accuracies as the same run left alone.
+# Two rules: krotov (second layer of two) and forward_forward (second of its own layers).
 set -u
 hebbkit="$1" data="$2" work="$3"
 rm -rf "$work" && mkdir -p "$work"
-cat > "$work/two.yaml" <<YAML
+fail() { echo "FAIL: $*"; tail -30 "$work"/*.txt 2>/dev/null; exit 1; }
+
+# case NAME LAYER_LINES FILES WAIT_EPOCHS: WAIT_EPOCHS is how far the checkpoint must be
+# (epochs_done) before the kill, so that it falls inside the part under test.
+case_() {
+  local name="$1" layers="$2" files="$3" wait_epochs="$4"
+  local dir="$work/$name"
+  mkdir -p "$dir"
+  cat > "$dir/recipe.yaml" <<YAML
 seed: 4
 dataset: {name: mnist, root: '$data', validation: 40, preprocess: [flatten, center, unit_norm]}
 layers:
-  - rule: {name: krotov, hidden: 30, k: 3, epochs: 5}
-  - rule: {name: krotov, hidden: 200, k: 3, epochs: 3000, batch: 20}
+$layers
 head: {name: softmax, epochs: 3, lr: 0.05}
-stages: [train, evaluate]
+stages: [{train: {checkpoint_seconds: 0.05}}, evaluate]
 YAML
-fail() { echo "FAIL: $*"; cat "$work"/*.txt 2>/dev/null | tail -30; exit 1; }
+  "$hebbkit" run "$dir/recipe.yaml" --out "$dir/whole" --threads 1 --progress lines >"$dir/whole.txt" 2>&1 \
+    || fail "$name: the uninterrupted run failed"
 
-"$hebbkit" run "$work/two.yaml" --out "$work/whole" --threads 1 --progress lines >"$work/whole.txt" 2>&1 \
-  || fail "the uninterrupted run failed"
+  "$hebbkit" run "$dir/recipe.yaml" --out "$dir/killed" --threads 1 --progress lines >"$dir/killed.txt" 2>&1 &
+  local pid=$! done_=0
+  for _ in $(seq 1200); do
+    done_=$(grep -o '"epochs_done": [0-9]*' "$dir/killed/model/partial.json" 2>/dev/null | grep -o '[0-9]*$')
+    [ -n "$done_" ] && [ "$done_" -ge "$wait_epochs" ] && break
+    sleep 0.02
+  done
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null
+  [ -n "$done_" ] && [ "$done_" -ge "$wait_epochs" ] || fail "$name: no checkpoint past epoch $wait_epochs before the kill"
+  grep -q '"status": "running"' "$dir/killed/manifest.json" || fail "$name: killed run's manifest does not say running"
+  "$hebbkit" runs "$dir" | grep -E '^killed +killed ' || fail "$name: hebbkit runs does not show the run as killed"
 
-"$hebbkit" run "$work/two.yaml" --out "$work/killed" --threads 1 --progress lines >"$work/killed.txt" 2>&1 &
-pid=$!
-for _ in $(seq 600); do grep -q "layers.1: training with rule" "$work/killed/log.txt" 2>/dev/null && break; sleep 0.05; done
-sleep 0.3
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
-grep -q '"layers_trained": 1' "$work/killed/model/model.json" || fail "no checkpoint after layer 0"
-grep -q '"status": "running"' "$work/killed/manifest.json" || fail "killed run's manifest does not say running"
-"$hebbkit" runs "$work" | grep -E '^killed +killed ' || fail "hebbkit runs does not show the run as killed"
+  "$hebbkit" run --resume "$dir/killed" --progress lines >"$dir/resumed.txt" 2>&1 || fail "$name: the resumed run failed"
+  grep -q "continuing from the checkpoint in model/ taken after epoch" "$dir/killed/log.txt" \
+    || fail "$name: the resumed run did not continue inside the layer"
+  grep -q '"status": "completed"' "$dir/killed/manifest.json" || fail "$name: resumed run not completed"
+  [ ! -e "$dir/killed/model/partial.json" ] || fail "$name: the checkpoint inside the layer was left behind"
+  for f in $files head_weight.npy head_bias.npy; do
+    cmp -s "$dir/whole/model/$f" "$dir/killed/model/$f" || fail "$name: $f differs from the uninterrupted run"
+  done
+  for key in train_accuracy val_accuracy test_accuracy; do
+    a=$(grep -o "\"$key\": [0-9.e-]*" "$dir/whole/summary.json")
+    b=$(grep -o "\"$key\": [0-9.e-]*" "$dir/killed/summary.json")
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "$name: $key: uninterrupted '$a', resumed '$b'"
+  done
+  echo "ok: $name killed after epoch $done_ of its layer, resumed, identical weights and accuracies"
+}
 
-"$hebbkit" run --resume "$work/killed" --progress lines >"$work/resumed.txt" 2>&1 || fail "the resumed run failed"
-grep -q "resuming: 1 of 2 layer(s) trained" "$work/killed/log.txt" || fail "the resumed run did not start from layer 1"
-grep -q '"status": "completed"' "$work/killed/manifest.json" || fail "resumed run not completed"
-for f in layer0_weights.npy layer1_weights.npy head_weight.npy head_bias.npy; do
-  cmp -s "$work/whole/model/$f" "$work/killed/model/$f" || fail "$f differs from the uninterrupted run"
-done
-for key in train_accuracy val_accuracy test_accuracy; do
-  a=$(grep -o "\"$key\": [0-9.e-]*" "$work/whole/summary.json")
-  b=$(grep -o "\"$key\": [0-9.e-]*" "$work/killed/summary.json")
-  [ -n "$a" ] && [ "$a" = "$b" ] || fail "$key: uninterrupted '$a', resumed '$b'"
-done
-"$hebbkit" run --resume "$work/killed" >"$work/again.txt" 2>&1; code=$?
+case_ krotov "  - rule: {name: krotov, hidden: 30, k: 3, epochs: 5}
+  - rule: {name: krotov, hidden: 200, k: 3, epochs: 1500, batch: 20}" \
+  "layer0_weights.npy layer1_weights.npy" 20
+
+# forward_forward trains its own layers one after another: the kill falls in its second.
+case_ ff "  - rule: {name: forward_forward, sizes: [40, 40], epochs: 400, batch: 50, lr: 0.01}" \
+  "layer0_ff0_weight.npy layer0_ff1_weight.npy layer0_ff1_bias.npy" 420
+
+"$hebbkit" run --resume "$work/krotov/killed" >"$work/again.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] && grep -q "nothing to resume" "$work/again.txt" || fail "resuming a completed run: exit $code"
-echo "ok: killed mid-layer, resumed, identical weights and accuracies"

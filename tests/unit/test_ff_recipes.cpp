@@ -97,7 +97,8 @@ TEST_CASE("the goodness head is a differentiable classifier an attack can use", 
   const auto content = recipe.dataset.make<Dataset>()->load(f.dir / "data", ctx);
   Model classifier = model::build(recipe);
   classifier.preprocessor().fit(content.train.images);
-  classifier.layer(0).fit(LayerFit{classifier.prepare(content.train.images), content.train.labels, {}, {}, 10, 0}, ctx);
+  TensorSource inputs(classifier.prepare(content.train.images), content.train.labels);
+  classifier.layer(0).fit(LayerFit{inputs, nullptr, 10, 0}, ctx);
   classifier.head().fit(HeadFit{{}, content.train.labels, {}, {}, content.train.images, {}, classifier, 10}, ctx);
 
   const auto labels = content.test.labels.slice(0, 0, 50);

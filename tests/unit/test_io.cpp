@@ -76,3 +76,11 @@ TEST_CASE("line charts render through gnuplot", "[io][plot]") {
   REQUIRE(std::filesystem::exists(dir / "c.png"));
   CHECK(std::filesystem::file_size(dir / "c.png") > 1000);
 }
+
+TEST_CASE("a chart that cannot be written names the folder, not gnuplot", "[io][plot]") {
+  TempDir dir("plot_nowhere");
+  io::Series s{"loss", {0, 1}, {1.0, 0.5}};
+  CHECK_THROWS_WITH(io::plot_panels(dir / "missing/c.png", {io::Panel{"loss", "epoch", "loss", {s}, false}}),
+                    Contains("cannot write the chart's data file") && Contains("No such file or directory") &&
+                        !Contains("gnuplot"));
+}

@@ -57,21 +57,20 @@ TEST_CASE("a Krotov-Hopfield layer with the paper's head learns the toy problem"
     convergence_records += json::parse(line)["name"] == "convergence";
   CHECK(convergence_records == 4);
 
-  SECTION("saved synapses seed another recipe (init: npy)") {
-    const auto file = (f.dir / "run/artifacts/layer0_weights.npy").string();
-    const auto again = f.run("again", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
-                                       "layers.0.rule.epochs=0"});
-    REQUIRE(again.status == "completed");
-    CHECK(torch::equal(io::load_npy(f.dir / "again/artifacts/layer0_weights.npy"), weights));
-  }
-  SECTION("an init file of the wrong shape is refused by name") {
-    const auto file = (f.dir / "run/artifacts/layer0_weights.npy").string();
-    const auto bad = f.run("bad", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
-                                   "layers.0.rule.hidden=41"});
-    CHECK(bad.status == "failed");
-    CHECK_THAT(f.read_json("bad/manifest.json")["error"].get<std::string>(),
-               Contains("layer0_weights.npy: init_file has shape 40x784, the layer needs (41, 784)"));
-  }
+  // Both follow-ups reuse this one trained run (SECTIONs would train it once per section).
+  const auto file = (f.dir / "run/artifacts/layer0_weights.npy").string();
+  INFO("saved synapses seed another recipe (init: npy)");
+  const auto again = f.run("again", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
+                                     "layers.0.rule.epochs=0"});
+  REQUIRE(again.status == "completed");
+  CHECK(torch::equal(io::load_npy(f.dir / "again/artifacts/layer0_weights.npy"), weights));
+
+  INFO("an init file of the wrong shape is refused by name");
+  const auto bad = f.run("bad", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
+                                 "layers.0.rule.hidden=41"});
+  CHECK(bad.status == "failed");
+  CHECK_THAT(f.read_json("bad/manifest.json")["error"].get<std::string>(),
+             Contains("layer0_weights.npy: init_file has shape 40x784, the layer needs (41, 784)"));
 }
 
 TEST_CASE("Krotov parameters are checked together before running", "[krotov][errors]") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "run/run_store.hpp"
 #include "run/signals.hpp"
 #include "support/recipe_runs.hpp"
 #include "support/tiny_data.hpp"
@@ -109,6 +110,41 @@ TEST_CASE("a failing run records the error in its manifest", "[pipeline][errors]
   SECTION("a folder that holds a run is never overwritten") {
     CHECK_THROWS_WITH(f.run("failed"), Contains("already holds a run"));
   }
+}
+
+TEST_CASE("a folder holding files of the user's is never written into", "[pipeline][errors]") {
+  Fixture f;
+  std::filesystem::create_directories(f.dir / "mine");
+  std::ofstream(f.dir / "mine/log.txt") << "my notes\n";
+  CHECK_THROWS_WITH(f.run("mine"), Contains("exists and is not empty"));
+  std::ifstream in(f.dir / "mine/log.txt");
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "my notes\n");
+  CHECK_FALSE(std::filesystem::exists(f.dir / "mine/manifest.json"));
+}
+
+TEST_CASE("a write that fails fails the run and names the file", "[pipeline][errors]") {
+  Fixture f;
+  std::filesystem::remove_all(f.dir / "data/mnist");
+  REQUIRE(f.run("full").status == "failed");
+  testing::write_idx_dataset(f.dir / "data/mnist", 300, 100, true);
+  // The disk is full for log.txt: the resumed run must fail, not complete without its log.
+  std::filesystem::remove(f.dir / "full/log.txt");
+  std::filesystem::create_symlink("/dev/full", f.dir / "full/log.txt");
+  auto options = testing::quiet_options(f.dir / "full");
+  options.resume = true;
+  const auto result = pipeline::execute(testing::resolve_file(f.dir / "full/recipe.resolved.yaml"), options);
+  CHECK(result.status == "failed");
+  CHECK_THAT(result.error, Contains("full/log.txt: write failed: No space left on device"));
+  CHECK(f.read_json("full/manifest.json")["status"] == "failed");
+}
+
+TEST_CASE("a metric that cannot be written is an error naming the file", "[pipeline][errors]") {
+  TempDir dir("metrics_full");
+  std::ofstream(dir / "manifest.json") << "{}\n";
+  std::filesystem::create_symlink("/dev/full", dir / "metrics.jsonl");
+  run::RunStore store(dir.path(), run::RunStore::Open::Resume);
+  CHECK_THROWS_WITH(store.append_metric({{"name", "loss"}, {"value", 1.0}}),
+                    Contains("metrics.jsonl: write failed: No space left on device"));
 }
 
 TEST_CASE("a validation split larger than the data is a recipe error", "[pipeline][errors]") {

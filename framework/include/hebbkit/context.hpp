@@ -1,19 +1,31 @@
 #pragma once
 // What the host hands a plugin while it works: the device, the seed, a log, the metric
 // sink, progress bars, the artifact folder and the interruption check.
+#include "hebbkit/export.hpp"
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <torch/types.h>
 
 #include "hebbkit/progress.hpp"
+#include "hebbkit/state.hpp"
 
 namespace hebbkit {
 
-class RunContext {
+/// Training in progress as a checkpoint: what the plugin needs to continue after
+/// `epochs_done` epochs (weights, optimizer_state(), counters of its own).
+struct TrainingCheckpoint {
+  std::int64_t epochs_done = 0;
+  std::vector<NamedTensor> tensors;
+};
+
+class HEBBKIT_API RunContext {
  public:
   virtual ~RunContext();
 
@@ -47,6 +59,17 @@ class RunContext {
 
   /// Throws Interrupted once Ctrl-C or SIGTERM arrived. Call it in long loops.
   virtual void check_interrupted() const = 0;
+
+  /// Checkpoints inside a layer's (or head's) training, so `hebbkit run --resume` continues
+  /// mid-way with the same result as an uninterrupted run. Call once before the first
+  /// epoch: a value means continue after its epochs_done, with torch's generator already
+  /// restored to where it was then. Outside a resumed `train` stage: nullopt.
+  virtual std::optional<TrainingCheckpoint> resume_point() { return std::nullopt; }
+  /// Call after every epoch. When the last checkpoint is older than the run's interval
+  /// (train.checkpoint_seconds), the host calls `state` and saves it atomically with the
+  /// generator state; otherwise `state` is not called, so frequent calls cost nothing.
+  virtual void epoch_finished(std::int64_t /*epochs_done*/,
+                              const std::function<std::vector<NamedTensor>()>& /*state*/) {}
 };
 
 }  // namespace hebbkit

@@ -1,4 +1,5 @@
 #pragma once
+#include "hebbkit/export.hpp"
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -26,9 +27,9 @@ struct DatasetContent {
 };
 
 /// A dataset plugin. `root` is the data root (recipe `root:`, else $HEBBKIT_DATA, else
-/// the checkout's datasets/cache); a plugin looks in its own sub-folder of it.
+/// datasets/cache in a build tree, ~/.local/share/hebbkit/datasets installed); a plugin looks in its own sub-folder of it.
 /// Missing or damaged files throw DataError naming the file and what to run to fetch it.
-class Dataset {
+class HEBBKIT_API Dataset {
  public:
   virtual ~Dataset();
   virtual DatasetContent load(const std::filesystem::path& root, RunContext& ctx) = 0;

@@ -1,4 +1,5 @@
 #pragma once
+#include "hebbkit/export.hpp"
 #include <cstddef>
 #include <vector>
 
@@ -10,7 +11,7 @@ class Rule;
 
 /// The trained stack below the head: the recipe's preprocessing followed by every layer.
 /// All functions are differentiable in x.
-class Encoder {
+class HEBBKIT_API Encoder {
  public:
   virtual ~Encoder();
   /// Preprocessing only (e.g. flatten, center, unit norm): raw images -> layer 0 input.
@@ -27,7 +28,7 @@ class Encoder {
 };
 
 /// Raw images in [0, 1] -> class logits, end to end; what evaluation and attacks use.
-class Classifier {
+class HEBBKIT_API Classifier {
  public:
   virtual ~Classifier();
   virtual torch::Tensor logits(const torch::Tensor& images) = 0;

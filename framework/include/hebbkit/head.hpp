@@ -1,4 +1,5 @@
 #pragma once
+#include "hebbkit/export.hpp"
 #include <cstdint>
 #include <vector>
 
@@ -27,7 +28,7 @@ struct HeadFit {
 
 /// A classifier head on top of the layers. Saved and reopened like a Rule: state() on the
 /// trained head, load_state() on a fresh one gives exactly the same logits.
-class Head {
+class HEBBKIT_API Head {
  public:
   virtual ~Head();
   virtual void fit(const HeadFit& data, RunContext& ctx) = 0;
@@ -42,7 +43,7 @@ class Head {
 };
 
 /// Base for the common case: a head that only looks at the top layer's features.
-class FeatureHead : public Head {
+class HEBBKIT_API FeatureHead : public Head {
  public:
   torch::Tensor logits(const torch::Tensor& images, Encoder& encoder) final {
     return logits_from_features(encoder.forward(images));

@@ -1,6 +1,7 @@
 #pragma once
 // Everything a plugin author needs.
 #include "hebbkit/attack.hpp"
+#include "hebbkit/batch_source.hpp"
 #include "hebbkit/context.hpp"
 #include "hebbkit/data_formats.hpp"
 #include "hebbkit/dataset.hpp"
@@ -14,5 +15,6 @@
 #include "hebbkit/preprocess.hpp"
 #include "hebbkit/progress.hpp"
 #include "hebbkit/rule.hpp"
+#include "hebbkit/state.hpp"
 #include "hebbkit/training.hpp"
 #include "hebbkit/version.hpp"

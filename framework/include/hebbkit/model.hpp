@@ -2,6 +2,7 @@
 // The model a run trains, evaluates and attacks: preprocessing, the layers bottom first,
 // and the head. The host builds a fresh one for every run from the recipe's parameters;
 // the `train` stage trains it, or it is reopened from a finished run's model/ folder.
+#include "hebbkit/export.hpp"
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -15,7 +16,7 @@
 
 namespace hebbkit {
 
-class Model final : public Encoder, public Classifier {
+class HEBBKIT_API Model final : public Encoder, public Classifier {
  public:
   Model(Preprocessor preprocessor, std::vector<std::unique_ptr<Rule>> layers, std::unique_ptr<Head> head);
 

@@ -1,6 +1,7 @@
 #pragma once
 // A plugin's parameters: the schema it declares (one source of truth for validation,
 // `hebbkit describe` and docs) and the typed, validated view it reads them through.
+#include "hebbkit/export.hpp"
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,7 +55,7 @@ ParamSpec strings(std::string name, std::vector<std::string> fallback, std::stri
 /// The validated values of one plugin node in a recipe. Every declared key is present
 /// (given or defaulted) unless declared optional; types and ranges were already checked
 /// by the host, so the getters only fail on a programming error (a key not declared).
-class Params {
+class HEBBKIT_API Params {
  public:
   struct Impl;
   explicit Params(std::shared_ptr<const Impl> impl);

@@ -1,6 +1,7 @@
 #pragma once
 // The recipe's preprocessing as part of the model: differentiable tensor steps applied to
 // raw images in [0, 1], so that attacks perturb pixels, not preprocessed inputs.
+#include "hebbkit/export.hpp"
 #include <string>
 #include <vector>
 
@@ -13,7 +14,7 @@ namespace hebbkit {
 /// Steps in order: flatten, center (subtract each sample's mean), unit_norm (scale each
 /// sample to L2 norm 1), standardize (per-channel, or per-feature once flattened, mean and
 /// std fitted on the training images).
-class Preprocessor {
+class HEBBKIT_API Preprocessor {
  public:
   explicit Preprocessor(std::vector<std::string> steps = {});
   /// Fits the statistics (standardize) on the training images.

@@ -1,4 +1,5 @@
 #pragma once
+#include "hebbkit/export.hpp"
 #include <cstdint>
 #include <string>
 
@@ -7,7 +8,7 @@ namespace hebbkit {
 /// Progress of one long loop, made by RunContext::progress(). On a terminal it draws a
 /// bar with rate, ETA and the latest noted metric; otherwise it prints a plain line every
 /// few seconds. advance() also checks for Ctrl-C / SIGTERM and throws Interrupted.
-class Progress {
+class HEBBKIT_API Progress {
  public:
   virtual ~Progress();
   virtual void advance(std::int64_t steps = 1) = 0;

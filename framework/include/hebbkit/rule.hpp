@@ -1,28 +1,27 @@
 #pragma once
+#include "hebbkit/export.hpp"
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <torch/types.h>
+
+#include "hebbkit/batch_source.hpp"
+#include "hebbkit/state.hpp"
 
 namespace hebbkit {
 
 class RunContext;
 
-/// A named tensor a plugin exposes for saving and reopening (model/*.npy).
-using NamedTensor = std::pair<std::string, torch::Tensor>;
-
-/// What a layer is trained on. The host computes `inputs` once: the preprocessed data
-/// passed through the already-trained layers below, detached. Labels are there for
-/// supervised rules (backprop, supervised Forward-Forward); unsupervised ones ignore them.
+/// What a layer is trained on: the preprocessed data passed through the already-trained
+/// layers below, detached, as batch sources (held in memory or computed batch by batch;
+/// see batch_source.hpp). Labels are there for supervised rules (backprop, supervised
+/// Forward-Forward); unsupervised ones ignore them.
 struct LayerFit {
-  torch::Tensor inputs;        ///< (N, ...) float, on the run's device
-  torch::Tensor labels;        ///< (N) int64
-  torch::Tensor val_inputs;    ///< undefined when the recipe has no validation split
-  torch::Tensor val_labels;
+  BatchSource& inputs;          ///< the training rows
+  BatchSource* val = nullptr;   ///< nullptr when the recipe has no validation split
   std::int64_t num_classes = 0;
-  std::int64_t index = 0;      ///< position of this layer in the recipe's `layers`
+  std::int64_t index = 0;       ///< position of this layer in the recipe's `layers`
 };
 
 /// A layer's output and the activities of the layers inside it, bottom first.
@@ -38,12 +37,16 @@ struct LayerOutput {
 /// A trained layer is saved as `state()` and reopened by `load_state()` on a freshly
 /// constructed instance (same parameters): after it, `forward` must give exactly the
 /// outputs of the layer that was saved.
-class Rule {
+///
+/// A rule whose fit is a loop over epochs can continue a stopped run inside the layer:
+/// it calls ctx.resume_point() before its first epoch and ctx.epoch_finished() after each
+/// (see context.hpp). A rule that does not restarts the layer on `--resume`.
+class HEBBKIT_API Rule {
  public:
   virtual ~Rule();
   /// Trains the layer. Long loops call ctx.check_interrupted() and report progress.
   virtual void fit(const LayerFit& data, RunContext& ctx) = 0;
-  /// The layer's output for a batch of inputs shaped like LayerFit::inputs.
+  /// The layer's output for a batch of inputs shaped like LayerFit::inputs' rows.
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   /// forward(x) together with the activity of each layer inside this rule, computed in one
   /// pass (a rule may train a stack, e.g. Forward-Forward). Heads that read per-layer
@@ -64,8 +67,5 @@ class Rule {
   /// `image_shape` is the dataset's (C, H, W), for rules that draw their weights.
   virtual void figures(RunContext& /*ctx*/, const std::vector<std::int64_t>& /*image_shape*/) {}
 };
-
-/// Finds `name` in a state list; throws DataError naming it (and what there is) if absent.
-const torch::Tensor& find_state(const std::vector<NamedTensor>& state, const std::string& name);
 
 }  // namespace hebbkit

@@ -26,6 +26,11 @@ torch::Tensor apply_batched(const std::function<torch::Tensor(const torch::Tenso
 /// NaN or infinite. The default advice suggests the learning rate and preprocessing.
 void check_finite(double value, const std::string& what, const std::string& advice = "");
 
+/// Throws RecipeError "<key> = ...: <what> need about X GB; this machine has Y GB" when
+/// `bytes` exceed the machine's physical memory, before a plugin allocates them (instead
+/// of a failed allocation deep inside torch). `key` is the recipe key to change.
+void check_fits_in_memory(double bytes, const std::string& key, const std::string& what);
+
 /// Fraction of rows of `logits` whose argmax equals `labels`.
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);
 
@@ -44,7 +49,9 @@ struct ClassifierTraining {
 /// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it
 /// logs the metrics loss, train_accuracy, lr and (with validation inputs) val_accuracy,
 /// advances a progress display, honours Ctrl-C and stops on a NaN/Inf loss. After the last
-/// epoch it warns when train accuracy is near chance (a head that learnt nothing).
+/// epoch it warns when train accuracy is near chance (a head that learnt nothing). It
+/// checkpoints through ctx.epoch_finished (parameters and Adam state), so a resumed run
+/// continues inside the loop.
 ///   logits_of(x_batch) -> (B, classes); loss_of(logits, labels) -> scalar mean loss.
 void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,

@@ -1,7 +1,9 @@
 #include "io/plot.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -43,7 +45,11 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
   script += fmt::format("set output \"{}\"\n", escape(tmp_png.string()));
   script += fmt::format("set multiplot layout {},{}\nset grid\n", rows, columns);
 
+  // An unwritable folder is the user's to fix, not gnuplot's: say so before running it.
   std::ofstream out(data);
+  if (!out)
+    throw std::runtime_error(fmt::format("{}: cannot write the chart's data file {}: {}", png.string(), data.string(),
+                                         std::strerror(errno)));
   int block = 0;
   for (const auto& panel : panels) {
     script += fmt::format("set title \"{}\"\nset xlabel \"{}\"\nset ylabel \"{}\"\n{}\n", label(panel.title),
@@ -62,9 +68,14 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
   }
   script += "unset multiplot\n";
   out.close();
+  if (!out) throw std::runtime_error(fmt::format("{}: write failed: {}", data.string(), std::strerror(errno)));
 
   const fs::path script_file = png.parent_path() / (png.stem().string() + ".gp");
-  std::ofstream(script_file) << script;
+  std::ofstream script_out(script_file);
+  script_out << script;
+  script_out.close();
+  if (!script_out)
+    throw std::runtime_error(fmt::format("{}: cannot write the chart's script: {}", script_file.string(), std::strerror(errno)));
   const std::string command = fmt::format("gnuplot '{}' 2>&1", script_file.string());
   std::string output;
   FILE* pipe = ::popen(command.c_str(), "r");

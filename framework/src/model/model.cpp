@@ -36,13 +36,4 @@ std::vector<torch::Tensor> Encoder::activations_prepared(const torch::Tensor& x)
   return out;
 }
 
-const torch::Tensor& find_state(const std::vector<NamedTensor>& state, const std::string& name) {
-  for (const auto& [key, tensor] : state)
-    if (key == name) return tensor;
-  std::vector<std::string> present;
-  for (const auto& entry : state) present.push_back(entry.first);
-  throw DataError(fmt::format("saved state has no tensor '{}' (it has: {})", name,
-                              present.empty() ? std::string("none") : fmt::format("{}", fmt::join(present, ", "))));
-}
-
 }  // namespace hebbkit

@@ -1,7 +1,6 @@
 #include "model/model_store.hpp"
 
 #include <fstream>
-#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -21,12 +20,15 @@ namespace {
 constexpr int format_version = 1;
 
 
-// Saves each tensor as <prefix>_<name>.npy and returns {name: file}.
-json save_part(const fs::path& folder, const std::string& prefix, const std::vector<NamedTensor>& state) {
+// Saves each tensor as <prefix>_<name>.npy and returns {name: file}. A trained part never
+// changes, so with `keep_existing` a file already there (written whole, atomically, by an
+// earlier checkpoint) is not written again.
+json save_part(const fs::path& folder, const std::string& prefix, const std::vector<NamedTensor>& state,
+               bool keep_existing = true) {
   json files = json::object();
   for (const auto& [name, tensor] : state) {
     const std::string file = fmt::format("{}_{}.npy", prefix, io::file_safe(name));
-    io::save_npy(folder / file, tensor.detach());
+    if (!keep_existing || !fs::exists(folder / file)) io::save_npy(folder / file, tensor.detach());
     files[name] = file;
   }
   return files;
@@ -73,11 +75,7 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
                                                                          model.layer(i).state())));
   if (progress.head_trained) manifest["head"] = part_entry(recipe.head, save_part(folder, "head", model.head().state()));
   // The generator as it is now, so that training continues with the same random numbers.
-  {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    io::save_npy(folder / "rng_state.npy", generator.get_state());
-  }
+  io::save_npy(folder / "rng_state.npy", generator_state());
   manifest["rng_state"] = "rng_state.npy";
   io::write_atomic(folder / "model.json", manifest.dump(2) + "\n");
 }
@@ -119,11 +117,7 @@ TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path
       model.head().load_state(load_part(folder, manifest["head"].at("tensors"), device));
       progress.head_trained = true;
     }
-    if (restore_rng) {
-      at::Generator generator = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(generator.mutex());
-      generator.set_state(io::load_npy(folder / "rng_state.npy"));
-    }
+    if (restore_rng) set_generator_state(io::load_npy(folder / "rng_state.npy"));
   } catch (const json::exception& e) {
     throw DataError(fmt::format("{}: malformed: {}", file.string(), e.what()));
   } catch (const DataError& e) {
@@ -132,6 +126,49 @@ TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path
     throw DataError(fmt::format("{}: {}", folder.string(), what));
   }
   return progress;
+}
+
+// partial.json names the part in training, its epochs and its files; the files carry the
+// epoch count in their names, so writing a new checkpoint never touches the files the
+// current partial.json points to, and partial.json is replaced last.
+void save_partial(const fs::path& folder, const std::string& part, const TrainingCheckpoint& checkpoint) {
+  fs::create_directories(folder);
+  const std::string prefix = fmt::format("partial_e{}", checkpoint.epochs_done);
+  json manifest = {{"format", format_version},
+                   {"part", part},
+                   {"epochs_done", checkpoint.epochs_done},
+                   {"tensors", save_part(folder, prefix, checkpoint.tensors, /*keep_existing=*/false)},
+                   {"rng_state", prefix + "_rng_state.npy"}};
+  io::save_npy(folder / (prefix + "_rng_state.npy"), generator_state());
+  io::write_atomic(folder / "partial.json", manifest.dump(2) + "\n");
+  remove_partial_files(folder, prefix);
+}
+
+std::optional<PartialCheckpoint> load_partial(const fs::path& folder, torch::Device device) {
+  const fs::path file = folder / "partial.json";
+  if (!fs::exists(file)) return std::nullopt;
+  try {
+    const json manifest = json::parse(std::ifstream(file));
+    PartialCheckpoint out;
+    out.part = manifest.at("part").get<std::string>();
+    out.checkpoint.epochs_done = manifest.at("epochs_done").get<std::int64_t>();
+    out.checkpoint.tensors = load_part(folder, manifest.at("tensors"), device);
+    out.generator_state = io::load_npy(folder / manifest.at("rng_state").get<std::string>());
+    return out;
+  } catch (const json::exception& e) {
+    throw DataError(fmt::format("{}: malformed: {}", file.string(), e.what()));
+  }
+}
+
+void remove_partial_files(const fs::path& folder, const std::string& keep_prefix) {
+  if (keep_prefix.empty()) fs::remove(folder / "partial.json");
+  if (!fs::exists(folder)) return;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("partial_e", 0) != 0) continue;
+    if (!keep_prefix.empty() && name.rfind(keep_prefix + "_", 0) == 0) continue;
+    fs::remove(entry.path());
+  }
 }
 
 }  // namespace hebbkit::model

@@ -4,7 +4,10 @@
 // layer and after the head, so it is also the `train` stage's checkpoint.
 #include <cstddef>
 #include <filesystem>
+#include <optional>
+#include <string>
 
+#include "hebbkit/context.hpp"
 #include "hebbkit/model.hpp"
 
 namespace hebbkit::recipe {
@@ -35,5 +38,22 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
 /// the saved state (resume); reopening for evaluation leaves it alone.
 TrainingProgress load(Model& model, const recipe::Recipe& recipe, const std::filesystem::path& folder,
                       torch::Device device, bool restore_rng);
+
+/// A checkpoint inside the training of one part ("layers.<i>" or "head").
+struct PartialCheckpoint {
+  std::string part;
+  TrainingCheckpoint checkpoint;
+  torch::Tensor generator_state;  ///< torch's CPU generator when it was taken
+};
+
+/// Writes `checkpoint` with torch's current generator state as folder/partial.json and
+/// partial_e<epochs>_*.npy, replacing the previous one atomically (a crash at any point
+/// leaves one whole checkpoint).
+void save_partial(const std::filesystem::path& folder, const std::string& part, const TrainingCheckpoint& checkpoint);
+/// The checkpoint in `folder`, if any; its tensors on `device`.
+std::optional<PartialCheckpoint> load_partial(const std::filesystem::path& folder, torch::Device device);
+/// Deletes partial_e* files except those starting with `keep_prefix`; with an empty
+/// prefix, the checkpoint itself (partial.json first, so a crash never leaves it dangling).
+void remove_partial_files(const std::filesystem::path& folder, const std::string& keep_prefix = "");
 
 }  // namespace hebbkit::model

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "hebbkit/errors.hpp"
+#include "system/system_info.hpp"
 
 namespace hebbkit::pipeline {
 
@@ -45,7 +46,7 @@ PreparedData prepare_data(DatasetContent content, const recipe::DataOptions& opt
 std::filesystem::path resolve_data_root(const recipe::DataOptions& options) {
   if (!options.root.empty()) return options.root;
   if (const char* env = std::getenv("HEBBKIT_DATA"); env && *env) return env;
-  return std::filesystem::path(HEBBKIT_SOURCE_DIR) / "datasets" / "cache";
+  return system::default_data_root();
 }
 
 }  // namespace hebbkit::pipeline

@@ -22,7 +22,7 @@ struct PreparedData {
 PreparedData prepare_data(DatasetContent content, const recipe::DataOptions& options, std::uint64_t seed,
                           torch::Device device);
 
-/// The data root: the recipe's `root`, else $HEBBKIT_DATA, else the checkout's datasets/cache.
+/// The data root: the recipe's `root`, else $HEBBKIT_DATA, else system::default_data_root().
 std::filesystem::path resolve_data_root(const recipe::DataOptions& options);
 
 }  // namespace hebbkit::pipeline

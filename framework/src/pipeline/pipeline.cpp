@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.hpp"
 
+#include <cmath>
 #include <unistd.h>
 
 #include <chrono>
@@ -188,12 +189,12 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   run::HostContext ctx(*store, device, recipe.seed, options.progress);
   if (options.resume) ctx.load_history(result.dir / "metrics.jsonl");
   ctx.set_stage("setup");
-  ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}", result.dir.string(), at::get_num_threads(),
-           device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "));
-
   result.status = "completed";
   std::string error;
   try {
+    // Inside the try: a log that cannot be written already fails the run.
+    ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}", result.dir.string(), at::get_num_threads(),
+             device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "));
     run_stages(recipe, options, *store, ctx, summary);
   } catch (const Interrupted&) {
     result.status = "interrupted";
@@ -210,8 +211,13 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   }
   ctx.set_stage("end");
   ctx.set_scope("");
-  if (!error.empty()) ctx.warn("{}: {}", result.status, error);
+  // The command line reports the error once; log.txt keeps it too (best effort: the
+  // failure may be that log.txt cannot be written).
+  if (!error.empty()) ctx.log_only(fmt::format("{}: {}", result.status, error));
+  result.error = error;
   summary["status"] = result.status;
+  // Over the whole process, so a resumed run reports its own session's peak.
+  summary["peak_rss_mib"] = std::round(system::peak_rss_mib());
   manifest["status"] = result.status;
   manifest["ended"] = run::timestamp_now();
   if (!error.empty()) manifest["error"] = error;

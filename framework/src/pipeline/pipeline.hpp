@@ -26,6 +26,7 @@ struct RunResult {
   std::filesystem::path dir;
   std::string status;  ///< completed, interrupted, failed
   int exit_code = 0;   ///< 0 completed, 1 failed at run time, 2 bad recipe or data options, 130 interrupted
+  std::string error;   ///< why it failed or stopped; "" when completed
 };
 
 /// Executes `recipe`. Errors after the run folder exists are recorded there (status

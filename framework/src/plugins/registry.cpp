@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -22,9 +24,24 @@ bool is_plugin_file(const fs::path& file) {
   const std::string name = file.filename().string();
   return name.rfind("hebbkit_", 0) == 0 && file.extension() == boost::dll::shared_library::suffix();
 }
+
+// Why `file` cannot be a shared library, or "" when it looks like one. dlopen's own
+// message for an empty or foreign file is unhelpful ("Bad file descriptor").
+std::string not_a_library(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return "cannot be opened";
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (in.gcount() == 0) return "is empty, not a shared library";
+  if (in.gcount() < 4 || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return "is not a shared library (no ELF header)";
+  return "";
+}
+
 }  // namespace
 
 Loaded Registry::load_library(const fs::path& file) {
+  if (const std::string why = not_a_library(file); !why.empty())
+    throw std::runtime_error(fmt::format("{}: cannot load plugin library: the file {}", file.string(), why));
   std::error_code ec;
   boost::dll::shared_library lib(file, boost::dll::load_mode::default_mode, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot load plugin library: {}", file.string(), ec.message()));

@@ -1,6 +1,9 @@
 #include "recipe/document.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -35,6 +38,24 @@ void record_origins(const YAML::Node& node, const std::string& path, const fs::p
   }
 }
 
+// yaml-cpp keeps every pair of a map, and lookups find the first: a key written twice
+// would silently lose its second value. Refused with both places.
+void refuse_duplicate_keys(const YAML::Node& node, const std::function<std::string(const YAML::Mark&)>& where) {
+  if (node.IsMap()) {
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+      if (const auto it = seen.find(key); it != seen.end())
+        throw RecipeError(fmt::format("{}: key '{}' appears twice in one map (first at {}); keep one of them",
+                                      where(kv.first.Mark()), key, where(it->second)));
+      seen.emplace(key, kv.first.Mark());
+      refuse_duplicate_keys(kv.second, where);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& element : node) refuse_duplicate_keys(element, where);
+  }
+}
+
 void erase_below(std::map<std::string, std::string>& origins, const std::string& path) {
   auto it = origins.lower_bound(path + ".");
   while (it != origins.end() && it->first.rfind(path + ".", 0) == 0) it = origins.erase(it);
@@ -63,10 +84,15 @@ void merge_into(YAML::Node base, const YAML::Node& child, const std::string& pat
 }
 
 YAML::Node parse_file(const fs::path& file, const std::string& referrer) {
+  const std::string who = referrer.empty() ? file.string() + ": recipe file"
+                                           : fmt::format("{}: extends: file '{}'", referrer, file.string());
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw RecipeError(fmt::format("{} is a directory, not a YAML file", who));
   std::ifstream in(file);
   if (!in) {
-    if (referrer.empty()) throw RecipeError(fmt::format("{}: recipe file not found", file.string()));
-    throw RecipeError(fmt::format("{}: extends: file '{}' not found", referrer, file.string()));
+    const int err = errno;
+    if (!fs::exists(file, ec)) throw RecipeError(fmt::format("{} not found", who));
+    throw RecipeError(fmt::format("{} cannot be read: {}", who, std::strerror(err)));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -77,6 +103,7 @@ YAML::Node parse_file(const fs::path& file, const std::string& referrer) {
     throw RecipeError(fmt::format("{}: YAML syntax error: {}", mark_text(file, e.mark), e.msg));
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  refuse_duplicate_keys(root, [&](const YAML::Mark& mark) { return mark_text(file, mark); });
   if (!root.IsMap())
     throw RecipeError(fmt::format("{}: a recipe must be a YAML map of keys (dataset, layers, head, stages, ...)",
                                   mark_text(file, root.Mark())));
@@ -154,12 +181,16 @@ void apply_override(Document& doc, const std::string& text) {
     throw RecipeError(fmt::format("--set {}: expected KEY=VALUE, e.g. --set layers.0.rule.p=3", text));
   const std::string key_path = text.substr(0, eq);
   const std::string value_text = text.substr(eq + 1);
+  if (value_text.find_first_not_of(" \t") == std::string::npos)
+    throw RecipeError(fmt::format("--set {}: the value is empty; give one (e.g. --set {}=3), or leave the key out for "
+                                  "its default", text, text.substr(0, eq)));
   YAML::Node value;
   try {
     value = YAML::Load(value_text);
   } catch (const YAML::ParserException& e) {
     throw RecipeError(fmt::format("--set {}: the value is not valid YAML: {}", text, e.msg));
   }
+  refuse_duplicate_keys(value, [&](const YAML::Mark&) { return "--set " + text; });
 
   std::vector<std::string> segments;
   std::stringstream split(key_path);
@@ -178,12 +209,12 @@ void apply_override(Document& doc, const std::string& text) {
     if (cur.IsSequence()) {
       std::size_t index = 0;
       try {
-        std::size_t used = 0;
-        index = std::stoul(seg, &used);
-        if (used != seg.size()) throw std::invalid_argument(seg);
+        // Digits only: stoul would read "-1" as 18446744073709551615.
+        if (seg.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument(seg);
+        index = std::stoul(seg);
       } catch (const std::exception&) {
-        throw RecipeError(fmt::format("--set {}: '{}' is a list; expected an index, got '{}'", text,
-                                      walked, seg));
+        throw RecipeError(fmt::format("--set {}: '{}' is a list; expected an index 0..{}, got '{}'", text, walked,
+                                      cur.size() == 0 ? 0 : cur.size() - 1, seg));
       }
       if (index >= cur.size())
         throw RecipeError(fmt::format("--set {}: index {} is out of range: '{}' has {} entries", text,
@@ -198,7 +229,11 @@ void apply_override(Document& doc, const std::string& text) {
       if (last) {
         cur[seg] = value;
       } else {
-        if (!cur[seg]) cur[seg] = YAML::Node(YAML::NodeType::Map);
+        if (!cur[seg]) {
+          cur[seg] = YAML::Node(YAML::NodeType::Map);
+          // A key the override creates is the override's: errors about it name the --set.
+          doc.origins[join(walked, seg)] = "--set " + text;
+        }
         YAML::Node next = cur[seg];
         cur.reset(next);
       }

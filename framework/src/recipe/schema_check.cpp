@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -85,8 +86,13 @@ std::string check_scalar(const ParamSpec& spec, const YAML::Node& node) {
   const bool numeric = spec.type == ParamType::Integer || spec.type == ParamType::Real ||
                        spec.type == ParamType::Integers || spec.type == ParamType::Reals;
   if (numeric) {
-    const double v = node.as<double>();
+    // Integers may be written in any YAML integer form (0x64 is 100).
+    const bool integral = spec.type == ParamType::Integer || spec.type == ParamType::Integers;
+    const double v = integral ? static_cast<double>(node.as<std::int64_t>()) : node.as<double>();
     if (!std::isfinite(v)) return fmt::format("{} is not a finite number", node.Scalar());
+    // Values end up in float tensors: beyond float's range they overflow to inf.
+    if (!integral && std::abs(v) > std::numeric_limits<float>::max())
+      return fmt::format("{} is beyond the range of float (about 3.4e38)", node.Scalar());
     if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max))
       return fmt::format("{} is out of range {}", node.Scalar(), spec.constraint_text());
   }
@@ -151,7 +157,14 @@ Params check_params(const std::shared_ptr<const Document>& doc, const YAML::Node
   for (const auto& spec : schema) {
     const std::string key_path = join(path, spec.name);
     const YAML::Node given = (node && node.IsMap()) ? node[spec.name] : YAML::Node();
-    if (!given || given.IsNull()) {
+    if (given && given.IsNull()) {
+      errors.push_back(fmt::format("{}: {}: empty value (~ or nothing after the colon); give a value, or leave the key "
+                                   "out for its default{}",
+                                   where(key_path), key_path,
+                                   spec.required || spec.optional ? "" : " (" + spec.default_value + ")"));
+      continue;
+    }
+    if (!given) {
       if (spec.required) {
         errors.push_back(fmt::format("{}: {}: missing required key '{}' ({})", where(path), key_path,
                                      spec.name, spec.doc));

@@ -18,11 +18,19 @@ void HostContext::line(const std::string& level, const std::string& message) {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string where = scope_.empty() ? stage_ : stage_ + " " + scope_;
   const std::string text = fmt::format("[{:8.1f}s] {}{}: {}", t, level, where, message);
+  std::fprintf(stderr, "%s\n", text.c_str());  // first: the line is seen even if log.txt fails
   store_.append_log(text);
-  std::fprintf(stderr, "%s\n", text.c_str());
 }
 
 void HostContext::info(const std::string& message) { line("", message); }
+
+void HostContext::log_only(const std::string& message) noexcept {
+  try {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    store_.append_log(fmt::format("[{:8.1f}s] {}: {}", t, stage_, message));
+  } catch (...) {
+  }
+}
 void HostContext::warn(const std::string& message) { line("warning: ", message); }
 
 void HostContext::metric(const std::string& name, double value, std::int64_t epoch, std::int64_t step) {

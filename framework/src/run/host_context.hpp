@@ -17,6 +17,14 @@ struct MetricPoint {
   double value = 0;
 };
 
+/// Where a stage that trains keeps checkpoints inside a part (the train stage's).
+class CheckpointSink {
+ public:
+  virtual ~CheckpointSink() = default;
+  virtual std::optional<TrainingCheckpoint> resume_point() = 0;
+  virtual void epoch_finished(std::int64_t epochs_done, const std::function<std::vector<NamedTensor>()>& state) = 0;
+};
+
 class HostContext final : public RunContext {
  public:
   HostContext(RunStore& store, torch::Device device, std::uint64_t seed, ProgressStyle style);
@@ -31,7 +39,17 @@ class HostContext final : public RunContext {
   void metric(const std::string& name, double value, std::int64_t epoch = -1, std::int64_t step = -1) override;
   std::unique_ptr<Progress> progress(const std::string& label, std::int64_t total, const std::string& unit) override;
   void check_interrupted() const override;
+  std::optional<TrainingCheckpoint> resume_point() override {
+    return checkpoints_ ? checkpoints_->resume_point() : std::nullopt;
+  }
+  void epoch_finished(std::int64_t epochs_done, const std::function<std::vector<NamedTensor>()>& state) override {
+    if (checkpoints_) checkpoints_->epoch_finished(epochs_done, state);
+  }
+  /// Routes resume_point()/epoch_finished() to `sink` (nullptr: none) while a part trains.
+  void set_checkpoints(CheckpointSink* sink) { checkpoints_ = sink; }
 
+  /// A line in log.txt only (not on stderr); a failing write is ignored.
+  void log_only(const std::string& message) noexcept;
   void set_stage(std::string stage) { stage_ = std::move(stage); }
   void set_scope(std::string scope) { scope_ = std::move(scope); }
   const std::vector<MetricPoint>& history() const { return history_; }
@@ -49,6 +67,7 @@ class HostContext final : public RunContext {
   std::string stage_, scope_;
   std::chrono::steady_clock::time_point start_;
   std::vector<MetricPoint> history_;
+  CheckpointSink* checkpoints_ = nullptr;
 };
 
 }  // namespace hebbkit::run

@@ -1,5 +1,7 @@
 #include "run/run_store.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -57,14 +59,25 @@ void RunStore::write_json(const std::string& name, const nlohmann::json& value) 
   write_text(name, value.dump(2) + "\n");
 }
 
-void RunStore::append_metric(const nlohmann::json& record) {
-  metrics_ << record.dump() << '\n';
-  metrics_.flush();
+namespace {
+
+// Every append is checked: a full disk must fail the run, not drop its records.
+void append_checked(std::ofstream& out, const fs::path& file, const std::string& line) {
+  if (!out) throw std::runtime_error(fmt::format("{}: an earlier write failed; nothing more is written", file.string()));
+  errno = 0;
+  out << line << '\n';
+  out.flush();
+  if (!out)
+    throw std::runtime_error(fmt::format("{}: write failed: {}", file.string(),
+                                         errno != 0 ? std::strerror(errno) : "unknown error"));
 }
 
-void RunStore::append_log(const std::string& line) {
-  log_ << line << '\n';
-  log_.flush();
+}  // namespace
+
+void RunStore::append_metric(const nlohmann::json& record) {
+  append_checked(metrics_, dir_ / "metrics.jsonl", record.dump());
 }
+
+void RunStore::append_log(const std::string& line) { append_checked(log_, dir_ / "log.txt", line); }
 
 }  // namespace hebbkit::run

@@ -1,14 +1,17 @@
 #include "system/system_info.hpp"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <torch/torch.h>
@@ -83,8 +86,28 @@ std::vector<std::string> loaded_blas_libraries() {
   return {found.begin(), found.end()};
 }
 
+extern const char* const build_git_commit;  // generated/build_info.cpp
+
+std::optional<fs::path> source_tree() {
+  // The framework library's own folder: build/lib in a build tree, <prefix>/lib installed.
+  const fs::path lib_dir = boost::dll::this_line_location().parent_path();
+  std::ifstream marker(lib_dir / "hebbkit" / "source_dir.txt");
+  std::string dir;
+  if (!marker || !std::getline(marker, dir) || dir.empty() || !fs::is_directory(dir)) return std::nullopt;
+  return fs::path(dir);
+}
+
+fs::path default_data_root() {
+  if (const auto tree = source_tree()) return *tree / "datasets" / "cache";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "hebbkit" / "datasets";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : ".") / ".local" / "share" / "hebbkit" / "datasets";
+}
+
 std::string git_commit() {
-  const std::string dir = HEBBKIT_SOURCE_DIR;
+  const auto tree = source_tree();
+  if (!tree) return build_git_commit;
+  const std::string dir = tree->string();
   const std::string head = run_command(fmt::format("git -C '{}' rev-parse HEAD 2>/dev/null", dir));
   if (head.empty()) return "unknown";
   const std::string dirty = run_command(fmt::format("git -C '{}' status --porcelain --untracked-files=no 2>/dev/null", dir));
@@ -98,6 +121,12 @@ std::string host_name() {
 }
 
 std::string libtorch_version() { return TORCH_VERSION; }
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports kilobytes
+}
 
 int available_cores() {
   cpu_set_t set;

@@ -1,6 +1,7 @@
 #pragma once
 // Facts about the machine and build recorded in every run's manifest.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,25 @@ std::string sha256_text(const std::string& text);
 /// tiny matrix product first so that lazily loaded backends are counted.
 std::vector<std::string> loaded_blas_libraries();
 
-/// `git rev-parse HEAD` of the source folder hebbkit was built from, asked at run time
-/// (so a commit made after the build shows), with "-dirty" when it has uncommitted
-/// changes; "unknown" when that folder is gone or not a git checkout.
+/// The checkout a build tree was made from (named by build/lib/hebbkit/source_dir.txt,
+/// which is not installed); nullopt for an installed hebbkit.
+std::optional<std::filesystem::path> source_tree();
+
+/// Where datasets are looked for when neither the recipe nor $HEBBKIT_DATA says: the
+/// checkout's datasets/cache in a build tree; installed, $XDG_DATA_HOME/hebbkit/datasets
+/// (default ~/.local/share/hebbkit/datasets).
+std::filesystem::path default_data_root();
+
+/// The commit hebbkit was built from. In a build tree, `git rev-parse HEAD` of the checkout
+/// asked at run time (so edits after the build show), with "-dirty" for uncommitted
+/// changes; installed, the commit recorded at build time; "unknown" without git.
 std::string git_commit();
 
 std::string host_name();
 std::string libtorch_version();
+
+/// The most resident memory this process has used so far, in MiB.
+double peak_rss_mib();
 
 /// Number of cores usable by this process.
 int available_cores();

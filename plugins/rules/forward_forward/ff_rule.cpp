@@ -47,25 +47,39 @@ class ForwardForward final : public hebbkit::Rule {
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
-    if (!supervised_ && data.inputs.dim() != 4)
+    auto& source = data.inputs;
+    if (!supervised_ && source.sample_shape().size() != 3)
       throw hebbkit::RecipeError(fmt::format(
           "forward_forward (unsupervised) builds hybrid negatives from images: the inputs must be (N, C, H, W), "
-          "got {} — leave 'flatten' out of dataset.preprocess", fmt::join(data.inputs.sizes(), "x")));
+          "got rows of {} — leave 'flatten' out of dataset.preprocess", fmt::join(source.sample_shape(), "x")));
     num_classes_ = data.num_classes;
-    images_ = data.inputs;
-    labels_ = data.labels;
+    // Weights, gradients and Adam's two moments of every layer, in float.
+    double floats = 0;
+    std::int64_t below = 1;
+    for (const auto d : source.sample_shape()) below *= d;
+    for (const auto width : sizes_) floats += 4.0 * static_cast<double>(width) * static_cast<double>(below), below = width;
+    hebbkit::check_fits_in_memory(4 * floats, fmt::format("layers.{}.rule.sizes", data.index),
+                                  fmt::format("forward_forward layers of widths [{}]", fmt::join(sizes_, ", ")));
+    // Negatives are drawn from the whole set every epoch, so the rule holds it.
+    images_ = source.all();
+    labels_ = source.labels();
+    layers_.clear();
+    next_layer_ = 0;
+    std::optional<Continue> resume;
+    if (auto point = ctx.resume_point()) resume = restore_checkpoint(*point);
     // Positive data in the first layer's space; its outputs are cached layer by layer.
     torch::Tensor positive = supervised_ ? hebbkit::overlay_label(images_, labels_, num_classes_) : images_.flatten(1);
-    for (const auto width : sizes_) positive = add_and_train(positive, width, ctx);
+    for (const auto width : sizes_) positive = add_and_train(positive, width, ctx, resume);
 
     if (grow_width_ > 0) {
-      if (!data.val_inputs.defined())
+      if (data.val == nullptr)
         throw hebbkit::RecipeError("forward_forward: grow_width needs a validation split (dataset.validation)");
-      double best = accuracy_of(data.val_inputs, data.val_labels);
+      const auto val_images = data.val->all();
+      double best = accuracy_of(val_images, data.val->labels());
       ctx.metric("val_accuracy_by_depth", best, static_cast<std::int64_t>(layers_.size()));
       while (static_cast<std::int64_t>(layers_.size()) < grow_max_layers_) {
-        const auto next = add_and_train(positive, grow_width_, ctx);
-        const double acc = accuracy_of(data.val_inputs, data.val_labels);
+        const auto next = add_and_train(positive, grow_width_, ctx, resume);
+        const double acc = accuracy_of(val_images, data.val->labels());
         ctx.metric("val_accuracy_by_depth", acc, static_cast<std::int64_t>(layers_.size()));
         if (acc - best <= grow_margin_) {
           ctx.info("growth: layer {} brought validation accuracy {:.2f}% -> {:.2f}%, not more than {:.2f} points; removed",
@@ -78,9 +92,9 @@ class ForwardForward final : public hebbkit::Rule {
         positive = next;
       }
     }
-    if (supervised_ && data.val_inputs.defined())
+    if (supervised_ && data.val != nullptr)
       ctx.info("goodness-based validation accuracy with {} layers: {:.2f}%", layers_.size(),
-               100 * accuracy_of(data.val_inputs, data.val_labels));
+               100 * accuracy_of(data.val->all(), data.val->labels()));
     images_ = labels_ = torch::Tensor();  // not needed after training
   }
 
@@ -104,21 +118,7 @@ class ForwardForward final : public hebbkit::Rule {
   // The number of layers follows from the state (growth may have added some).
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
     layers_.clear();
-    torch::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < state.size() / 2; ++i) {
-      const auto& weight = hebbkit::find_state(state, fmt::format("ff{}_weight", i));
-      const auto& bias = hebbkit::find_state(state, fmt::format("ff{}_bias", i));
-      if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
-          (i > 0 && weight.size(1) != layers_.back().linear->weight.size(0)))
-        throw hebbkit::DataError(fmt::format("forward_forward layer {}: weight {} and bias {} do not fit the stack", i,
-                                             fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
-      Layer layer;
-      layer.linear = torch::nn::Linear(weight.size(1), weight.size(0));
-      layer.linear->to(weight.device());
-      layer.linear->weight.copy_(weight);
-      layer.linear->bias.copy_(bias);
-      layers_.push_back(layer);
-    }
+    rebuild_layers(state);
     if (layers_.empty()) throw hebbkit::DataError("forward_forward: the saved state holds no layer");
   }
 
@@ -171,23 +171,86 @@ class ForwardForward final : public hebbkit::Rule {
     return x;
   }
 
-  // Adds a layer of `width` on top, trains it on `positive` (the cached outputs of the
-  // layers below for positive data) and returns its own outputs for the next layer.
-  torch::Tensor add_and_train(const torch::Tensor& positive, std::int64_t width, hebbkit::RunContext& ctx) {
-    const std::size_t index = layers_.size();
-    Layer layer;
-    layer.linear = torch::nn::Linear(positive.size(1), width);
-    layer.linear->to(ctx.device());
-    layers_.push_back(layer);
-    torch::optim::Adam optimizer(layer.linear->parameters(), torch::optim::AdamOptions(lr_));
+  // Where training continues after a checkpoint: layer `layer` (already restored) after
+  // `epochs` of its epochs, with its optimizer's state.
+  struct Continue {
+    std::size_t layer = 0;
+    std::int64_t epochs = 0;
+    torch::Tensor optimizer;
+  };
+
+  // Appends the layers state() wrote: ff<i>_weight / ff<i>_bias for i = 0, 1, ...
+  void rebuild_layers(const std::vector<hebbkit::NamedTensor>& state) {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < state.size() / 2; ++i) {
+      const auto& weight = hebbkit::find_state(state, fmt::format("ff{}_weight", i));
+      const auto& bias = hebbkit::find_state(state, fmt::format("ff{}_bias", i));
+      if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
+          (i > 0 && weight.size(1) != layers_.back().linear->weight.size(0)))
+        throw hebbkit::DataError(fmt::format("forward_forward layer {}: weight {} and bias {} do not fit the stack", i,
+                                             fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
+      Layer layer;
+      layer.linear = torch::nn::Linear(weight.size(1), weight.size(0));
+      layer.linear->to(weight.device());
+      layer.linear->weight.copy_(weight);
+      layer.linear->bias.copy_(bias);
+      layers_.push_back(layer);
+    }
+  }
+
+  // A checkpoint holds the layers trained so far, the last one part-way, and its optimizer;
+  // epochs_done counts epochs over the whole stack (`epochs` per layer).
+  Continue restore_checkpoint(const hebbkit::TrainingCheckpoint& point) {
+    {
+      hebbkit::GeneratorGuard keep;  // building the modules must not use up random numbers
+      rebuild_layers(point.tensors);
+    }
+    if (layers_.empty() || point.epochs_done < 1)
+      throw hebbkit::DataError("forward_forward: the checkpoint holds no layer in training");
+    const std::size_t layer = layers_.size() - 1;
+    return {layer, point.epochs_done - static_cast<std::int64_t>(layer) * epochs_,
+            hebbkit::find_state(point.tensors, "optimizer")};
+  }
+
+  // Adds a layer of `width` on top (or takes the one a checkpoint restored), trains it on
+  // `positive` (the cached outputs of the layers below for positive data) and returns its
+  // own outputs for the next layer.
+  torch::Tensor add_and_train(const torch::Tensor& positive, std::int64_t width, hebbkit::RunContext& ctx,
+                              std::optional<Continue>& resume) {
+    std::size_t index = layers_.size();
+    std::int64_t first_epoch = 0;
+    torch::Tensor optimizer_bytes;
+    if (resume) {
+      // The checkpoint restored layers [0, resume->layer]; those below it are trained.
+      index = next_layer_;
+      if (index < resume->layer) {
+        ++next_layer_;
+        return apply_layer(positive, index);
+      }
+      first_epoch = resume->epochs;
+      optimizer_bytes = resume->optimizer;
+      resume.reset();
+    } else {
+      Layer layer;
+      layer.linear = torch::nn::Linear(positive.size(1), width);
+      layer.linear->to(ctx.device());
+      layers_.push_back(layer);
+    }
+    next_layer_ = index + 1;
+    auto& linear = layers_[index].linear;
+    torch::optim::Adam optimizer(linear->parameters(), torch::optim::AdamOptions(lr_));
+    if (optimizer_bytes.defined()) hebbkit::load_optimizer_state(optimizer, optimizer_bytes);
     const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
     auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), epochs_, "epoch");
+    for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
     const auto positive_dir = direction(positive);  // fixed for this layer: normalise once
-    for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
+    // Grown layers are not checkpointed: growth decides on validation scores kept in fit().
+    const bool checkpointed = index < sizes_.size();
+    for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
       const auto negative_dir = direction(through(negatives(), index));
       double loss_sum = 0, pos_sum = 0, neg_sum = 0;
       for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
-        const auto step = hebbkit::ff::train_step(layer.linear, optimizer, positive_dir.index_select(0, idx),
+        const auto step = hebbkit::ff::train_step(linear, optimizer, positive_dir.index_select(0, idx),
                                                   negative_dir.index_select(0, idx), theta_);
         loss_sum += step.loss * idx.size(0);
         pos_sum += step.goodness_pos;
@@ -201,6 +264,12 @@ class ForwardForward final : public hebbkit::Rule {
       ctx.metric(fmt::format("layer{}_goodness_neg", index), neg_sum / n, epoch, step);
       progress->note("loss", loss);
       progress->advance();
+      if (checkpointed)
+        ctx.epoch_finished(static_cast<std::int64_t>(index) * epochs_ + epoch + 1, [&] {
+          auto state = this->state();
+          state.emplace_back("optimizer", hebbkit::optimizer_state(optimizer));
+          return state;
+        });
     }
     progress->finish();
     return apply_layer(positive, index);
@@ -227,6 +296,7 @@ class ForwardForward final : public hebbkit::Rule {
   double grow_margin_;
   std::int64_t grow_max_layers_;
   std::vector<Layer> layers_;
+  std::size_t next_layer_ = 0;  // the layer add_and_train handles next in this fit()
   std::int64_t num_classes_ = 0;
   torch::Tensor images_, labels_;
 };

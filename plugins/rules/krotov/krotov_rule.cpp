@@ -48,19 +48,33 @@ class KrotovRule final : public hebbkit::Rule {
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
-    const auto x = data.inputs.flatten(1).to(torch::kFloat32);
-    const std::int64_t n = x.size(0), inputs = x.size(1);
+    auto& source = data.inputs;
+    std::int64_t inputs = 1;
+    for (const auto d : source.sample_shape()) inputs *= d;
+    // The synapses, their cached powers and the update rows, in float.
+    hebbkit::check_fits_in_memory(3.0 * 4 * static_cast<double>(hidden_) * static_cast<double>(inputs),
+                                  fmt::format("layers.{}.rule.hidden = {}", data.index, hidden_),
+                                  fmt::format("{} units x {} inputs", hidden_, inputs));
     synapses_ = std::make_unique<hebbkit::krotov::Synapses>(initial_weights(inputs, ctx), hyper_);
-    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} batch={} for {} epochs", hidden_, inputs, hyper_.p,
-             hyper_.k, hyper_.delta, eps0_, batch_, epochs_);
+    std::int64_t first_epoch = 0;
+    if (auto resume = ctx.resume_point()) {
+      load_state(resume->tensors);
+      synapses_ = std::make_unique<hebbkit::krotov::Synapses>(
+          synapses_->weights(), hebbkit::find_state(resume->tensors, "powered_weights").contiguous(), hyper_);
+      first_epoch = resume->epochs_done;
+    }
+    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} batch={} for {} epochs{}", hidden_, inputs, hyper_.p,
+             hyper_.k, hyper_.delta, eps0_, batch_, epochs_,
+             first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
     auto progress = ctx.progress("krotov", epochs_, "epoch");
-    for (std::int64_t epoch = 0; epoch < epochs_; ++epoch) {
+    for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
+    for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
       const double eps = eps0_ * (1.0 - static_cast<double>(epoch) / epochs_);
       std::int64_t touched = 0, steps = 0;
-      for (const auto& idx : hebbkit::minibatches(n, batch_, shuffle_, ctx.device())) {
-        touched += synapses_->step(x.index_select(0, idx), eps);
+      source.for_each_batch(batch_, shuffle_, [&](const hebbkit::Batch& b) {
+        touched += synapses_->step(b.inputs.flatten(1).to(torch::kFloat32), eps);
         ++steps;
-      }
+      });
       ctx.check_interrupted();
       // Units that never win keep their initial norm, so the max alone can look stuck;
       // the median and the settled fraction show the bulk converging.
@@ -74,6 +88,11 @@ class KrotovRule final : public hebbkit::Rule {
       ctx.metric("touched_units_per_step", double(touched) / std::max<std::int64_t>(1, steps), epoch);
       progress->note("max|sum|W|^p-1|", convergence);
       progress->advance();
+      ctx.epoch_finished(epoch + 1, [&] {
+        auto state = this->state();
+        state.emplace_back("powered_weights", synapses_->powered_weights());
+        return state;
+      });
     }
     progress->finish();
     const auto error = synapses_->norm_error();

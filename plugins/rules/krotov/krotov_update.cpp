@@ -150,6 +150,9 @@ torch::Tensor powered(const torch::Tensor& w, double p) {
 Synapses::Synapses(torch::Tensor weights, Hyper hyper)
     : w_(std::move(weights)), wp_(powered(w_, hyper.p)), hyper_(hyper) {}
 
+Synapses::Synapses(torch::Tensor weights, torch::Tensor powered_weights, Hyper hyper)
+    : w_(std::move(weights)), wp_(std::move(powered_weights)), hyper_(hyper) {}
+
 std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   torch::NoGradGuard no_grad;
   const std::int64_t batch = x.size(0);

@@ -30,6 +30,9 @@ torch::Tensor powered(const torch::Tensor& w, double p);
 class Synapses {
  public:
   Synapses(torch::Tensor weights, Hyper hyper);
+  /// Continues from a checkpoint: the cached powers are taken as saved, not recomputed,
+  /// because they were updated row by row and must match bit for bit.
+  Synapses(torch::Tensor weights, torch::Tensor powered_weights, Hyper hyper);
   /// One update on a minibatch `x` shaped (batch, inputs). Returns the number of units touched.
   std::int64_t step(const torch::Tensor& x, double eps);
   const torch::Tensor& weights() const { return w_; }
