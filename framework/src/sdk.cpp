@@ -1,5 +1,7 @@
 // Key functions of the SDK's interfaces live here, in the framework's shared library, so
 // that every plugin shares one vtable and typeinfo for each interface.
+#include <torch/torch.h>
+
 #include "hebbkit/attack.hpp"
 #include "hebbkit/context.hpp"
 #include "hebbkit/dataset.hpp"
@@ -19,6 +21,16 @@ Attack::~Attack() = default;
 Encoder::~Encoder() = default;
 Classifier::~Classifier() = default;
 RunContext::~RunContext() = default;
+
+torch::Tensor Classifier::loss(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return torch::nn::functional::cross_entropy(logits, labels,
+                                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+}
+
+torch::Tensor Head::loss(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return torch::nn::functional::cross_entropy(logits, labels,
+                                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+}
 Progress::~Progress() = default;
 
 const char* version_string() { return HEBBKIT_VERSION_STRING; }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -51,57 +52,91 @@ double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
   return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
 }
 
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
+                                                        const ClassifierTraining& t) {
+  if (t.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  if (t.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        parameters, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+  throw RecipeError(fmt::format("{}: optimizer '{}' is not one of: adam, sgd", t.label, t.optimizer));
+}
+
+}  // namespace
+
 void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
                     const torch::Tensor& inputs, const torch::Tensor& labels, const torch::Tensor& val_inputs,
                     const torch::Tensor& val_labels, const ClassifierTraining& t, RunContext& ctx) {
-  const std::int64_t n = inputs.size(0);
-  torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  TensorSource train(inputs, labels);
+  std::optional<TensorSource> val;
+  if (val_inputs.defined()) val.emplace(val_inputs, val_labels);
+  fit_classifier(parameters, logits_of, loss_of, train, val ? &*val : nullptr, t, ctx);
+}
+
+void fit_classifier(const std::vector<torch::Tensor>& parameters,
+                    const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                    BatchSource& train, BatchSource* val, const ClassifierTraining& t, RunContext& ctx) {
+  const std::int64_t n = train.size();
+  auto optimizer = make_optimizer(parameters, t);
+  const auto train_mode = [&](bool on) {
+    if (t.train_mode) t.train_mode(on);
+  };
   std::int64_t first_epoch = 0;
   if (auto resume = ctx.resume_point()) {
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < parameters.size(); ++i)
       parameters[i].copy_(find_state(resume->tensors, fmt::format("param{}", i)));
-    load_optimizer_state(optimizer, find_state(resume->tensors, "optimizer"));
+    for (std::size_t i = 0; i < t.buffers.size(); ++i)
+      t.buffers[i].copy_(find_state(resume->tensors, fmt::format("buffer{}", i)));
+    load_optimizer_state(*optimizer, find_state(resume->tensors, "optimizer"));
     first_epoch = resume->epochs_done;
   }
   const auto checkpoint = [&] {
     std::vector<NamedTensor> state;
     for (std::size_t i = 0; i < parameters.size(); ++i) state.emplace_back(fmt::format("param{}", i), parameters[i]);
-    state.emplace_back("optimizer", optimizer_state(optimizer));
+    for (std::size_t i = 0; i < t.buffers.size(); ++i) state.emplace_back(fmt::format("buffer{}", i), t.buffers[i]);
+    state.emplace_back("optimizer", optimizer_state(*optimizer));
     return state;
   };
   auto progress = ctx.progress(t.label, t.epochs, "epoch");
   for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
   double train_accuracy = -1;
   std::int64_t classes = 0;
+  const std::int64_t step = std::max<std::int64_t>(1, t.lr_step);
   for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
-    const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch));
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / step));
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     double loss_sum = 0;
     std::int64_t correct = 0;
-    for (const auto& idx : minibatches(n, t.batch, /*shuffle=*/true, ctx.device())) {
-      const auto yb = labels.index_select(0, idx);
-      const auto logits = logits_of(inputs.index_select(0, idx));
-      const auto loss = loss_of(logits, yb);
-      optimizer.zero_grad();
+    train_mode(true);
+    train.for_each_batch(t.batch, /*shuffle=*/true, [&](const Batch& b) {
+      const auto logits = logits_of(b.inputs);
+      const auto loss = loss_of(logits, b.labels);
+      optimizer->zero_grad();
       loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>() * idx.size(0);
-      correct += logits.argmax(1).eq(yb).sum().item<std::int64_t>();
+      optimizer->step();
+      loss_sum += loss.item<double>() * b.index.size(0);
+      correct += logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
       if (classes == 0) classes = logits.size(1);
       ctx.check_interrupted();
-    }
+    });
+    train_mode(false);
     const double loss = loss_sum / n;
     check_finite(loss, fmt::format("{} loss at epoch {}", t.label, epoch), t.divergence_advice);
     train_accuracy = double(correct) / n;
     ctx.metric("loss", loss, epoch);
     ctx.metric("train_accuracy", train_accuracy, epoch);
     ctx.metric("lr", lr, epoch);
-    if (val_inputs.defined()) {
+    if (val != nullptr && val->size() > 0) {
       torch::NoGradGuard no_grad;
-      ctx.metric("val_accuracy", accuracy(logits_of(val_inputs), val_labels), epoch);
+      const auto logits = logits_of(val->all());
+      ctx.metric("val_accuracy", accuracy(logits, val->labels()), epoch);
+      ctx.metric("val_loss", loss_of(logits, val->labels()).item<double>(), epoch);
     }
     progress->note("loss", loss);
     progress->advance();

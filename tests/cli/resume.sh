@@ -2,7 +2,8 @@
 # resume.sh HEBBKIT DATA_ROOT WORKDIR: runs killed with SIGKILL part-way through a layer
 # show as `killed`, resume with `hebbkit run --resume` from the checkpoint taken inside
 # that layer, and end with the same weights and accuracies as the same run left alone.
-# Two rules: krotov (second layer of two) and forward_forward (second of its own layers).
+# Three rules: krotov (second layer of two), forward_forward (second of its own layers) and
+# backprop (batch-norm statistics and SGD momentum included).
 set -u
 hebbkit="$1" data="$2" work="$3"
 rm -rf "$work" && mkdir -p "$work"
@@ -61,6 +62,10 @@ case_ krotov "  - rule: {name: krotov, hidden: 30, k: 3, epochs: 5}
 # forward_forward trains its own layers one after another: the kill falls in its second.
 case_ ff "  - rule: {name: forward_forward, sizes: [40, 40], epochs: 400, batch: 50, lr: 0.01}" \
   "layer0_ff0_weight.npy layer0_ff1_weight.npy layer0_ff1_bias.npy" 420
+
+# backprop through fit_classifier: parameters, SGD momentum and batch-norm statistics.
+case_ backprop "  - rule: {name: backprop, model: control, epochs: 600, batch: 60, optimizer: sgd, lr: 0.05}" \
+  "layer0_1_running_mean.npy layer0_1_running_var.npy layer0_2_weight.npy" 40
 
 "$hebbkit" run --resume "$work/krotov/killed" >"$work/again.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] && grep -q "nothing to resume" "$work/again.txt" || fail "resuming a completed run: exit $code"

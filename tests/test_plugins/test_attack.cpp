@@ -11,22 +11,22 @@ class TestAttack final : public hebbkit::Attack {
   static constexpr const char* summary = "tests only: random-sign noise, or a broken output on purpose";
   static hebbkit::ParamSchema schema() {
     using namespace hebbkit::param;
-    return {choice("mode", "noise", {"noise", "out_of_range", "wrong_shape", "nan"}, "what perturb() returns"),
-            real("eps", 0.1, "L-infinity size of the noise").at_least(0)};
+    return {choice("mode", "noise", {"noise", "out_of_range", "wrong_shape", "nan", "too_far"},
+                   "what perturb() returns")};
   }
-  explicit TestAttack(const hebbkit::Params& p) : mode_(p.string("mode")), eps_(p.real("eps")) {}
+  explicit TestAttack(const hebbkit::Params& p) : mode_(p.string("mode")) {}
 
-  torch::Tensor perturb(hebbkit::Classifier&, const torch::Tensor& images, const torch::Tensor&,
-                        hebbkit::RunContext&) override {
-    if (mode_ == "out_of_range") return images + 2;
-    if (mode_ == "wrong_shape") return images.flatten(1);
-    if (mode_ == "nan") return images * NAN;
-    return (images + eps_ * torch::randn_like(images).sign()).clamp(0, 1);
+  hebbkit::AttackOutcome perturb(hebbkit::Classifier&, const torch::Tensor& images, const torch::Tensor&,
+                                 double epsilon, hebbkit::RunContext&) override {
+    if (mode_ == "out_of_range") return {images + 2};
+    if (mode_ == "wrong_shape") return {images.flatten(1)};
+    if (mode_ == "nan") return {images * NAN};
+    if (mode_ == "too_far") return {(images + 2 * epsilon * torch::randn_like(images).sign()).clamp(0, 1)};
+    return {(images + epsilon * torch::randn_like(images).sign()).clamp(0, 1)};
   }
 
  private:
   std::string mode_;
-  double eps_;
 };
 
 }  // namespace

@@ -38,6 +38,16 @@ const char* ff_body =
     "layers: [{rule: {name: forward_forward, sizes: [40, 30], epochs: 3, batch: 100, output: all}}]\n"
     "head: {name: ff_goodness}\n"
     "stages: [train, {evaluate: {save_logits: true}}]\n";
+const char* cnn_body =
+    "preprocess: []}\n"
+    "layers: [{rule: {name: backprop, model: simple_cnn, dropout: 0.5, epochs: 2, batch: 50}}]\n"
+    "head: {name: readout}\n"
+    "stages: [train, {evaluate: {save_logits: true}}]\n";
+const char* control_body =
+    "validation: 50, preprocess: [flatten]}\n"
+    "layers: [{rule: {name: backprop, model: control, epochs: 2, batch: 50, optimizer: sgd, lr: 0.1}}]\n"
+    "head: {name: readout}\n"
+    "stages: [train, {evaluate: {save_logits: true}}]\n";
 const char* softmax_body =
     "preprocess: [standardize, flatten]}\n"
     "head: {name: softmax, epochs: 3, lr: 0.05}\n"
@@ -48,7 +58,8 @@ const char* softmax_body =
 TEST_CASE("a reopened run gives exactly the original logits and accuracies", "[model][reopen]") {
   ReopenFixture f;
   const auto [name, body] = GENERATE(table<std::string, std::string>(
-      {{"krotov", krotov_body}, {"forward_forward", ff_body}, {"softmax_standardize", softmax_body}}));
+      {{"krotov", krotov_body}, {"forward_forward", ff_body}, {"softmax_standardize", softmax_body},
+       {"backprop_simple_cnn", cnn_body}, {"backprop_control", control_body}}));
   CAPTURE(name);
   const auto file = f.recipe(name, body);
   REQUIRE(testing::run_file(file, f.dir / "first").status == "completed");

@@ -32,6 +32,9 @@ class HEBBKIT_API Classifier {
  public:
   virtual ~Classifier();
   virtual torch::Tensor logits(const torch::Tensor& images) = 0;
+  /// The loss the classifier was trained with, per example (B), for attacks that use the
+  /// model's own loss. Default: cross-entropy on the logits.
+  virtual torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels);
 };
 
 }  // namespace hebbkit

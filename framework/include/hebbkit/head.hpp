@@ -40,6 +40,9 @@ class HEBBKIT_API Head {
   virtual void load_state(const std::vector<NamedTensor>& state) = 0;
   /// Tensors an optimizer outside the head may train; empty by default.
   virtual std::vector<torch::Tensor> parameters() { return {}; }
+  /// The head's training loss per example (B) for its logits; attacks with `loss: model`
+  /// climb it. Default: cross-entropy.
+  virtual torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels);
 };
 
 /// Base for the common case: a head that only looks at the top layer's features.

@@ -26,6 +26,10 @@ class HEBBKIT_API Model final : public Encoder, public Classifier {
   Rule& layer(std::size_t index) override { return *layers_.at(index); }
   /// Raw images in [0, 1] -> class logits, through every layer and the head.
   torch::Tensor logits(const torch::Tensor& images) override { return head_->logits(images, *this); }
+  /// The head's own loss.
+  torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels) override {
+    return head_->loss(logits, labels);
+  }
 
   Head& head() { return *head_; }
   Preprocessor& preprocessor() { return preprocessor_; }

@@ -8,6 +8,8 @@
 
 #include <torch/types.h>
 
+#include "hebbkit/batch_source.hpp"
+
 namespace hebbkit {
 
 class RunContext;
@@ -34,16 +36,25 @@ void check_fits_in_memory(double bytes, const std::string& key, const std::strin
 /// Fraction of rows of `logits` whose argmax equals `labels`.
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);
 
-/// How `fit_classifier` trains: Adam over `epochs` passes of shuffled minibatches, the
-/// learning rate multiplied by `lr_decay` after every epoch.
+/// How `fit_classifier` trains: Adam (or SGD) over `epochs` passes of shuffled minibatches, the
+/// learning rate multiplied by `lr_decay` after every `lr_step` epochs.
 struct ClassifierTraining {
   std::string label;          ///< progress label and divergence message, e.g. "softmax head"
   std::int64_t epochs = 1;
   std::int64_t batch = 100;
   double lr = 1e-3;
   double lr_decay = 1.0;
-  double weight_decay = 0.0;  ///< Adam's L2 penalty
+  double weight_decay = 0.0;  ///< L2 penalty (the optimizer's weight_decay)
   std::string divergence_advice;  ///< appended when the loss turns NaN/Inf; "" for the default
+  std::string optimizer = "adam";  ///< "adam" or "sgd" (with momentum)
+  double momentum = 0.0;           ///< SGD's momentum
+  std::int64_t lr_step = 1;        ///< lr_decay applies every lr_step epochs (1: exponential; more: step schedule)
+  /// Called with true before each epoch's updates and false before evaluating, for models
+  /// whose layers behave differently in training (dropout, batch norm); may be empty.
+  std::function<void(bool)> train_mode;
+  /// Tensors that change in training without being trained (batch-norm running
+  /// statistics): checkpointed with the parameters so that a resumed run is exact.
+  std::vector<torch::Tensor> buffers;
 };
 
 /// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it
@@ -58,6 +69,12 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
                     const torch::Tensor& inputs, const torch::Tensor& labels, const torch::Tensor& val_inputs,
                     const torch::Tensor& val_labels, const ClassifierTraining& training, RunContext& ctx);
+/// The same loop on batch sources (a rule that trains end to end on LayerFit::inputs);
+/// `val` may be nullptr. Also logs val_loss.
+void fit_classifier(const std::vector<torch::Tensor>& parameters,
+                    const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                    BatchSource& train, BatchSource* val, const ClassifierTraining& training, RunContext& ctx);
 
 /// Forward-Forward's label overlay: a copy of `x` (N, ...) flattened to (N, D) whose first
 /// `num_classes` features are replaced by the one-hot of `labels` scaled by x.max().

@@ -31,11 +31,7 @@ class KrotovHead final : public hebbkit::FeatureHead {
     const auto h = activate(data.features);
     const auto h_val = data.val_features.defined() ? activate(data.val_features) : torch::Tensor();
     classes_ = torch::randn({data.num_classes, h.size(1)}, h.options()).mul_(0.01).requires_grad_(true);
-    // Targets are +1 for the true class and -1 for the others.
-    const auto loss = [this](const torch::Tensor& c, const torch::Tensor& labels) {
-      const auto targets = torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
-      return (c - targets).abs().pow(m_).sum(1).mean();
-    };
+    const auto loss = [this](const torch::Tensor& c, const torch::Tensor& labels) { return this->loss(c, labels).mean(); };
     hebbkit::fit_classifier({classes_}, [this](const torch::Tensor& hb) { return classify(hb); }, loss, h, data.labels,
                             h_val, data.val_labels,
                             {"krotov head", epochs_, batch_, lr_, lr_decay_, 0.0,
@@ -56,6 +52,12 @@ class KrotovHead final : public hebbkit::FeatureHead {
   }
 
   std::vector<torch::Tensor> parameters() override { return {classes_}; }
+
+  // sum_c |c - t|^m with targets +1 for the true class and -1 for the others.
+  torch::Tensor loss(const torch::Tensor& c, const torch::Tensor& labels) override {
+    const auto targets = torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
+    return (c - targets).abs().pow(m_).sum(1);
+  }
 
  private:
   torch::Tensor activate(const torch::Tensor& features) const { return torch::relu(features.flatten(1)).pow(n_); }

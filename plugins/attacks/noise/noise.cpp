@@ -1,0 +1,42 @@
+// The baseline every attack must beat: a random sign per pixel at the same epsilon
+// (L-infinity), or a random direction of length epsilon (L2).
+#include <hebbkit/hebbkit.hpp>
+#include <torch/torch.h>
+
+namespace {
+
+class Noise final : public hebbkit::Attack {
+ public:
+  static constexpr const char* name = "noise";
+  static constexpr const char* summary = "random noise at the attack budget: the baseline for any attack";
+  static hebbkit::ParamSchema schema() {
+    using namespace hebbkit::param;
+    return {choice("norm", "linf", {"linf", "l2"}, "linf: a random sign of size epsilon per pixel; l2: a random "
+                                                   "direction of length epsilon per image")};
+  }
+  explicit Noise(const hebbkit::Params& p)
+      : norm_(p.string("norm") == "l2" ? hebbkit::Norm::L2 : hebbkit::Norm::Linf) {}
+
+  hebbkit::Norm norm() const override { return norm_; }
+
+  hebbkit::AttackOutcome perturb(hebbkit::Classifier&, const torch::Tensor& images, const torch::Tensor&,
+                                 double epsilon, hebbkit::RunContext&) override {
+    torch::Tensor delta;
+    if (norm_ == hebbkit::Norm::Linf) {
+      delta = epsilon * torch::randn_like(images).sign();
+    } else {
+      delta = torch::randn_like(images);
+      std::vector<std::int64_t> shape(delta.dim(), 1);
+      shape[0] = delta.size(0);
+      delta = epsilon * delta / delta.flatten(1).norm(2, 1).clamp_min(1e-12).view(shape);
+    }
+    return {hebbkit::project(images + delta, images, epsilon, norm_)};
+  }
+
+ private:
+  hebbkit::Norm norm_;
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(Noise)
