@@ -23,5 +23,8 @@ int list_plugins();
 /// A plugin's or a stage's parameters.
 int describe(const std::string& name);
 int list_runs(const std::filesystem::path& folder);
+/// Several runs side by side: shared training and attack charts, a table (terminal, CSV,
+/// markdown) in `out` (default runs/<time>-compare).
+int compare_runs(const std::vector<std::filesystem::path>& dirs, std::filesystem::path out);
 
 }  // namespace hebbkit::cli

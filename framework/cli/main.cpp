@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "print a plugin's or a stage's parameters with type, default and meaning");
   describe->add_option("name", name, "plugin or stage name")->required();
 
+  std::vector<std::string> compare_dirs;
+  std::string compare_out;
+  auto* compare = app.add_subcommand("compare", "runs side by side: shared training and attack charts, a summary table");
+  compare->add_option("runs", compare_dirs, "run folders (two or more)")->required();
+  compare->add_option("--out", compare_out, "folder for the charts and tables (default: runs/<time>-compare)");
+
   std::string runs_folder = "runs";
   auto* runs = app.add_subcommand("runs", "list runs with status and key metrics");
   runs->add_option("folder", runs_folder, "folder holding run folders (default: runs)");
@@ -118,5 +124,6 @@ int main(int argc, char** argv) {
   if (*plugins) return cli::list_plugins();
   if (*describe) return cli::describe(name);
   if (*runs) return cli::list_runs(runs_folder);
+  if (*compare) return cli::compare_runs({compare_dirs.begin(), compare_dirs.end()}, compare_out);
   return 2;
 }

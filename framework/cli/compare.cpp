@@ -1,0 +1,199 @@
+// `hebbkit compare RUN_DIR...`: several runs side by side. The classifier's training curves
+// (loss, train and validation accuracy per epoch) of every run on shared charts, accuracy
+// against epsilon per attack on shared charts, and the summaries as a terminal table,
+// compare.csv and compare.md. A run made by `hebbkit evaluate` borrows its parent's curves
+// and accuracies where it has none of its own.
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "hebbkit/io.hpp"
+#include "io/plot.hpp"
+#include "run/run_store.hpp"
+
+namespace hebbkit::cli {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Curve {
+  std::vector<double> epochs, values;
+};
+
+struct RunView {
+  std::string label;  // the run folder's name
+  json summary = json::object();
+  json parent_summary = json::object();
+  std::map<std::string, std::map<std::string, Curve>> curves;  // scope -> metric -> curve
+};
+
+json read_object(const fs::path& file) {
+  try {
+    auto value = json::parse(std::ifstream(file));
+    return value.is_object() ? value : json::object();
+  } catch (const std::exception&) {
+    return json::object();
+  }
+}
+
+void read_curves(const fs::path& metrics, RunView& run) {
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    json record;
+    try {
+      record = json::parse(line);
+    } catch (const std::exception&) {
+      continue;  // a torn last line of a killed run
+    }
+    if (!record.is_object() || record.value("stage", "") != "train" || !record["epoch"].is_number() ||
+        !record["value"].is_number())
+      continue;
+    auto& curve = run.curves[record.value("scope", "")][record.value("name", "")];
+    curve.epochs.push_back(record["epoch"].get<double>());
+    curve.values.push_back(record["value"].get<double>());
+  }
+}
+
+// The scope whose metric describes the classifier: the head when it trained, otherwise
+// the top layer that logged it (a backprop network read out as it is).
+const Curve* classifier_curve(const RunView& run, const std::string& metric) {
+  if (auto head = run.curves.find("head"); head != run.curves.end())
+    if (auto it = head->second.find(metric); it != head->second.end()) return &it->second;
+  const Curve* found = nullptr;
+  for (const auto& [scope, metrics] : run.curves)  // map order: layers.0, layers.1, ...
+    if (scope.rfind("layers.", 0) == 0)
+      if (auto it = metrics.find(metric); it != metrics.end()) found = &it->second;
+  return found;
+}
+
+std::string percent(const json& summary, const char* key) {
+  return summary.contains(key) && summary[key].is_number() ? fmt::format("{:.2f}", 100 * summary[key].get<double>())
+                                                           : std::string("-");
+}
+
+const json& accuracies_of(const RunView& run) {
+  return run.summary.contains("test_accuracy") ? run.summary : run.parent_summary;
+}
+
+}  // namespace
+
+int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
+  if (dirs.size() < 2) {
+    fmt::print(stderr, "hebbkit: error: compare needs at least two run folders\n");
+    return 2;
+  }
+  std::vector<RunView> runs;
+  for (const auto& dir : dirs) {
+    if (!fs::exists(dir / "manifest.json")) {
+      fmt::print(stderr, "hebbkit: error: {}: not a run folder (manifest.json missing)\n", dir.string());
+      return 2;
+    }
+    RunView run;
+    run.label = fs::absolute(dir).lexically_normal().filename().string();
+    if (run.label.empty()) run.label = dir.string();
+    run.summary = read_object(dir / "summary.json");
+    read_curves(dir / "metrics.jsonl", run);
+    if (run.summary.contains("parent") && run.summary["parent"].is_string()) {
+      const fs::path parent = run.summary["parent"].get<std::string>();
+      run.parent_summary = read_object(parent / "summary.json");
+      if (run.curves.empty()) read_curves(parent / "metrics.jsonl", run);
+    }
+    runs.push_back(std::move(run));
+  }
+  if (out.empty()) out = run::RunStore::new_run_dir("runs", "compare");
+  fs::create_directories(out);
+
+  // Training curves: one panel per metric, one series per run.
+  std::vector<io::Panel> panels;
+  for (const char* metric : {"loss", "train_accuracy", "val_accuracy"}) {
+    io::Panel panel{metric, "epoch", metric, {}, std::string(metric) == "loss"};
+    for (const auto& run : runs)
+      if (const Curve* c = classifier_curve(run, metric)) panel.series.push_back({run.label, c->epochs, c->values});
+    if (!panel.series.empty()) panels.push_back(std::move(panel));
+  }
+  std::vector<fs::path> written;
+  if (!panels.empty()) {
+    io::plot_panels(out / "compare_training.png", panels);
+    written.push_back(out / "compare_training.png");
+  }
+
+  // Attacks: one chart per attack and norm, accuracy against epsilon per run.
+  std::map<std::string, io::Panel> attack_panels;
+  std::set<std::string> columns;  // "fgsm linf @0.1"
+  std::map<std::string, std::map<std::string, double>> attack_cells;  // run -> column -> accuracy
+  for (const auto& run : runs) {
+    if (!run.summary.contains("attacks") || !run.summary["attacks"].is_object()) continue;
+    for (const auto& [path, entry] : run.summary["attacks"].items()) {
+      if (!entry.is_object() || !entry.contains("epsilons") || !entry["accuracy"].is_array()) continue;
+      const std::string key = fmt::format("{} {}", entry.value("attack", "?"), entry.value("norm", "?"));
+      auto& panel = attack_panels[key];
+      panel.title = key;
+      panel.xlabel = "epsilon";
+      panel.ylabel = "test accuracy";
+      const auto eps = entry["epsilons"].get<std::vector<double>>();
+      const auto acc = entry["accuracy"].get<std::vector<double>>();
+      panel.series.push_back({run.label, eps, acc});
+      for (std::size_t i = 0; i < eps.size() && i < acc.size(); ++i) {
+        const std::string column = fmt::format("{} @{}", key, eps[i]);
+        columns.insert(column);
+        attack_cells[run.label][column] = acc[i];
+      }
+    }
+  }
+  for (const auto& [key, panel] : attack_panels) {
+    const auto file = out / fmt::format("compare_attack_{}.png", io::file_safe(key));
+    io::plot_panels(file, {panel});
+    written.push_back(file);
+  }
+
+  // The table: terminal, CSV and markdown.
+  std::vector<std::string> header = {"run", "recipe", "status", "test %", "val %", "train %"};
+  for (const auto& c : columns) header.push_back(c + " %");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& run : runs) {
+    const json& acc = accuracies_of(run);
+    std::vector<std::string> row = {run.label, run.summary.value("recipe", "?"), run.summary.value("status", "?"),
+                                    percent(acc, "test_accuracy"), percent(acc, "val_accuracy"),
+                                    percent(acc, "train_accuracy")};
+    for (const auto& c : columns) {
+      const auto& cells = attack_cells[run.label];
+      const auto it = cells.find(c);
+      row.push_back(it == cells.end() ? "-" : fmt::format("{:.2f}", 100 * it->second));
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    width[i] = header[i].size();
+    for (const auto& row : rows) width[i] = std::max(width[i], row[i].size());
+  }
+  const auto print_row = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size(); ++i) fmt::print("{:<{}}  ", row[i], width[i]);
+    fmt::print("\n");
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+
+  std::string csv = fmt::format("{}\n", fmt::join(header, ","));
+  std::string md = fmt::format("| {} |\n|", fmt::join(header, " | "));
+  for (std::size_t i = 0; i < header.size(); ++i) md += "---|";
+  md += "\n";
+  for (const auto& row : rows) {
+    csv += fmt::format("{}\n", fmt::join(row, ","));
+    md += fmt::format("| {} |\n", fmt::join(row, " | "));
+  }
+  io::write_atomic(out / "compare.csv", csv);
+  io::write_atomic(out / "compare.md", md);
+  written.push_back(out / "compare.csv");
+  written.push_back(out / "compare.md");
+  for (const auto& file : written) fmt::print("wrote {}\n", file.string());
+  return 0;
+}
+
+}  // namespace hebbkit::cli
