@@ -62,11 +62,9 @@ torch::Tensor project(const torch::Tensor& adversarial, const torch::Tensor& cle
   if (norm == Norm::Linf) {
     delta = delta.clamp(-epsilon, epsilon);
   } else {
-    const auto length = delta.flatten(1).norm(2, 1).clamp_min(1e-12);
-    const auto scale = (epsilon / length).clamp_max(1.0);
-    std::vector<std::int64_t> shape(delta.dim(), 1);
-    shape[0] = delta.size(0);
-    delta = delta * scale.view(shape);
+    const auto flat = delta.flatten(1);
+    const auto scale = (epsilon / flat.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12)).clamp_max(1.0);
+    delta = (flat * scale).view_as(delta);
   }
   // Clamping to [0, 1] only shrinks |delta| per pixel, so the result stays in the ball.
   return (clean + delta).clamp(0.0, 1.0);

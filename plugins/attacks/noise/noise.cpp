@@ -25,10 +25,8 @@ class Noise final : public hebbkit::Attack {
     if (norm_ == hebbkit::Norm::Linf) {
       delta = epsilon * torch::randn_like(images).sign();
     } else {
-      delta = torch::randn_like(images);
-      std::vector<std::int64_t> shape(delta.dim(), 1);
-      shape[0] = delta.size(0);
-      delta = epsilon * delta / delta.flatten(1).norm(2, 1).clamp_min(1e-12).view(shape);
+      const auto d = torch::randn_like(images).flatten(1);
+      delta = (epsilon * d / d.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12)).view_as(images);
     }
     return {hebbkit::project(images + delta, images, epsilon, norm_)};
   }

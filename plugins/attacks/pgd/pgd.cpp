@@ -66,19 +66,16 @@ class Pgd final : public hebbkit::Attack {
  private:
   torch::Tensor direction(const torch::Tensor& gradient) const {
     if (norm_ == Norm::Linf) return gradient.sign();
-    std::vector<std::int64_t> shape(gradient.dim(), 1);
-    shape[0] = gradient.size(0);
-    return gradient / gradient.flatten(1).norm(2, 1).clamp_min(1e-12).view(shape);
+    const auto flat = gradient.flatten(1);
+    return (flat / flat.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12)).view_as(gradient);
   }
 
   // Uniform in the L-infinity cube; for L2 a random direction with a uniform radius.
   torch::Tensor start_noise(const torch::Tensor& images, double epsilon) const {
     if (norm_ == Norm::Linf) return (torch::rand_like(images) * 2 - 1) * epsilon;
-    auto d = torch::randn_like(images);
-    std::vector<std::int64_t> shape(d.dim(), 1);
-    shape[0] = d.size(0);
-    const auto radius = torch::rand({images.size(0)}, images.options()) * epsilon;
-    return d / d.flatten(1).norm(2, 1).clamp_min(1e-12).view(shape) * radius.view(shape);
+    const auto d = torch::randn_like(images).flatten(1);
+    const auto radius = torch::rand({images.size(0), 1}, images.options()) * epsilon;
+    return (d / d.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12) * radius).view_as(images);
   }
 
   Norm norm_;
