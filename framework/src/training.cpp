@@ -40,8 +40,13 @@ void check_finite(double value, const std::string& what, const std::string& advi
                                                   : advice));
 }
 
+double machine_memory_bytes() {
+  const double pages = static_cast<double>(::sysconf(_SC_PHYS_PAGES)), size = static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  return pages > 0 && size > 0 ? pages * size : 0.0;
+}
+
 void check_fits_in_memory(double bytes, const std::string& key, const std::string& what) {
-  const double machine = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const double machine = machine_memory_bytes();
   if (machine <= 0 || bytes <= machine) return;
   throw RecipeError(fmt::format("{}: {} need about {:.1f} GB; this machine has {:.1f} GB of memory", key, what,
                                 bytes / 1e9, machine / 1e9));

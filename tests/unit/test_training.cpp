@@ -79,3 +79,11 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
                       Contains("nan head loss at epoch 0 is nan") && Contains("try less"));
   }
 }
+
+TEST_CASE("a layer too big for the machine is refused before it is allocated, naming the key", "[training][errors]") {
+  CHECK_NOTHROW(check_fits_in_memory(1e6, "layers.0.rule.hidden = 10", "10 units x 784 inputs"));
+  CHECK_THROWS_WITH(check_fits_in_memory(1e18, "layers.0.rule.hidden = 10", "10 units x 784 inputs"),
+                    Contains("layers.0.rule.hidden = 10: 10 units x 784 inputs need about 1000000000.0 GB; this machine "
+                             "has"));
+  CHECK(machine_memory_bytes() > 1e8);
+}

@@ -1,5 +1,6 @@
 #pragma once
 #include "hebbkit/export.hpp"
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ class HEBBKIT_API Dataset {
  public:
   virtual ~Dataset();
   virtual DatasetContent load(const std::filesystem::path& root, RunContext& ctx) = 0;
+  /// The shape of one image, (C, H, W), when it is fixed (MNIST: 1x28x28), so that
+  /// `validate` can plan the layers' memory without loading; empty when unknown.
+  virtual std::vector<std::int64_t> sample_shape() const { return {}; }
 };
 
 }  // namespace hebbkit

@@ -21,6 +21,8 @@ class HEBBKIT_API Preprocessor {
   void fit(const torch::Tensor& train_images);
   torch::Tensor apply(const torch::Tensor& images) const;
   const std::vector<std::string>& steps() const { return steps_; }
+  /// The shape of one sample after the steps, for one of `input` (flatten joins the dimensions).
+  std::vector<std::int64_t> output_shape(std::vector<std::int64_t> input) const;
   /// The fitted statistics, e.g. {"step2_mean", ...}; empty for stateless steps.
   std::vector<NamedTensor> state() const;
   void load_state(const std::vector<NamedTensor>& state);

@@ -1,6 +1,7 @@
 #pragma once
 #include "hebbkit/export.hpp"
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,15 @@ struct LayerFit {
   BatchSource* val = nullptr;   ///< nullptr when the recipe has no validation split
   std::int64_t num_classes = 0;
   std::int64_t index = 0;       ///< position of this layer in the recipe's `layers`
+};
+
+/// What training a layer will take, known from the shape of its inputs alone: lets
+/// `hebbkit validate` refuse a layer that cannot fit in memory before anything runs.
+struct LayerPlan {
+  std::vector<std::int64_t> output_shape;  ///< one output row; empty: unknown (later layers are not planned)
+  double bytes = 0;                        ///< at least this much memory while fitting
+  std::string key;                         ///< the parameter that sets `bytes`, e.g. "hidden"
+  std::string what;                        ///< e.g. "2000 units x 784 inputs"
 };
 
 /// A layer's output and the activities of the layers inside it, bottom first.
@@ -60,6 +70,10 @@ class HEBBKIT_API Rule {
   /// The mirror of state(): restores a trained layer from the tensors state() gave.
   /// Throws DataError naming the tensor when one is missing or has the wrong shape.
   virtual void load_state(const std::vector<NamedTensor>& state) = 0;
+  /// The plan for inputs of `input_shape` (one row); nullopt when the rule cannot tell.
+  virtual std::optional<LayerPlan> plan(const std::vector<std::int64_t>& /*input_shape*/) const {
+    return std::nullopt;
+  }
   /// Tensors an optimizer outside the rule may train (end-to-end training through the
   /// stack). Empty for rules whose weights are only changed by their own rule.
   virtual std::vector<torch::Tensor> parameters() { return {}; }

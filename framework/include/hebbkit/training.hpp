@@ -32,6 +32,8 @@ void check_finite(double value, const std::string& what, const std::string& advi
 /// `bytes` exceed the machine's physical memory, before a plugin allocates them (instead
 /// of a failed allocation deep inside torch). `key` is the recipe key to change.
 void check_fits_in_memory(double bytes, const std::string& key, const std::string& what);
+/// The machine's physical memory in bytes (0 when unknown).
+double machine_memory_bytes();
 
 /// Fraction of rows of `logits` whose argmax equals `labels`.
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);

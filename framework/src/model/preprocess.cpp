@@ -52,6 +52,16 @@ void Preprocessor::load_state(const std::vector<NamedTensor>& state) {
   }
 }
 
+std::vector<std::int64_t> Preprocessor::output_shape(std::vector<std::int64_t> input) const {
+  for (const auto& step : steps_)
+    if (step == "flatten") {
+      std::int64_t volume = 1;
+      for (const auto d : input) volume *= d;
+      input = {volume};
+    }
+  return input;
+}
+
 torch::Tensor Preprocessor::apply(const torch::Tensor& images) const {
   torch::Tensor x = images;
   for (std::size_t i = 0; i < steps_.size(); ++i) x = apply_step(i, x);

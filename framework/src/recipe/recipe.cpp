@@ -7,6 +7,7 @@
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/preprocess.hpp"
+#include "hebbkit/training.hpp"
 #include "recipe/schema_check.hpp"
 #include "stages/stage.hpp"
 
@@ -232,6 +233,31 @@ const ParamSchema& data_options_schema() {
 }
 
 namespace {
+
+// With a data set of known image shape, each layer's plan says how much memory fitting it
+// takes and what it outputs: a layer that cannot fit in this machine is refused here, by
+// `validate`, naming its key, not by a failed allocation in the middle of a run.
+void plan_memory(const Recipe& recipe, std::vector<std::string>& errors) {
+  std::vector<std::int64_t> shape = recipe.dataset.make<Dataset>()->sample_shape();
+  if (shape.empty()) return;
+  shape = Preprocessor(recipe.data.preprocess).output_shape(shape);
+  const double machine = machine_memory_bytes();
+  for (const auto& use : recipe.layers) {
+    if (shape.empty()) return;
+    const auto plan = use.make<Rule>()->plan(shape);
+    if (!plan) return;
+    if (machine > 0 && plan->bytes > machine) {
+      try {
+        use.params->fail(plan->key, fmt::format("{} need about {:.1f} GB to train; this machine has {:.1f} GB of memory",
+                                                plan->what, plan->bytes / 1e9, machine / 1e9));
+      } catch (const RecipeError& e) {
+        errors.push_back(e.what());
+      }
+    }
+    shape = plan->output_shape;
+  }
+}
+
 Recipe resolve_checked(Document document, const plugins::Registry& registry, StagesStart start) {
   Recipe recipe;
   auto doc = std::make_shared<const Document>(std::move(document));
@@ -268,6 +294,7 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry, Sta
   else
     recipe.head = r.plugin(root["head"], "head", PluginKind::Head);
   r.stages(root, recipe, start);
+  if (r.errors.empty()) plan_memory(recipe, r.errors);
 
   throw_if_any(r.errors);
   return recipe;

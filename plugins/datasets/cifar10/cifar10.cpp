@@ -10,6 +10,8 @@ class Cifar10 final : public hebbkit::Dataset {
   static hebbkit::ParamSchema schema() { return {}; }
   explicit Cifar10(const hebbkit::Params&) {}
 
+  std::vector<std::int64_t> sample_shape() const override { return {3, 32, 32}; }
+
   hebbkit::DatasetContent load(const std::filesystem::path& root, hebbkit::RunContext&) override {
     const auto folder = root / "cifar10";
     const std::string hint = "run datasets/fetch cifar10, or set HEBBKIT_DATA";

@@ -10,6 +10,8 @@ class FashionMnist final : public hebbkit::Dataset {
   static hebbkit::ParamSchema schema() { return {}; }
   explicit FashionMnist(const hebbkit::Params&) {}
 
+  std::vector<std::int64_t> sample_shape() const override { return {1, 28, 28}; }
+
   hebbkit::DatasetContent load(const std::filesystem::path& root, hebbkit::RunContext&) override {
     return hebbkit::data::load_idx_dataset(
         root / "fashion_mnist", "run datasets/fetch fashion_mnist, or set HEBBKIT_DATA",

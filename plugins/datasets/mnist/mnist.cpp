@@ -10,6 +10,8 @@ class Mnist final : public hebbkit::Dataset {
   static hebbkit::ParamSchema schema() { return {}; }
   explicit Mnist(const hebbkit::Params&) {}
 
+  std::vector<std::int64_t> sample_shape() const override { return {1, 28, 28}; }
+
   hebbkit::DatasetContent load(const std::filesystem::path& root, hebbkit::RunContext&) override {
     return hebbkit::data::load_idx_dataset(root / "mnist", "run datasets/fetch mnist, or set HEBBKIT_DATA",
                                            {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});

@@ -66,6 +66,19 @@ class Backprop final : public hebbkit::Rule {
     net_->eval();
   }
 
+  // mlp: weights, gradients and the optimizer's two moments; the output width is the
+  // number of classes, which only the data tells.
+  std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
+    if (arch_.model != "mlp") return std::nullopt;
+    std::int64_t inputs = 1;
+    for (const auto d : input_shape) inputs *= d;
+    double params = 0;
+    std::int64_t below = inputs;
+    for (const auto width : arch_.hidden) params += static_cast<double>(below + 1) * static_cast<double>(width), below = width;
+    return hebbkit::LayerPlan{{}, 16 * params, "hidden",
+                              fmt::format("an mlp of widths [{}] on {} inputs", fmt::join(arch_.hidden, ", "), inputs)};
+  }
+
   torch::Tensor forward(const torch::Tensor& x) override { return net_->forward(x); }
 
   std::vector<hebbkit::NamedTensor> state() const override {

@@ -53,13 +53,8 @@ class ForwardForward final : public hebbkit::Rule {
           "forward_forward (unsupervised) builds hybrid negatives from images: the inputs must be (N, C, H, W), "
           "got rows of {} — leave 'flatten' out of dataset.preprocess", fmt::join(source.sample_shape(), "x")));
     num_classes_ = data.num_classes;
-    // Weights, gradients and Adam's two moments of every layer, in float.
-    double floats = 0;
-    std::int64_t below = 1;
-    for (const auto d : source.sample_shape()) below *= d;
-    for (const auto width : sizes_) floats += 4.0 * static_cast<double>(width) * static_cast<double>(below), below = width;
-    hebbkit::check_fits_in_memory(4 * floats, fmt::format("layers.{}.rule.sizes", data.index),
-                                  fmt::format("forward_forward layers of widths [{}]", fmt::join(sizes_, ", ")));
+    const auto needs = *plan(source.sample_shape());  // for data sets whose shape validate did not know
+    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.sizes", data.index), needs.what);
     // Negatives are drawn from the whole set every epoch, so the rule holds it.
     images_ = source.all();
     labels_ = source.labels();
@@ -96,6 +91,22 @@ class ForwardForward final : public hebbkit::Rule {
       ctx.info("goodness-based validation accuracy with {} layers: {:.2f}%", layers_.size(),
                100 * accuracy_of(data.val->all(), data.val->labels()));
     images_ = labels_ = torch::Tensor();  // not needed after training
+  }
+
+  // Weights, gradients and Adam's two moments of every layer, in float. Growth adds
+  // layers the plan cannot know, so the output shape is unknown then.
+  std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
+    std::int64_t below = 1;
+    for (const auto d : input_shape) below *= d;
+    double floats = 0;
+    for (const auto width : sizes_) floats += 4.0 * static_cast<double>(width) * static_cast<double>(below + 1), below = width;
+    std::int64_t out = 0;
+    for (std::size_t i = 0; i < sizes_.size(); ++i)
+      if (output_ == "all" || (output_ == "skip_first" && (i > 0 || sizes_.size() == 1)) ||
+          (output_ == "last" && i + 1 == sizes_.size()))
+        out += sizes_[i];
+    return hebbkit::LayerPlan{grow_width_ > 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{out}, 4 * floats,
+                              "sizes", fmt::format("forward_forward layers of widths [{}]", fmt::join(sizes_, ", "))};
   }
 
   torch::Tensor forward(const torch::Tensor& x) override { return output_of(activations(x)); }

@@ -51,10 +51,8 @@ class KrotovRule final : public hebbkit::Rule {
     auto& source = data.inputs;
     std::int64_t inputs = 1;
     for (const auto d : source.sample_shape()) inputs *= d;
-    // The synapses, their cached powers and the update rows, in float.
-    hebbkit::check_fits_in_memory(3.0 * 4 * static_cast<double>(hidden_) * static_cast<double>(inputs),
-                                  fmt::format("layers.{}.rule.hidden = {}", data.index, hidden_),
-                                  fmt::format("{} units x {} inputs", hidden_, inputs));
+    const auto needs = *plan(source.sample_shape());  // for data sets whose shape validate did not know
+    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.hidden = {}", data.index, hidden_), needs.what);
     synapses_ = std::make_unique<hebbkit::krotov::Synapses>(initial_weights(inputs, ctx), hyper_);
     std::int64_t first_epoch = 0;
     if (auto resume = ctx.resume_point()) {
@@ -99,6 +97,14 @@ class KrotovRule final : public hebbkit::Rule {
     ctx.info("|sum |W|^p - 1| over units: max {:.4g}, median {:.4g}; {:.1f}% of units within 0.05 of 1",
              error.max().item<double>(), error.median().item<double>(),
              100 * error.lt(0.05).to(torch::kFloat64).mean().item<double>());
+  }
+
+  // The synapses, their cached powers and the update rows, in float.
+  std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
+    std::int64_t inputs = 1;
+    for (const auto d : input_shape) inputs *= d;
+    return hebbkit::LayerPlan{{hidden_}, 3.0 * 4 * static_cast<double>(hidden_) * static_cast<double>(inputs), "hidden",
+                              fmt::format("{} units x {} inputs", hidden_, inputs)};
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {
