@@ -128,7 +128,9 @@ class Train final : public Stage {
         finished();
       }
       frozen.push_back(&rule);
-      if (i + 1 < model.layer_count() && hold_or_stream(ctx, base, val_base, frozen, held, batch)) held = i + 1;
+      if (i + 1 < model.layer_count() &&
+          hold_or_stream(ctx, data, base, val_base, frozen, held, batch))
+        held = i + 1;
     }
 
     ctx.set_scope("head");
@@ -136,9 +138,10 @@ class Train final : public Stage {
       ctx.info("trained already (model/), not trained again");
     } else {
       // Heads train on tensors: the top features are computed in full here.
-      const auto features = StreamedSource(base, data.train.labels, frozen, batch).all();
+      // With no layer above the held inputs (a head on pixels), all() is the held tensor, not a copy.
+      const auto features = source(base, data.train.labels, frozen, batch)->all();
       torch::Tensor val_features;
-      if (val_base.defined()) val_features = StreamedSource(val_base, data.val.labels, frozen, batch).all();
+      if (val_base.defined()) val_features = source(val_base, data.val.labels, frozen, batch)->all();
       checkpoints.begin("head", partial_for("head"));
       ctx.info("training head '{}' on features {}", env.recipe.head.name(), fmt::join(features.sizes(), "x"));
       model.head().fit(HeadFit{features, data.train.labels, val_features, data.val.labels, data.train.images,
@@ -159,10 +162,9 @@ class Train final : public Stage {
 
   // After a layer: compute the next layer's inputs once and hold them (true; the frozen
   // list empties), unless they exceed the budget; then each batch passes through `frozen`.
-  bool hold_or_stream(run::HostContext& ctx, torch::Tensor& base, torch::Tensor& val_base, std::vector<Rule*>& frozen,
-                      std::size_t held, std::int64_t batch) const {
-    const auto unlabelled = [](const torch::Tensor& x) { return torch::zeros({x.size(0)}, torch::kInt64); };
-    StreamedSource next(base, unlabelled(base), frozen, batch);
+  bool hold_or_stream(run::HostContext& ctx, const pipeline::PreparedData& data, torch::Tensor& base,
+                      torch::Tensor& val_base, std::vector<Rule*>& frozen, std::size_t held, std::int64_t batch) const {
+    StreamedSource next(base, data.train.labels, frozen, batch);
     const double bytes = bytes_of(base.size(0), next.sample_shape());
     const bool hold = mode_ == InputsMode::Memory || (mode_ == InputsMode::Auto && bytes <= budget_bytes_);
     if (!hold) {
@@ -176,7 +178,7 @@ class Train final : public Stage {
       return false;
     }
     base = next.all();
-    if (val_base.defined()) val_base = StreamedSource(val_base, unlabelled(val_base), frozen, batch).all();
+    if (val_base.defined()) val_base = StreamedSource(val_base, data.val.labels, frozen, batch).all();
     frozen.clear();
     return true;
   }

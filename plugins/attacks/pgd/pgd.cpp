@@ -51,13 +51,16 @@ class Pgd final : public hebbkit::Attack {
     for (std::int64_t restart = 0; restart < restarts_; ++restart) {
       auto x = random_start_ && epsilon > 0 ? hebbkit::project(images + start_noise(images, epsilon), images, epsilon, norm_)
                                             : images.clone();
-      for (std::int64_t step = 0; step <= steps_; ++step) {
+      for (std::int64_t step = 0; step < steps_; ++step) {
         const auto g = hebbkit::input_gradient(model, x, labels, loss_);
         keep(x, g.objective, g.correct);
         if (restart == 0 && step == 0) zero_gradient = g.zero_rows;
-        if (step == steps_) break;
         x = hebbkit::project(x + alpha * direction(g.gradient), images, epsilon, norm_);
       }
+      // The last iterate needs its score only, not another gradient.
+      torch::NoGradGuard no_grad;
+      const auto logits = model.logits(x);
+      keep(x, hebbkit::attack_objective(model, logits, labels, loss_), logits.argmax(1).eq(labels));
       ctx.check_interrupted();
     }
     return {best, zero_gradient};
