@@ -4,7 +4,12 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -13,14 +18,217 @@
 namespace hebbkit::krotov {
 namespace {
 
-struct Ranked {
-  torch::Tensor winner, kth;                  // (batch) unit indices
-  torch::Tensor winner_current, kth_current;  // (batch) their currents
+// The k best of `count` values by (value descending, index ascending): a small sorted
+// buffer, so the order does not depend on the order the values are offered in.
+template <class scalar_t>
+class TopK {
+ public:
+  explicit TopK(std::int64_t k) : k_(k), val_(k), idx_(k) {}
+  void clear() { filled_ = 0; }
+  void offer(scalar_t v, std::int64_t u) {
+    if (filled_ == k_ && !beats(v, u, val_[k_ - 1], idx_[k_ - 1])) return;
+    std::int64_t pos = filled_ < k_ ? filled_++ : k_ - 1;
+    while (pos > 0 && beats(v, u, val_[pos - 1], idx_[pos - 1])) {
+      val_[pos] = val_[pos - 1];
+      idx_[pos] = idx_[pos - 1];
+      --pos;
+    }
+    val_[pos] = v;
+    idx_[pos] = u;
+  }
+  scalar_t value(std::int64_t i) const { return val_[i]; }
+  std::int64_t index(std::int64_t i) const { return idx_[i]; }
+
+ private:
+  static bool beats(scalar_t v, std::int64_t u, scalar_t w, std::int64_t x) { return v > w || (v == w && u < x); }
+  std::int64_t k_, filled_ = 0;
+  std::vector<scalar_t> val_;
+  std::vector<std::int64_t> idx_;
 };
 
-// Each row's strongest and k-th strongest unit. On CPU a per-row scan that keeps the k
-// best in a small sorted buffer: torch::topk costs ~15% of the GEMM at MNIST sizes, this
-// a few percent. Other devices use topk.
+// Units are viewed as `kStripes` interleaved stripes (unit u in stripe u % kStripes). A
+// unit outside the stripes holding the k largest stripe maxima is below the k-th best
+// value, so after one vectorisable max pass only those stripes are scanned exactly.
+constexpr std::int64_t kStripes = 64;
+
+// m[j] = max of row[j], row[j + kStripes], ... over the first `full` values.
+template <class scalar_t>
+void stripe_maxima(const scalar_t* row, std::int64_t full, scalar_t* m) {
+  std::copy(row, row + kStripes, m);
+  for (std::int64_t c = kStripes; c < full; c += kStripes)
+    for (std::int64_t j = 0; j < kStripes; ++j) m[j] = row[c + j] > m[j] ? row[c + j] : m[j];
+}
+
+#if defined(__SSE2__)
+// The compiler does not vectorise the float select above; _mm_max_ps(a, b) is a > b ? a : b.
+template <>
+void stripe_maxima<float>(const float* row, std::int64_t full, float* m) {
+  static_assert(kStripes % 16 == 0, "four registers of four lanes per step");
+  for (std::int64_t j = 0; j < kStripes; j += 16) {
+    __m128 a = _mm_loadu_ps(row + j), b = _mm_loadu_ps(row + j + 4), c = _mm_loadu_ps(row + j + 8),
+           d = _mm_loadu_ps(row + j + 12);
+    for (std::int64_t s = kStripes; s < full; s += kStripes) {
+      const float* r = row + s + j;
+      a = _mm_max_ps(_mm_loadu_ps(r), a);
+      b = _mm_max_ps(_mm_loadu_ps(r + 4), b);
+      c = _mm_max_ps(_mm_loadu_ps(r + 8), c);
+      d = _mm_max_ps(_mm_loadu_ps(r + 12), d);
+    }
+    _mm_storeu_ps(m + j, a), _mm_storeu_ps(m + j + 4, b), _mm_storeu_ps(m + j + 8, c), _mm_storeu_ps(m + j + 12, d);
+  }
+}
+#endif
+
+// The k best units of one row into `best`. `stripes` and `candidates` are scratch.
+template <class scalar_t>
+void rank_row(const scalar_t* row, std::int64_t units, std::int64_t k, TopK<scalar_t>& best, TopK<scalar_t>& stripes,
+              std::vector<std::int64_t>& candidates) {
+  best.clear();
+  const std::int64_t full = units / kStripes * kStripes;
+  if (k * 4 > kStripes || full == 0) {
+    for (std::int64_t u = 0; u < units; ++u) best.offer(row[u], u);
+    return;
+  }
+  scalar_t m[kStripes];
+  stripe_maxima(row, full, m);
+  stripes.clear();
+  for (std::int64_t j = 0; j < kStripes; ++j) stripes.offer(m[j], j);
+  // The k-th best value is at least the k-th largest stripe maximum: nothing below it counts.
+  const scalar_t threshold = stripes.value(k - 1);
+  candidates.clear();
+  for (std::int64_t j = 0; j < kStripes; ++j) {
+    if (!(m[j] >= threshold)) continue;
+    for (std::int64_t u = j; u < full; u += kStripes)
+      if (row[u] >= threshold) candidates.push_back(u);
+  }
+  for (const auto u : candidates) best.offer(row[u], u);
+  for (std::int64_t u = full; u < units; ++u) best.offer(row[u], u);  // past the last whole stripe row
+}
+
+// The touched units in ascending order, and each sample's winner and k-th unit as a
+// position in that list. A marker per unit instead of a sort: hidden is small.
+struct Touched {
+  std::vector<std::int64_t> rows, win_slot, kth_slot;
+};
+
+Touched touched_rows(const Ranked& ranked, std::int64_t hidden) {
+  const std::int64_t batch = ranked.winner.size(0);
+  const auto* wi = ranked.winner.data_ptr<std::int64_t>();
+  const auto* ki = ranked.kth.data_ptr<std::int64_t>();
+  std::vector<std::int64_t> slot_of(hidden, -1);
+  for (std::int64_t b = 0; b < batch; ++b) slot_of[wi[b]] = slot_of[ki[b]] = 0;
+  Touched out;
+  for (std::int64_t u = 0; u < hidden; ++u)
+    if (slot_of[u] == 0) slot_of[u] = static_cast<std::int64_t>(out.rows.size()), out.rows.push_back(u);
+  out.win_slot.resize(batch);
+  out.kth_slot.resize(batch);
+  for (std::int64_t b = 0; b < batch; ++b) out.win_slot[b] = slot_of[wi[b]], out.kth_slot[b] = slot_of[ki[b]];
+  return out;
+}
+
+template <class scalar_t>
+scalar_t max_abs(const scalar_t* d, std::int64_t n) {
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m128 a = _mm_setzero_ps(), b = _mm_setzero_ps();
+    std::int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+      a = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(d + j)), a);
+      b = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(d + j + 4)), b);
+    }
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, _mm_max_ps(a, b));
+    float m = std::max({lanes[0], lanes[1], lanes[2], lanes[3]});
+    for (; j < n; ++j) m = std::max(m, std::abs(d[j]));
+    return m;
+  }
+#endif
+  scalar_t m = 0;
+  for (std::int64_t j = 0; j < n; ++j) m = std::max(m, std::abs(d[j]));
+  return m;
+}
+
+// d[j] += c * x[j] over a column range.
+template <class scalar_t>
+void add_scaled(scalar_t* __restrict d, const scalar_t* __restrict x, scalar_t c, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) d[j] += c * x[j];
+}
+
+// The update on the touched rows, for CPU. Each thread owns a range of columns of every
+// touched row, so each input row is read once (a split by rows reads a sample's input twice:
+// for its winner and for its k-th unit); at CIFAR-10 sizes those reads are most of the
+// update's cost. Pass one builds ds in `scratch` and its max |ds|; pass two applies the
+// normalised step and refreshes the cached powers. Every element sees the same operations
+// in the same order (samples ascending) whatever the split, so the result does not depend
+// on the thread count. Recomputing ds in pass two instead of storing it was tried: reading
+// the inputs twice costs more than the stored ds.
+template <class scalar_t>
+void apply_update_cpu(torch::Tensor& w, torch::Tensor& wp, const torch::Tensor& x, const Ranked& ranked,
+                      const Touched& touched, const Hyper& hyper, double eps, torch::Tensor& scratch) {
+  const std::int64_t batch = x.size(0), inputs = x.size(1), count = static_cast<std::int64_t>(touched.rows.size());
+  if (!scratch.defined() || scratch.numel() < count * inputs || scratch.scalar_type() != x.scalar_type())
+    scratch = torch::empty({std::max(count, std::min(w.size(0), 2 * batch)) * inputs}, x.options());
+  auto* ds = scratch.data_ptr<scalar_t>();
+  const auto* xd = x.data_ptr<scalar_t>();
+  auto* wd = w.data_ptr<scalar_t>();
+  auto* wpd = wp.data_ptr<scalar_t>();
+  const auto* wc = ranked.winner_current.data_ptr<scalar_t>();
+  const auto* kc = ranked.kth_current.data_ptr<scalar_t>();
+  const auto delta = static_cast<scalar_t>(hyper.delta);
+  const auto& rows = touched.rows;
+  const auto& ws = touched.win_slot;
+  const auto& ks = touched.kth_slot;
+
+  // xx = sum_b g[u,b] I[u,b] per touched row: the ranking returned each sample's two currents.
+  std::vector<scalar_t> xx(count, 0);
+  for (std::int64_t b = 0; b < batch; ++b) xx[ws[b]] += wc[b], xx[ks[b]] -= delta * kc[b];
+
+  std::vector<scalar_t> thread_max(std::max(1, at::get_num_threads()), 0);
+  constexpr std::int64_t grain = 64;  // columns: whole cache lines per thread
+  at::parallel_for(0, inputs, grain, [&](std::int64_t j0, std::int64_t j1) {
+    const std::int64_t n = j1 - j0;
+    for (std::int64_t r = 0; r < count; ++r) {
+      scalar_t* d = ds + r * inputs + j0;
+      const scalar_t* wr = wd + rows[r] * inputs + j0;
+      const scalar_t minus_xx = -xx[r];
+      for (std::int64_t j = 0; j < n; ++j) d[j] = minus_xx * wr[j];
+    }
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const scalar_t* xs = xd + b * inputs + j0;
+      add_scaled(ds + ws[b] * inputs + j0, xs, scalar_t(1), n);
+      add_scaled(ds + ks[b] * inputs + j0, xs, -delta, n);
+    }
+    scalar_t m = 0;
+    for (std::int64_t r = 0; r < count; ++r) m = std::max(m, max_abs(ds + r * inputs + j0, n));
+    auto& slot = thread_max[at::get_thread_num()];
+    slot = std::max(slot, m);
+  });
+  const double nc = std::max<double>(*std::max_element(thread_max.begin(), thread_max.end()), hyper.prec);
+  const auto scale = static_cast<scalar_t>(eps / nc);
+  const double p = hyper.p;
+  const bool aliased = wd == wpd;  // p = 2: the powered weights are the weights
+  at::parallel_for(0, inputs, grain, [&](std::int64_t j0, std::int64_t j1) {
+    const std::int64_t n = j1 - j0;
+    for (std::int64_t r = 0; r < count; ++r) {
+      scalar_t* wr = wd + rows[r] * inputs + j0;
+      add_scaled(wr, ds + r * inputs + j0, scale, n);
+      if (aliased) continue;
+      scalar_t* pr = wpd + rows[r] * inputs + j0;
+      if (p == 2.0) {
+        std::copy(wr, wr + n, pr);
+      } else if (p == 3.0) {
+        for (std::int64_t j = 0; j < n; ++j) pr[j] = wr[j] * std::abs(wr[j]);
+      } else {
+        for (std::int64_t j = 0; j < n; ++j)
+          pr[j] = std::copysign(static_cast<scalar_t>(std::pow(std::abs(wr[j]), p - 1)), wr[j]);
+      }
+    }
+  });
+}
+
+}  // namespace
+
 Ranked rank_units(const torch::Tensor& currents, std::int64_t k) {
   if (!currents.device().is_cpu()) {
     const auto [values, indices] = currents.topk(k, /*dim=*/1);
@@ -37,109 +245,20 @@ Ranked rank_units(const torch::Tensor& currents, std::int64_t k) {
     auto* w_val = winner_current.data_ptr<scalar_t>();
     auto* k_val = kth_current.data_ptr<scalar_t>();
     at::parallel_for(0, rows, 8, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<scalar_t> best_val(k);
-      std::vector<std::int64_t> best_idx(k);
+      TopK<scalar_t> best(k), stripes(k);
+      std::vector<std::int64_t> candidates;
+      candidates.reserve(units);
       for (std::int64_t r = begin; r < end; ++r) {
-        const scalar_t* row = data + r * units;
-        std::int64_t filled = 0;
-        // The k-th best so far, in a local so the common case is one compare per unit.
-        scalar_t threshold = -std::numeric_limits<scalar_t>::infinity();
-        for (std::int64_t u = 0; u < units; ++u) {
-          const scalar_t v = row[u];
-          if (filled == k && !(v > threshold)) continue;
-          // Insert v keeping best_val sorted descending; earlier units win ties, as in a stable sort.
-          std::int64_t pos = filled < k ? filled++ : k - 1;
-          while (pos > 0 && v > best_val[pos - 1]) {
-            best_val[pos] = best_val[pos - 1];
-            best_idx[pos] = best_idx[pos - 1];
-            --pos;
-          }
-          best_val[pos] = v;
-          best_idx[pos] = u;
-          if (filled == k) threshold = best_val[k - 1];
-        }
-        w_idx[r] = best_idx[0];
-        k_idx[r] = best_idx[k - 1];
-        w_val[r] = best_val[0];
-        k_val[r] = best_val[k - 1];
+        rank_row(data + r * units, units, k, best, stripes, candidates);
+        w_idx[r] = best.index(0);
+        k_idx[r] = best.index(k - 1);
+        w_val[r] = best.value(0);
+        k_val[r] = best.value(k - 1);
       }
     });
   });
   return {winner, kth, winner_current, kth_current};
 }
-
-// The update on the touched rows, fused for CPU: one pass builds ds row by row (and its
-// max |ds|), a second applies it and refreshes the cached powers. The generic tensor path
-// makes ~12 passes over the touched rows; at CIFAR-10 sizes that is all of W.
-template <class scalar_t>
-void apply_update_cpu(torch::Tensor& w, torch::Tensor& wp, const torch::Tensor& x, const torch::Tensor& rows,
-                      const torch::Tensor& win_slot, const torch::Tensor& kth_slot, const Ranked& ranked,
-                      const Hyper& hyper, double eps) {
-  const std::int64_t batch = x.size(0), inputs = x.size(1), touched = rows.size(0);
-  const auto* ws = win_slot.data_ptr<std::int64_t>();
-  const auto* ks = kth_slot.data_ptr<std::int64_t>();
-  const auto* wc = ranked.winner_current.data_ptr<scalar_t>();
-  const auto* kc = ranked.kth_current.data_ptr<scalar_t>();
-  const auto delta = static_cast<scalar_t>(hyper.delta);
-
-  // For each touched row, the samples that feed it and with which coefficient (CSR).
-  std::vector<std::int64_t> offset(touched + 1, 0);
-  for (std::int64_t b = 0; b < batch; ++b) ++offset[ws[b] + 1], ++offset[ks[b] + 1];
-  for (std::int64_t r = 0; r < touched; ++r) offset[r + 1] += offset[r];
-  std::vector<std::int64_t> sample(2 * batch), fill(offset.begin(), offset.end() - 1);
-  std::vector<scalar_t> coef(2 * batch);
-  std::vector<scalar_t> xx(touched, 0);
-  for (std::int64_t b = 0; b < batch; ++b) {
-    sample[fill[ws[b]]] = b, coef[fill[ws[b]]++] = 1;
-    sample[fill[ks[b]]] = b, coef[fill[ks[b]]++] = -delta;
-    xx[ws[b]] += wc[b];
-    xx[ks[b]] -= delta * kc[b];
-  }
-
-  const auto* xd = x.data_ptr<scalar_t>();
-  auto* wd = w.data_ptr<scalar_t>();
-  auto* wpd = wp.data_ptr<scalar_t>();
-  const auto* row_index = rows.data_ptr<std::int64_t>();
-  // Every element is written before it is read: no need to zero the buffer.
-  std::unique_ptr<scalar_t[]> ds(new scalar_t[static_cast<std::size_t>(touched * inputs)]);
-  std::vector<scalar_t> row_max(touched, 0);
-  at::parallel_for(0, touched, 4, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) {
-      scalar_t* d = ds.get() + r * inputs;
-      const scalar_t* wr = wd + row_index[r] * inputs;
-      for (std::int64_t j = 0; j < inputs; ++j) d[j] = -xx[r] * wr[j];
-      for (std::int64_t e = offset[r]; e < offset[r + 1]; ++e) {
-        const scalar_t* xs = xd + sample[e] * inputs;
-        const scalar_t c = coef[e];
-        for (std::int64_t j = 0; j < inputs; ++j) d[j] += c * xs[j];
-      }
-      scalar_t m = 0;
-      for (std::int64_t j = 0; j < inputs; ++j) m = std::max(m, std::abs(d[j]));
-      row_max[r] = m;
-    }
-  });
-  const double nc = std::max<double>(*std::max_element(row_max.begin(), row_max.end()), hyper.prec);
-  const auto scale = static_cast<scalar_t>(eps / nc);
-  const double p = hyper.p;
-  at::parallel_for(0, touched, 4, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) {
-      const scalar_t* d = ds.get() + r * inputs;
-      scalar_t* wr = wd + row_index[r] * inputs;
-      scalar_t* pr = wpd + row_index[r] * inputs;
-      for (std::int64_t j = 0; j < inputs; ++j) wr[j] += scale * d[j];
-      if (p == 2.0) {
-        std::copy(wr, wr + inputs, pr);
-      } else if (p == 3.0) {
-        for (std::int64_t j = 0; j < inputs; ++j) pr[j] = wr[j] * std::abs(wr[j]);
-      } else {
-        for (std::int64_t j = 0; j < inputs; ++j)
-          pr[j] = std::copysign(static_cast<scalar_t>(std::pow(std::abs(wr[j]), p - 1)), wr[j]);
-      }
-    }
-  });
-}
-
-}  // namespace
 
 torch::Tensor powered(const torch::Tensor& w, double p) {
   if (p == 2.0) return w.clone();
@@ -147,11 +266,12 @@ torch::Tensor powered(const torch::Tensor& w, double p) {
   return torch::sign(w) * torch::abs(w).pow(p - 1);
 }
 
+// At p = 2 the powered weights are the weights: one tensor, updated once.
 Synapses::Synapses(torch::Tensor weights, Hyper hyper)
-    : w_(std::move(weights)), wp_(powered(w_, hyper.p)), hyper_(hyper) {}
+    : w_(std::move(weights)), wp_(hyper.p == 2.0 ? w_ : powered(w_, hyper.p)), hyper_(hyper) {}
 
 Synapses::Synapses(torch::Tensor weights, torch::Tensor powered_weights, Hyper hyper)
-    : w_(std::move(weights)), wp_(std::move(powered_weights)), hyper_(hyper) {}
+    : w_(std::move(weights)), wp_(hyper.p == 2.0 ? w_ : std::move(powered_weights)), hyper_(hyper) {}
 
 std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   torch::NoGradGuard no_grad;
@@ -160,18 +280,20 @@ std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   const auto currents = torch::mm(x, wp_.t());
   const Ranked ranked = rank_units(currents, hyper_.k);
 
+  if (x.device().is_cpu() && x.is_contiguous() && w_.is_contiguous() && wp_.is_contiguous()) {
+    const Touched touched = touched_rows(ranked, w_.size(0));
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "krotov_update", [&] {
+      apply_update_cpu<scalar_t>(w_, wp_, x, ranked, touched, hyper_, eps, scratch_);
+    });
+    return static_cast<std::int64_t>(touched.rows.size());
+  }
+
   // The rows that change: winners and k-th units; `slot` maps each sample's two units
   // to their row in the compact update.
   const auto both = torch::cat({ranked.winner, ranked.kth});
   auto [rows, slot, unused] = torch::_unique2(both, /*sorted=*/true, /*return_inverse=*/true);
-  const auto win_slot = slot.slice(0, 0, batch).contiguous(), kth_slot = slot.slice(0, batch).contiguous();
+  const auto win_slot = slot.slice(0, 0, batch), kth_slot = slot.slice(0, batch);
   const std::int64_t touched = rows.size(0);
-  if (x.device().is_cpu() && x.is_contiguous() && w_.is_contiguous() && wp_.is_contiguous()) {
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "krotov_update", [&] {
-      apply_update_cpu<scalar_t>(w_, wp_, x, rows, win_slot, kth_slot, ranked, hyper_, eps);
-    });
-    return touched;
-  }
 
   // g V^T on the touched rows: each sample adds its input to its winner's row and
   // subtracts delta times it from its k-th unit's row. g has two non-zeros per column,

@@ -21,6 +21,18 @@ struct Hyper {
   double prec = 1e-30;  ///< floor of the update's normaliser
 };
 
+/// Each sample's strongest and k-th strongest unit and their currents.
+struct Ranked {
+  torch::Tensor winner, kth;                  ///< (batch) unit indices
+  torch::Tensor winner_current, kth_current;  ///< (batch) their currents
+};
+
+/// Ranks the units of each row of `currents` (batch, hidden). Ties go to the lower unit
+/// index, as in a stable sort. On CPU a vectorised max over interleaved stripes of units
+/// picks the few stripes that can hold the k best, then only those are scanned; other
+/// devices use topk.
+Ranked rank_units(const torch::Tensor& currents, std::int64_t k);
+
 /// sign(W) * |W|^(p-1), the matrix the currents are computed with.
 torch::Tensor powered(const torch::Tensor& w, double p);
 
@@ -42,6 +54,7 @@ class Synapses {
 
  private:
   torch::Tensor w_, wp_;
+  torch::Tensor scratch_;  ///< the CPU update's blocks of ds, kept: a fresh buffer per step costs page faults
   Hyper hyper_;
 };
 

@@ -34,6 +34,58 @@ TEST_CASE("the fast step equals the dense formulas over several steps", "[krotov
   CHECK((dense - w0).abs().max().item<double>() > 1e-2);
 }
 
+TEST_CASE("ranking picks the strongest and k-th unit of each row, ties to the lower index", "[krotov]") {
+  // 300 units: the striped fast scan (64 stripes, 4 whole stripe rows and a tail of 44);
+  // 40 units and k = 20: the plain scan.
+  const auto [units, k] = GENERATE(table<std::int64_t, std::int64_t>({{300, 2}, {300, 7}, {300, 16}, {40, 20}, {300, 17}}));
+  CAPTURE(units, k);
+  torch::manual_seed(4);
+  // Rounded values make ties common, including ties between stripes and inside the tail.
+  auto currents = (torch::randn({50, units}) * 3).round();
+  currents[0].fill_(1.0);                 // every unit tied
+  currents[1].slice(0, 250).fill_(9.0);   // the maximum only in the tail
+  const auto ranked = rank_units(currents, k);
+  const auto [values, order] = currents.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true);
+  CHECK(torch::equal(ranked.winner, order.select(1, 0)));
+  CHECK(torch::equal(ranked.kth, order.select(1, k - 1)));
+  CHECK(torch::equal(ranked.winner_current, values.select(1, 0)));
+  CHECK(torch::equal(ranked.kth_current, values.select(1, k - 1)));
+}
+
+TEST_CASE("the fast step equals the dense formulas with many units and many touched rows", "[krotov]") {
+  const auto [p, k] = GENERATE(table<double, std::int64_t>({{3.0, 7}, {2.0, 2}}));
+  CAPTURE(p, k);
+  torch::manual_seed(5);
+  const Hyper hyper{p, k, 0.3, 1e-30};
+  auto dense = torch::randn({700, 90}, torch::kFloat64);
+  Synapses fast(dense.clone(), hyper);
+  for (int step = 0; step < 5; ++step) {
+    const auto x = unit_rows(torch::randn({200, 90}, torch::kFloat64));
+    fast.step(x, 0.02);
+    dense_reference_step(dense, x, hyper, 0.02);
+    REQUIRE((fast.weights() - dense).abs().max().item<double>() < 1e-9);
+  }
+}
+
+TEST_CASE("the update's split across threads matches the dense formulas at one thread and at two", "[krotov]") {
+  // The CPU update splits columns between threads; a wrong split shows as a mismatch here.
+  const int threads = GENERATE(1, 2);
+  CAPTURE(threads);
+  const int before = at::get_num_threads();
+  at::set_num_threads(threads);
+  torch::manual_seed(6);
+  const Hyper hyper{3.0, 4, 0.4, 1e-30};
+  auto dense = torch::randn({500, 200}, torch::kFloat64);
+  Synapses fast(dense.clone(), hyper);
+  for (int step = 0; step < 4; ++step) {
+    const auto x = unit_rows(torch::randn({100, 200}, torch::kFloat64));
+    fast.step(x, 0.05);
+    dense_reference_step(dense, x, hyper, 0.05);
+  }
+  at::set_num_threads(before);
+  CHECK((fast.weights() - dense).abs().max().item<double>() < 1e-9);
+}
+
 TEST_CASE("a step touches at most 2 x batch rows and leaves the others alone", "[krotov]") {
   torch::manual_seed(2);
   const auto w0 = torch::randn({500, 20});
