@@ -14,16 +14,40 @@ torch::Tensor loss(const torch::Tensor& g_pos, const torch::Tensor& g_neg, doubl
   return torch::cat({torch::softplus(theta - g_pos), torch::softplus(g_neg - theta)}).mean();
 }
 
-StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& pos,
-                      const torch::Tensor& neg, double theta) {
-  const std::int64_t n = pos.size(0);
-  const auto g = goodness(torch::relu(layer->forward(torch::cat({pos, neg}))));
-  const auto g_pos = g.slice(0, 0, n), g_neg = g.slice(0, n);
-  const auto batch_loss = loss(g_pos, g_neg, theta);
-  optimizer.zero_grad();
-  batch_loss.backward();
+StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                      std::int64_t positives, double theta) {
+  torch::NoGradGuard no_grad;
+  auto& weight = layer->weight;
+  auto& bias = layer->bias;
+  const std::int64_t rows = x.size(0), width = weight.size(0);
+  const auto row_scale = (x.norm(2, {1}, true) + 1e-6).reciprocal_();  // direction(x) = x * row_scale
+  // a = relu(direction(x) W^T + b), computed in place in the product's buffer.
+  auto a = torch::mm(x, weight.t());
+  a.mul_(row_scale).add_(bias).relu_();
+  const auto g = a.norm(2, {1}).square_().div_(static_cast<double>(width));
+  const auto g_pos = g.slice(0, 0, positives), g_neg = g.slice(0, positives);
+  const auto s = torch::cat({theta - g_pos, g_neg - theta});
+  const double loss = torch::softplus(s).mean().item<double>();
+  // d loss / d g = -sigmoid(s) / rows for positives, +sigmoid(s) / rows for negatives;
+  // d g / d a = 2 a / width, and a is already zero where the ReLU is off.
+  auto coef = torch::sigmoid(s).mul_(2.0 / static_cast<double>(rows * width));
+  coef.slice(0, 0, positives).neg_();
+  auto& dz = a.mul_(coef.unsqueeze(1));
+  bias.mutable_grad() = dz.sum(0);
+  weight.mutable_grad() = torch::mm(dz.mul_(row_scale).t(), x);
   optimizer.step();
-  return {batch_loss.item<double>(), g_pos.sum().item<double>(), g_neg.sum().item<double>()};
+  return {loss, g_pos.sum().item<double>(), g_neg.sum().item<double>()};
+}
+
+void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,
+                  torch::Tensor& out) {
+  const std::int64_t n = index.size(0);
+  if (!out.defined() || out.size(0) != 2 * n || out.size(1) != positive.size(1) || out.dtype() != positive.dtype() ||
+      out.device() != positive.device())
+    out = torch::empty({2 * n, positive.size(1)}, positive.options());
+  auto first = out.slice(0, 0, n), second = out.slice(0, n);
+  torch::index_select_out(first, positive, 0, index);
+  torch::index_select_out(second, negative, 0, index);
 }
 
 torch::Tensor wrong_labels(const torch::Tensor& labels, std::int64_t num_classes) {

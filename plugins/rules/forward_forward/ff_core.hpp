@@ -24,10 +24,19 @@ struct StepResult {
   double goodness_neg = 0;
 };
 
-/// One optimizer step of one layer on a batch of positive and negative inputs that are
-/// already direction-normalised. Both go through the layer as one product.
-StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& pos,
-                      const torch::Tensor& neg, double theta);
+/// One optimizer step of one layer on `x`: the batch's positive rows first (`positives`
+/// of them), then its negative rows, as the layer below gave them. The layer sees their
+/// directions (as `direction`), applied as a per-row scale of the product rather than as a
+/// normalised copy of the inputs. The loss depends on each row only through its goodness,
+/// so the gradient is written out by hand: one product forward, one for the weights, no
+/// autograd graph. Leaves the gradients in the layer's parameters and steps `optimizer`.
+StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                      std::int64_t positives, double theta);
+
+/// out = [positive rows `index`; negative rows `index`], the batch train_step takes, gathered
+/// straight into `out` (resized as needed) without an intermediate copy.
+void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,
+                  torch::Tensor& out);
 
 /// A label other than the true one for every sample, uniform over the other classes.
 torch::Tensor wrong_labels(const torch::Tensor& labels, std::int64_t num_classes);

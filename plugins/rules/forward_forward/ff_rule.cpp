@@ -254,15 +254,15 @@ class ForwardForward final : public hebbkit::Rule {
     const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
     auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), epochs_, "epoch");
     for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
-    const auto positive_dir = direction(positive);  // fixed for this layer: normalise once
     // Grown layers are not checkpointed: growth decides on validation scores kept in fit().
     const bool checkpointed = index < sizes_.size();
+    torch::Tensor batch_rows;  // reused: [positives; negatives] of each minibatch
     for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
-      const auto negative_dir = direction(through(negatives(), index));
+      const auto negative = through(negatives(), index);
       double loss_sum = 0, pos_sum = 0, neg_sum = 0;
       for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
-        const auto step = hebbkit::ff::train_step(linear, optimizer, positive_dir.index_select(0, idx),
-                                                  negative_dir.index_select(0, idx), theta_);
+        hebbkit::ff::gather_batch(positive, negative, idx, batch_rows);
+        const auto step = hebbkit::ff::train_step(linear, optimizer, batch_rows, idx.size(0), theta_);
         loss_sum += step.loss * idx.size(0);
         pos_sum += step.goodness_pos;
         neg_sum += step.goodness_neg;

@@ -80,3 +80,39 @@ TEST_CASE("blur keeps constant images constant and the size unchanged", "[ff]") 
   REQUIRE(b.sizes() == flat.sizes());
   CHECK(torch::allclose(b, flat, 1e-6));
 }
+
+TEST_CASE("the hand-written step gives autograd's gradient of the layer's loss", "[ff]") {
+  torch::manual_seed(3);
+  torch::nn::Linear layer(12, 9);
+  const auto x = torch::randn({10, 12}) * 4;  // 6 positives, 4 negatives, not normalised
+  const std::int64_t positives = 6;
+  const double theta = 0.7;
+  // The direct way: normalise, forward, goodness, loss, autograd.
+  auto weight = layer->weight.detach().clone().requires_grad_();
+  auto bias = layer->bias.detach().clone().requires_grad_();
+  const auto g = torch::relu(torch::mm(ff::direction(x), weight.t()) + bias).pow(2).mean(1);
+  const auto expected_loss = ff::loss(g.slice(0, 0, positives), g.slice(0, positives), theta);
+  expected_loss.backward();
+  // Some units are off for some rows, so the ReLU's mask is exercised.
+  CHECK(torch::relu(torch::mm(ff::direction(x), weight.t()) + bias).eq(0).any().item<bool>());
+
+  torch::optim::SGD no_move(layer->parameters(), torch::optim::SGDOptions(0.0));
+  const auto step = ff::train_step(layer, no_move, x, positives, theta);
+  CHECK(step.loss == Approx(expected_loss.item<double>()).epsilon(1e-5));
+  CHECK(step.goodness_pos == Approx(g.slice(0, 0, positives).sum().item<double>()).epsilon(1e-5));
+  CHECK(step.goodness_neg == Approx(g.slice(0, positives).sum().item<double>()).epsilon(1e-5));
+  CHECK(torch::allclose(layer->weight.grad(), weight.grad(), 1e-4, 1e-6));
+  CHECK(torch::allclose(layer->bias.grad(), bias.grad(), 1e-4, 1e-6));
+  CHECK(weight.grad().abs().max().item<double>() > 1e-4);  // a real gradient, not two zeros
+}
+
+TEST_CASE("a batch is the positive rows then the negative rows of the index", "[ff]") {
+  const auto pos = torch::arange(12, torch::kFloat32).view({6, 2}), neg = -pos;
+  torch::Tensor out;
+  ff::gather_batch(pos, neg, torch::tensor({4, 1}), out);
+  CHECK(torch::equal(out, torch::tensor({{8.f, 9.f}, {2.f, 3.f}, {-8.f, -9.f}, {-2.f, -3.f}})));
+  const auto* storage = out.data_ptr<float>();
+  ff::gather_batch(pos, neg, torch::tensor({0, 5}), out);  // same size: the buffer is reused
+  CHECK(out.data_ptr<float>() == storage);
+  CHECK(out[3][1].item<float>() == -11.f);
+}
