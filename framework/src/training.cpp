@@ -4,12 +4,14 @@
 
 #include <cmath>
 #include <optional>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "hebbkit/context.hpp"
 #include "hebbkit/errors.hpp"
+#include "hebbkit/rule.hpp"
 #include "hebbkit/state.hpp"
 
 namespace hebbkit {
@@ -174,6 +176,25 @@ torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(con
     for (std::size_t i = skip; i < acts.size(); ++i) total = total + acts[i].pow(2).mean(1);
     scores.push_back(total);
   }
+  return torch::stack(scores, 1);
+}
+
+torch::Tensor goodness_scores(const std::vector<Rule*>& stack, const torch::Tensor& x, std::int64_t num_classes,
+                              std::size_t skip) {
+  if (stack.empty()) throw std::invalid_argument("goodness_scores: the stack has no layer");
+  std::vector<torch::Tensor> scores;
+  stack.front()->forward_overlaid(x, num_classes, [&](std::int64_t /*label*/, LayerOutput bottom) {
+    auto acts = std::move(bottom.activations);
+    torch::Tensor h = std::move(bottom.output);
+    for (std::size_t i = 1; i < stack.size(); ++i) {
+      auto step = stack[i]->forward_with_activations(h);
+      for (auto& a : step.activations) acts.push_back(std::move(a));
+      h = std::move(step.output);
+    }
+    auto total = torch::zeros({x.size(0)}, x.options());
+    for (std::size_t i = skip; i < acts.size(); ++i) total = total + acts[i].pow(2).mean(1);
+    scores.push_back(total);
+  });
   return torch::stack(scores, 1);
 }
 

@@ -38,6 +38,40 @@ TEST_CASE("goodness scores sum each layer's mean squared activity per overlaid l
   }
 }
 
+namespace {
+// A fixed linear layer with a ReLU whose activities are its output: the default
+// Rule::forward_overlaid, with no shortcut of its own.
+class FixedLayer final : public Rule {
+ public:
+  explicit FixedLayer(torch::Tensor w) : w_(std::move(w)) {}
+  void fit(const LayerFit&, RunContext&) override {}
+  torch::Tensor forward(const torch::Tensor& x) override { return torch::relu(x.flatten(1).mm(w_)); }
+  std::vector<NamedTensor> state() const override { return {{"w", w_}}; }
+  void load_state(const std::vector<NamedTensor>&) override {}
+
+ private:
+  torch::Tensor w_;
+};
+}  // namespace
+
+TEST_CASE("goodness scores through a stack of rules equal the per-label passes", "[training][goodness]") {
+  torch::manual_seed(1);
+  const auto x = torch::rand({6, 20});
+  const auto w1 = torch::randn({20, 8}), w2 = torch::randn({8, 5});
+  FixedLayer bottom(w1), top(w2);
+  const std::vector<Rule*> stack{&bottom, &top};
+  const auto acts = [&](const torch::Tensor& v) {
+    const auto a = torch::relu(v.mm(w1));
+    return std::vector<torch::Tensor>{a, torch::relu(a.mm(w2))};
+  };
+  for (const std::size_t skip : {0, 1}) {
+    const auto via_stack = goodness_scores(stack, x, 4, skip);
+    REQUIRE(via_stack.sizes() == torch::IntArrayRef{6, 4});
+    CHECK(torch::allclose(via_stack, goodness_scores(acts, x, 4, skip), 1e-6, 1e-6));
+  }
+  CHECK_THROWS(goodness_scores(std::vector<Rule*>{}, x, 4, 0));
+}
+
 TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at chance", "[training][head]") {
   TempDir dir("fit");
   run::RunStore store(dir / "run");

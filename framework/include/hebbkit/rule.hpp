@@ -1,6 +1,7 @@
 #pragma once
 #include "hebbkit/export.hpp"
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,13 @@ class HEBBKIT_API Rule {
     auto y = forward(x);
     return {y, {y}};
   }
+  /// Forward-Forward's label scoring: this layer's output and activities with each label
+  /// c = 0 .. num_classes-1 written over x (overlay_label), handed to `each(c, output)` in
+  /// label order; differentiable in x. The default overlays and runs
+  /// forward_with_activations label by label; a rule whose first product is linear in x
+  /// overrides it to compute that product once for all labels.
+  virtual void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
+                                const std::function<void(std::int64_t, LayerOutput)>& each);
   /// Everything needed to reopen the trained layer, e.g. {{"weights", W}}.
   virtual std::vector<NamedTensor> state() const = 0;
   /// The mirror of state(): restores a trained layer from the tensors state() gave.

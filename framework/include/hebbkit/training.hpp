@@ -13,6 +13,7 @@
 namespace hebbkit {
 
 class RunContext;
+class Rule;
 
 /// Index batches over n samples, optionally shuffled with torch's (seeded) generator:
 ///   for (auto& idx : minibatches(n, 100, true, device)) step(x.index_select(0, idx));
@@ -87,5 +88,11 @@ torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels,
 /// overlaid, leaving out the first `skip` layers. (N, num_classes); differentiable in x.
 torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
                               const torch::Tensor& x, std::int64_t num_classes, std::size_t skip = 0);
+
+/// The same scores through a stack of layers (an encoder's, bottom first) on their prepared
+/// input: the bottom layer gives every label's activities by Rule::forward_overlaid, which
+/// a rule may make cheaper than one pass per label; the layers above run per label.
+torch::Tensor goodness_scores(const std::vector<Rule*>& stack, const torch::Tensor& x, std::int64_t num_classes,
+                              std::size_t skip = 0);
 
 }  // namespace hebbkit

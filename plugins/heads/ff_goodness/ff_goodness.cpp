@@ -26,8 +26,9 @@ class GoodnessHead final : public hebbkit::Head {
   }
 
   torch::Tensor logits(const torch::Tensor& images, hebbkit::Encoder& encoder) override {
-    return hebbkit::goodness_scores([&](const torch::Tensor& x) { return encoder.activations_prepared(x); },
-                                    encoder.prepare(images), num_classes_, skip_first_ ? 1 : 0);
+    std::vector<hebbkit::Rule*> stack;
+    for (std::size_t i = 0; i < encoder.layer_count(); ++i) stack.push_back(&encoder.layer(i));
+    return hebbkit::goodness_scores(stack, encoder.prepare(images), num_classes_, skip_first_ ? 1 : 0);
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {

@@ -39,6 +39,18 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
   return {loss, g_pos.sum().item<double>(), g_neg.sum().item<double>()};
 }
 
+void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
+                          const std::function<void(std::int64_t, torch::Tensor)>& each) {
+  const auto& weight = layer->weight;
+  const auto rest = x.slice(1, num_classes);
+  const auto value = x.max().detach();  // what overlay_label writes
+  const auto row_scale = 1 / ((rest.pow(2).sum(1, true) + value * value).sqrt() + 1e-6);
+  const auto shared = torch::mm(rest, weight.slice(1, num_classes).t()) * row_scale + layer->bias;
+  const auto label_scale = value * row_scale;  // (N, 1)
+  for (std::int64_t c = 0; c < num_classes; ++c)
+    each(c, torch::relu(shared + label_scale * weight.select(1, c).unsqueeze(0)));
+}
+
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,
                   torch::Tensor& out) {
   const std::int64_t n = index.size(0);

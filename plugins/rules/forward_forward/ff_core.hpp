@@ -2,6 +2,7 @@
 // Forward-Forward (Hinton 2022) building blocks: the goodness, the layer-local loss, and
 // the negative data of the supervised and unsupervised variants.
 #include <cstdint>
+#include <functional>
 
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/optimizer.h>
@@ -32,6 +33,15 @@ struct StepResult {
 /// autograd graph. Leaves the gradients in the layer's parameters and steps `optimizer`.
 StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                       std::int64_t positives, double theta);
+
+/// The bottom layer's activity relu(W direction(overlay(x, c)) + b) for every label c,
+/// handed to `each(c, activity)` in label order; x: (N, D) rows, overlay as overlay_label.
+/// Overlaid rows differ only in their first num_classes features and all have the same
+/// norm, so the product is computed once on the other features and label c adds
+/// (overlay value / norm) times column c of W: one product for all labels instead of one
+/// per label. Differentiable in x.
+void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
+                          const std::function<void(std::int64_t, torch::Tensor)>& each);
 
 /// out = [positive rows `index`; negative rows `index`], the batch train_step takes, gathered
 /// straight into `out` (resized as needed) without an intermediate copy.

@@ -133,6 +133,19 @@ class ForwardForward final : public hebbkit::Rule {
     if (layers_.empty()) throw hebbkit::DataError("forward_forward: the saved state holds no layer");
   }
 
+  // The first layer's product is shared between labels (ff::first_layer_overlaid).
+  void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
+                        const std::function<void(std::int64_t, hebbkit::LayerOutput)>& each) override {
+    hebbkit::ff::first_layer_overlaid(layers_.front().linear, x.flatten(1), num_classes,
+                                      [&](std::int64_t label, torch::Tensor bottom) {
+                                        std::vector<torch::Tensor> acts{std::move(bottom)};
+                                        for (std::size_t i = 1; i < layers_.size(); ++i)
+                                          acts.push_back(torch::relu(layers_[i].linear->forward(direction(acts.back()))));
+                                        auto output = output_of(acts);
+                                        each(label, {std::move(output), std::move(acts)});
+                                      });
+  }
+
   std::vector<torch::Tensor> parameters() override {
     std::vector<torch::Tensor> out;
     for (auto& layer : layers_)
@@ -288,11 +301,9 @@ class ForwardForward final : public hebbkit::Rule {
 
   // Goodness-based prediction: the label whose overlay makes the stack's goodness largest.
   double accuracy_of(const torch::Tensor& images, const torch::Tensor& labels) {
+    const std::vector<hebbkit::Rule*> stack{this};
     const auto scores = hebbkit::apply_batched(
-        [&](const torch::Tensor& x) {
-          return hebbkit::goodness_scores([&](const torch::Tensor& v) { return activations(v); }, x, num_classes_,
-                                          skip_first_ ? 1 : 0);
-        },
+        [&](const torch::Tensor& x) { return hebbkit::goodness_scores(stack, x, num_classes_, skip_first_ ? 1 : 0); },
         images, 1000);
     return hebbkit::accuracy(scores, labels);
   }

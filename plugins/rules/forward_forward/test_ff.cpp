@@ -116,3 +116,29 @@ TEST_CASE("a batch is the positive rows then the negative rows of the index", "[
   CHECK(out.data_ptr<float>() == storage);
   CHECK(out[3][1].item<float>() == -11.f);
 }
+
+TEST_CASE("one product for all labels gives the first layer's activity of every overlay", "[ff]") {
+  torch::manual_seed(4);
+  torch::nn::Linear layer(30, 16);
+  auto x = (torch::rand({7, 30}) * 0.8).requires_grad_();
+  std::vector<torch::Tensor> shared;
+  ff::first_layer_overlaid(layer, x, 10, [&](std::int64_t c, torch::Tensor a) {
+    CHECK(c == static_cast<std::int64_t>(shared.size()));
+    shared.push_back(a);
+  });
+  REQUIRE(shared.size() == 10);
+  for (std::int64_t c = 0; c < 10; ++c) {
+    const auto direct = torch::relu(layer->forward(ff::direction(overlay_label(x, torch::full({7}, c, torch::kInt64), 10))));
+    CAPTURE(c);
+    CHECK(torch::allclose(shared[c], direct, 1e-5, 1e-6));
+  }
+  // Labels differ: the shared product is not one activity repeated.
+  CHECK(!torch::allclose(shared[0], shared[1], 1e-3, 1e-4));
+  // Differentiable in x, with the direct way's gradient.
+  const auto grad_shared = torch::autograd::grad({torch::stack(shared).pow(2).sum()}, {x})[0];
+  std::vector<torch::Tensor> direct;
+  for (std::int64_t c = 0; c < 10; ++c)
+    direct.push_back(torch::relu(layer->forward(ff::direction(overlay_label(x, torch::full({7}, c, torch::kInt64), 10)))));
+  const auto grad_direct = torch::autograd::grad({torch::stack(direct).pow(2).sum()}, {x})[0];
+  CHECK(torch::allclose(grad_shared, grad_direct, 1e-4, 1e-6));
+}
