@@ -140,7 +140,7 @@ class ForwardForward final : public hebbkit::Rule {
                                       [&](std::int64_t label, torch::Tensor bottom) {
                                         std::vector<torch::Tensor> acts{std::move(bottom)};
                                         for (std::size_t i = 1; i < layers_.size(); ++i)
-                                          acts.push_back(torch::relu(layers_[i].linear->forward(direction(acts.back()))));
+                                          acts.push_back(layer_output(i, acts.back()));
                                         auto output = output_of(acts);
                                         each(label, {std::move(output), std::move(acts)});
                                       });
@@ -162,8 +162,8 @@ class ForwardForward final : public hebbkit::Rule {
   std::vector<torch::Tensor> activations(const torch::Tensor& x) {
     std::vector<torch::Tensor> out;
     torch::Tensor h = x.flatten(1);
-    for (auto& layer : layers_) {
-      h = torch::relu(layer.linear->forward(direction(h)));
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      h = layer_output(i, h);
       out.push_back(h);
     }
     return out;
@@ -182,11 +182,14 @@ class ForwardForward final : public hebbkit::Rule {
     return hebbkit::ff::hybrid_negatives(images_).flatten(1);
   }
 
+  // One layer: it sees only the direction of its input.
+  torch::Tensor layer_output(std::size_t index, const torch::Tensor& x) {
+    return torch::relu(layers_[index].linear->forward(direction(x)));
+  }
+
   // One trained layer applied to x in batches, without a graph.
   torch::Tensor apply_layer(const torch::Tensor& x, std::size_t index) {
-    auto& linear = layers_[index].linear;
-    return hebbkit::apply_batched([&](const torch::Tensor& b) { return torch::relu(linear->forward(direction(b))); }, x,
-                                  4096);
+    return hebbkit::apply_batched([&](const torch::Tensor& b) { return layer_output(index, b); }, x, 4096);
   }
 
   // The frozen layers [0, count) applied to x.
