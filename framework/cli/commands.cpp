@@ -17,13 +17,18 @@
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"
 #include "recipe/schema_check.hpp"
+#include "run/run_folder.hpp"
 #include "run/signals.hpp"
 #include "stages/stage.hpp"
+#include "sweep/sweep.hpp"
 #include "system/system_info.hpp"
 
 namespace hebbkit::cli {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using run::live_status;
+using run::read_manifest;
+using run::text;
 
 namespace {
 
@@ -56,6 +61,8 @@ int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& opt
     const std::string dir = result.dir.string();
     if (result.status == "completed") {
       fmt::print(stderr, "hebbkit: run completed: {}\n", dir);
+    } else if (result.status == "pruned") {
+      fmt::print(stderr, "hebbkit: run pruned: {} ({})\n", result.error, dir);
     } else if (result.status == "interrupted") {
       fmt::print(stderr, "hebbkit: run interrupted: {} — continue it with `hebbkit run --resume {}`\n", dir, dir);
     } else {
@@ -78,37 +85,6 @@ void print_schema(const ParamSchema& schema) {
     fmt::print("  {:<14} {:<17} {:<12} {}{}\n", spec.name, to_string(spec.type), fallback, spec.doc,
                spec.constraint_text().empty() ? "" : "  " + spec.constraint_text());
   }
-}
-
-// A run folder's manifest, or nullopt with the reason.
-std::optional<json> read_manifest(const fs::path& dir, std::string& why) {
-  try {
-    auto manifest = json::parse(std::ifstream(dir / "manifest.json"));
-    if (!manifest.is_object()) {
-      why = "manifest.json is not a JSON object";
-      return std::nullopt;
-    }
-    return manifest;
-  } catch (const std::exception& e) {
-    why = fmt::format("manifest.json: {}", e.what());
-    return std::nullopt;
-  }
-}
-
-// "running" runs whose process is gone (SIGKILL, a crash, a reboot) are shown as killed.
-std::string text(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string("?");
-}
-
-std::string live_status(const json& manifest) {
-  const auto status = text(manifest, "status");
-  if (status != "running") return status;
-  const auto pid = manifest.find("pid");
-  if (pid == manifest.end() || !pid->is_number_integer() || text(manifest, "host") != system::host_name())
-    return status;  // another machine's run: we cannot tell
-  const bool alive = ::kill(static_cast<pid_t>(pid->get<long>()), 0) == 0 || errno == EPERM;
-  return alive ? status : "killed";
 }
 
 // Checks that `dir` is a run folder; returns its manifest or prints why not.
@@ -176,9 +152,48 @@ int evaluate_run(const fs::path& dir, const std::string& stages, const std::vect
   return run_and_report(*recipe, options);
 }
 
+int sweep_trial(const fs::path& sweep_dir, std::size_t id, pipeline::RunOptions options) {
+  std::optional<sweep::TrialRun> trial;
+  try {
+    trial = sweep::prepare_trial(sweep_dir, id);
+  } catch (const RecipeError& e) {
+    return error(e.what());
+  } catch (const std::exception& e) {
+    return error(e.what(), 1);
+  }
+  options.out = trial->out;
+  options.watch = trial->watch;
+  if (fs::exists(trial->out / "manifest.json")) {
+    std::string why;
+    const auto manifest = read_manifest(trial->out, why);
+    const std::string status = manifest ? live_status(*manifest) : "unreadable";
+    if (status == "completed" || status == "failed" || status == "pruned") {
+      fmt::print(stderr, "hebbkit: trial {} already {}; nothing to do\n", trial->out.string(), status);
+      return 0;
+    }
+    if (status == "running")
+      return error(fmt::format("{}: the trial is running (pid {} on {})", trial->out.string(),
+                               manifest->value("pid", json(0)).dump(), text(*manifest, "host")), 1);
+    options.resume = true;  // interrupted or killed: continue from its checkpoint
+  }
+  auto recipe = resolve([&] { return std::move(trial->doc); });
+  if (!recipe) return 2;
+  return run_and_report(*recipe, options);
+}
+
 int validate_recipe(const fs::path& file, const std::vector<std::string>& overrides) {
   auto recipe = resolve([&] { return recipe::load(file, overrides); });
   if (!recipe) return 2;
+  if (recipe->doc->root["sweep"]) {
+    recipe::Document doc = *recipe->doc;
+    doc.root = YAML::Clone(doc.root);
+    try {
+      const auto spec = sweep::make_spec(doc, {}, recipe->seed);
+      fmt::print("{}: sweep: {} over {} parameter(s)\n", file.string(), spec.strategy, spec.params.size());
+    } catch (const RecipeError& e) {
+      return error(e.what());
+    }
+  }
   fmt::print("{}: ok — dataset {}, {} layer(s), head {}, {} stage(s)\n", file.string(), recipe->dataset.name(),
              recipe->layers.size(), recipe->head.name(), recipe->stages.size());
   return 0;
@@ -268,7 +283,10 @@ int list_runs(const fs::path& folder) {
       if (!summary.is_object() || !summary.contains(key)) return std::string("-");
       return summary[key].is_number() ? fmt::format("{:.2f}%", 100 * summary[key].get<double>()) : std::string("?");
     };
-    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", dir.filename().string(), live_status(*manifest),
+    std::string shown = dir.filename().string();
+    if (text(*manifest, "kind") == "sweep" && summary.is_object())
+      shown += fmt::format(" [sweep, {} trials]", summary.value("trials", 0));
+    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", shown, live_status(*manifest),
                pct("test_accuracy"), pct("val_accuracy"), text(*manifest, "started"));
   }
   return 0;

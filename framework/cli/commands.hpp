@@ -18,6 +18,9 @@ int resume_run(const std::filesystem::path& run_dir, const std::vector<std::stri
 /// on the run's reopened model, into a new run folder.
 int evaluate_run(const std::filesystem::path& run_dir, const std::string& stages,
                  const std::vector<std::string>& overrides, pipeline::RunOptions options);
+/// `sweep-trial DIR ID`: one trial of a sweep into DIR/trials/ID (a worker's or a Slurm
+/// task's command); continues the trial if it was stopped, does nothing if it finished.
+int sweep_trial(const std::filesystem::path& sweep_dir, std::size_t id, pipeline::RunOptions options);
 int validate_recipe(const std::filesystem::path& recipe, const std::vector<std::string>& overrides);
 int list_plugins();
 /// A plugin's or a stage's parameters.

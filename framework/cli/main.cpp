@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "hebbkit/version.hpp"
 #include "recipe/schema_check.hpp"
+#include "sweep/sweep.hpp"
 #include "system/system_info.hpp"
 
 namespace {
@@ -88,6 +89,40 @@ int main(int argc, char** argv) {
   compare->add_option("runs", compare_dirs, "run folders (two or more)")->required();
   compare->add_option("--out", compare_out, "folder for the charts and tables (default: runs/<time>-compare)");
 
+  sweep::CommandLine sweep_cli;
+  sweep::DriveOptions sweep_options;
+  std::string strategy, objective, mode, prune, prune_metric;
+  std::size_t trials = 0;
+  int jobs = 0;
+  auto* sweep = app.add_subcommand(
+      "sweep", "run a recipe over a search space (grid, random, TPE) locally or as Slurm job arrays; run again to continue");
+  sweep->add_option("recipe", recipe, "recipe YAML file (its `sweep:` block, if any, is the starting point)")->required();
+  sweep->add_option("--param", sweep_cli.params,
+                    "a swept key: KEY=a,b,c (choices) or KEY=lo:hi[:log] (a range; integers if both ends are), "
+                    "e.g. layers.0.rule.p=2,3,4 layers.0.rule.delta=0.1:0.5");
+  sweep->add_option("--strategy", strategy, "grid, random or tpe (default: grid when every parameter is discrete)");
+  sweep->add_option("--trials", trials, "number of trials (random, tpe; default 20); caps a grid")->check(CLI::PositiveNumber);
+  sweep->add_option("--objective", objective, "a number in each trial's summary.json (default val_accuracy)");
+  sweep->add_option("--mode", mode, "max or min (default max)");
+  sweep->add_option("--prune", prune, "none or median: stop trials that trail the median of completed ones");
+  sweep->add_option("--prune-metric", prune_metric, "SCOPE.NAME of a per-epoch metric (default head.val_accuracy)");
+  sweep->add_option("--jobs", jobs, "trials at once: local processes, or Slurm's concurrency cap (default 1)")
+      ->check(CLI::PositiveNumber);
+  sweep->add_option("--executor", sweep_options.executor, "local or slurm")->check(CLI::IsMember({"local", "slurm"}));
+  sweep->add_option("--sbatch", sweep_options.sbatch_args, "an sbatch option for every job array, e.g. --sbatch=--partition=short");
+  sweep->add_option("--poll", sweep_options.poll_seconds, "seconds between Slurm queue checks (default 5)");
+  sweep->add_option("--threads", sweep_options.threads, "threads per trial (default: the cores split between the jobs)")
+      ->check(CLI::Validator(check_threads, "N"));
+  sweep->add_option("--set", overrides, "override a value of the recipe for every trial");
+  sweep->add_option("--out", sweep_options.out, "sweep folder (default runs/<recipe name>-sweep); the same folder continues");
+
+  std::size_t trial_id = 0;
+  auto* sweep_trial = app.add_subcommand("sweep-trial", "run one trial of a sweep (what sweep workers and Slurm tasks run)");
+  sweep_trial->add_option("sweep", run_dir, "the sweep folder")->required();
+  sweep_trial->add_option("trial", trial_id, "the trial's number")->required();
+  sweep_trial->add_option("--threads", options.threads, "CPU threads")->check(CLI::Validator(check_threads, "N"));
+  sweep_trial->add_option("--progress", progress, "bar, lines or auto")->check(CLI::IsMember({"bar", "lines", "auto"}));
+
   std::string runs_folder = "runs";
   auto* runs = app.add_subcommand("runs", "list runs with status and key metrics");
   runs->add_option("folder", runs_folder, "folder holding run folders (default: runs)");
@@ -124,6 +159,18 @@ int main(int argc, char** argv) {
   if (*plugins) return cli::list_plugins();
   if (*describe) return cli::describe(name);
   if (*runs) return cli::list_runs(runs_folder);
+  if (*sweep_trial) return cli::sweep_trial(run_dir, trial_id, options);
+  if (*sweep) {
+    if (!strategy.empty()) sweep_cli.strategy = strategy;
+    if (!objective.empty()) sweep_cli.objective = objective;
+    if (!mode.empty()) sweep_cli.mode = mode;
+    if (!prune.empty()) sweep_cli.prune = prune;
+    if (!prune_metric.empty()) sweep_cli.prune_metric = prune_metric;
+    if (trials > 0) sweep_cli.trials = trials;
+    if (jobs > 0) sweep_cli.jobs = jobs;
+    sweep_options.command_line.assign(argv, argv + argc);
+    return sweep::drive(recipe, overrides, sweep_cli, sweep_options);
+  }
   if (*compare) return cli::compare_runs({compare_dirs.begin(), compare_dirs.end()}, compare_out);
   return 2;
 }

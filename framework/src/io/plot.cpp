@@ -52,17 +52,19 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
                                          std::strerror(errno)));
   int block = 0;
   for (const auto& panel : panels) {
-    script += fmt::format("set title \"{}\"\nset xlabel \"{}\"\nset ylabel \"{}\"\n{}\n", label(panel.title),
+    script += fmt::format("set title \"{}\"\nset xlabel \"{}\"\nset ylabel \"{}\"\n{}\n{}\n", label(panel.title),
                           label(panel.xlabel), label(panel.ylabel),
-                          panel.log_y ? "set logscale y" : "unset logscale y");
+                          panel.log_y ? "set logscale y" : "unset logscale y",
+                          panel.log_x ? "set logscale x" : "unset logscale x");
     script += panel.series.size() > 1 ? "set key top right\n" : "unset key\n";
     std::vector<std::string> plots;
     for (const auto& s : panel.series) {
       for (std::size_t i = 0; i < s.x.size(); ++i)
-        if (std::isfinite(s.y[i]) && (!panel.log_y || s.y[i] > 0)) out << s.x[i] << ' ' << s.y[i] << '\n';
+        if (std::isfinite(s.y[i]) && (!panel.log_y || s.y[i] > 0) && (!panel.log_x || s.x[i] > 0))
+          out << s.x[i] << ' ' << s.y[i] << '\n';
       out << "\n\n";
-      plots.push_back(fmt::format("\"{}\" index {} with linespoints pt 7 ps 0.5 title \"{}\"", escape(data.string()),
-                                  block++, label(s.title)));
+      plots.push_back(fmt::format("\"{}\" index {} with {} title \"{}\"", escape(data.string()), block++,
+                                  s.points_only ? "points pt 7 ps 1" : "linespoints pt 7 ps 0.5", label(s.title)));
     }
     script += "plot " + fmt::format("{}", fmt::join(plots, ", ")) + "\n";
   }

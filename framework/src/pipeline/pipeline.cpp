@@ -188,6 +188,7 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
 
   run::HostContext ctx(*store, device, recipe.seed, options.progress);
   if (options.resume) ctx.load_history(result.dir / "metrics.jsonl");
+  ctx.set_watch(options.watch);
   ctx.set_stage("setup");
   result.status = "completed";
   std::string error;
@@ -200,6 +201,9 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
     result.status = "interrupted";
     result.exit_code = 130;
     error = "interrupted by signal; results of the finished stages are kept";
+  } catch (const run::Pruned& e) {
+    result.status = "pruned";
+    error = e.what();
   } catch (const RecipeError& e) {
     result.status = "failed";
     result.exit_code = 2;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "recipe/recipe.hpp"
+#include "run/host_context.hpp"
 #include "run/progress_display.hpp"
 
 namespace hebbkit::pipeline {
@@ -20,12 +21,14 @@ struct RunOptions {
   std::filesystem::path reopen;
   /// `hebbkit run --resume`: continue the unfinished run in `out` from its checkpoint.
   bool resume = false;
+  /// Sees every metric; a reason returned stops the run with status "pruned" (sweeps).
+  run::MetricWatch watch;
 };
 
 struct RunResult {
   std::filesystem::path dir;
-  std::string status;  ///< completed, interrupted, failed
-  int exit_code = 0;   ///< 0 completed, 1 failed at run time, 2 bad recipe or data options, 130 interrupted
+  std::string status;  ///< completed, interrupted, failed, pruned
+  int exit_code = 0;   ///< 0 completed or pruned, 1 failed at run time, 2 bad recipe or data options, 130 interrupted
   std::string error;   ///< why it failed or stopped; "" when completed
 };
 

@@ -14,8 +14,9 @@
 namespace hebbkit::recipe {
 namespace {
 
-const std::vector<std::string> top_level_keys = {"schema", "name",   "description", "seed",
-                                                 "dataset", "layers", "head",        "stages"};
+// `sweep` is read by `hebbkit sweep` (sweep/spec.cpp); a plain run ignores it.
+const std::vector<std::string> top_level_keys = {"schema", "name", "description", "seed",  "dataset",
+                                                 "layers", "head", "stages",      "sweep"};
 
 struct Resolver {
   std::shared_ptr<const Document> doc;

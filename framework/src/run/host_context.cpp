@@ -40,6 +40,8 @@ void HostContext::metric(const std::string& name, double value, std::int64_t epo
   record["step"] = step >= 0 ? nlohmann::json(step) : nlohmann::json(nullptr);
   store_.append_metric(record);
   history_.push_back({stage_, scope_, name, epoch, step, value});
+  if (watch_)
+    if (auto why = watch_(history_.back())) throw Pruned(*why);
 }
 
 std::unique_ptr<Progress> HostContext::progress(const std::string& label, std::int64_t total, const std::string& unit) {

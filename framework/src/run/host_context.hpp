@@ -2,6 +2,9 @@
 // The host's RunContext: routes a plugin's log lines, metrics and progress into the run
 // folder, tagged with the current stage and scope (e.g. "train", "layers.0").
 #include <chrono>
+#include <functional>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,16 @@ struct MetricPoint {
   std::string stage, scope, name;
   std::int64_t epoch = -1, step = -1;
   double value = 0;
+};
+
+/// Looks at every metric as it is recorded and returns a reason to stop the run early
+/// (a sweep's pruner), or nullopt.
+using MetricWatch = std::function<std::optional<std::string>(const MetricPoint&)>;
+
+/// Thrown by HostContext::metric() when the watch says stop: the run ends as "pruned".
+class Pruned : public std::runtime_error {
+ public:
+  explicit Pruned(const std::string& why) : std::runtime_error(why) {}
 };
 
 /// Where a stage that trains keeps checkpoints inside a part (the train stage's).
@@ -45,6 +58,8 @@ class HostContext final : public RunContext {
   void epoch_finished(std::int64_t epochs_done, const std::function<std::vector<NamedTensor>()>& state) override {
     if (checkpoints_) checkpoints_->epoch_finished(epochs_done, state);
   }
+  /// Asks `watch` about every metric from now on; it may stop the run (throws Pruned).
+  void set_watch(MetricWatch watch) { watch_ = std::move(watch); }
   /// Routes resume_point()/epoch_finished() to `sink` (nullptr: none) while a part trains.
   void set_checkpoints(CheckpointSink* sink) { checkpoints_ = sink; }
 
@@ -68,6 +83,7 @@ class HostContext final : public RunContext {
   std::chrono::steady_clock::time_point start_;
   std::vector<MetricPoint> history_;
   CheckpointSink* checkpoints_ = nullptr;
+  MetricWatch watch_;
 };
 
 }  // namespace hebbkit::run

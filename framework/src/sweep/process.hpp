@@ -1,0 +1,34 @@
+#pragma once
+// Child processes for sweeps: workers that run trials, and the Slurm commands.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hebbkit::sweep {
+
+/// Starts argv[0] (a path) with `argv`, the current environment plus `env` (NAME=VALUE,
+/// replacing an existing NAME), stdin from /dev/null and stdout+stderr appended to
+/// `output`. The child gets its own process group, so a Ctrl-C on the terminal reaches
+/// the parent alone, which then stops its children once and cleanly.
+pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+            const std::filesystem::path& output);
+
+struct CommandResult {
+  int exit_code = 0;   ///< 127 when the program cannot be started
+  std::string output;  ///< stdout and stderr together
+};
+/// Runs a program found on PATH to the end and captures what it prints.
+CommandResult run_command(const std::vector<std::string>& argv);
+
+/// "exit code 3", "killed by signal 9 (Killed)" for a waitpid() status.
+std::string describe_exit(int wait_status);
+
+/// The last `lines` lines of `file` ("" when unreadable).
+std::string tail(const std::filesystem::path& file, std::size_t lines);
+
+/// This executable's own path, for workers and Slurm tasks.
+std::filesystem::path own_executable();
+
+}  // namespace hebbkit::sweep
