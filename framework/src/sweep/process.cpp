@@ -119,6 +119,13 @@ std::string tail(const fs::path& file, std::size_t lines) {
   return out;
 }
 
-fs::path own_executable() { return fs::read_symlink("/proc/self/exe"); }
+fs::path own_executable() {
+  // A rebuild while a sweep runs replaces the file; the kernel then appends " (deleted)".
+  std::string path = fs::read_symlink("/proc/self/exe").string();
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  return path;
+}
 
 }  // namespace hebbkit::sweep

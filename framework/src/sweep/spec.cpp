@@ -119,8 +119,12 @@ Spec make_spec(recipe::Document& doc, const CommandLine& cli, std::uint64_t reci
     doc.root.remove("sweep");
   }
 
+  const std::size_t from_recipe = spec.params.size();
   for (const auto& text : cli.params) {
     Dimension d = parse_param(text);
+    for (std::size_t j = from_recipe; j < spec.params.size(); ++j)
+      if (spec.params[j].key == d.key)
+        throw RecipeError(fmt::format("{}: {} is swept twice (also {})", d.origin, d.key, spec.params[j].origin));
     const auto same = std::find_if(spec.params.begin(), spec.params.end(), [&](const Dimension& e) { return e.key == d.key; });
     if (same != spec.params.end()) *same = std::move(d);  // the command line wins
     else spec.params.push_back(std::move(d));

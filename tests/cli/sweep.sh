@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# sweep.sh HEBBKIT DATA_ROOT WORKDIR: a tiny sweep end to end on the local executor —
+# results, best recipe and plot; a run-time failure recorded while the sweep goes on;
+# a second run that only continues; the median rule pruning a poor trial; Ctrl-C and a
+# continued sweep that loses nothing finished.
+set -u
+hebbkit="$1" data="$2" work="$3"
+export HEBBKIT_DATA="$data"
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAILED: $*"; for f in "$work"/*.txt; do echo "--- $f"; cat "$f"; done; exit 1; }
+cat > "$work/tiny.yaml" <<'YAML'
+seed: 0
+dataset: {name: mnist, validation: 40}
+head: {name: softmax, epochs: 3, lr: 0.05}
+stages: [train, evaluate]
+sweep:
+  params:
+    head.lr: [0.05, 0.2]
+YAML
+
+# 1. Two workers; one trial fails at run time (more validation images than there are).
+"$hebbkit" sweep "$work/tiny.yaml" --param dataset.validation=40,100000 --jobs 2 --threads 1 --out "$work/s1" \
+  >"$work/s1.txt" 2>&1 || fail "sweep exit $?"
+[ "$(grep -c ',completed,' "$work/s1/results.csv")" -eq 2 ] || fail "two completed trials expected"
+[ "$(grep -c ',failed,' "$work/s1/results.csv")" -eq 2 ] || fail "two failed trials expected"
+grep -q 'failed,.*validation' "$work/s1/results.csv" || fail "the failure's reason is not recorded"
+for f in best.yaml objective.png summary.json sweep.yaml base.yaml; do [ -s "$work/s1/$f" ] || fail "$f missing"; done
+grep -q 'trial +status +head.lr +dataset.validation +val_accuracy' "$work/s1.txt" -E || fail "no table printed"
+"$hebbkit" validate "$work/s1/best.yaml" >/dev/null 2>&1 || fail "best.yaml is not a valid recipe"
+"$hebbkit" runs "$work" | grep -Eq 's1 \[sweep, 4 trials\] +completed' || fail "hebbkit runs does not show the sweep"
+
+# 2. The same command again: nothing new runs.
+"$hebbkit" sweep "$work/tiny.yaml" --param dataset.validation=40,100000 --jobs 2 --threads 1 --out "$work/s1" \
+  >"$work/s1_again.txt" 2>&1 || fail "second sweep exit $?"
+grep -q 'continuing the sweep: 4 trial(s) finished, 0 to run again' "$work/s1_again.txt" || fail "not continued"
+grep -q 'started' "$work/s1_again.txt" && fail "a finished trial ran again"
+# A different search in the same folder is refused.
+"$hebbkit" sweep "$work/tiny.yaml" --param head.epochs=1,2 --out "$work/s1" >"$work/s1_other.txt" 2>&1
+[ $? -eq 2 ] && grep -q 'holds a different sweep' "$work/s1_other.txt" || fail "a different sweep was not refused"
+
+# 3. The median rule: the good learning rate first, then one that learns nothing.
+"$hebbkit" sweep "$work/tiny.yaml" --param head.lr=0.05,0.0000001 --param head.epochs=6 --prune median \
+  --set sweep.prune.warmup=0 --set sweep.prune.startup=1 --threads 1 --out "$work/s2" >"$work/s2.txt" 2>&1 \
+  || fail "pruning sweep exit $?"
+grep -q '^0001,pruned,' "$work/s2/results.csv" || fail "the poor trial was not pruned"
+grep -q '"status": "pruned"' "$work/s2/trials/0001/manifest.json" || fail "the trial's run folder does not say pruned"
+
+# 4. Ctrl-C stops the workers cleanly; the same command continues and loses nothing.
+cat > "$work/long.yaml" <<'YAML'
+dataset: {name: mnist, validation: 40}
+head: {name: softmax, epochs: 40, batch: 1}
+stages: [train, evaluate]
+YAML
+"$hebbkit" sweep "$work/long.yaml" --param head.lr=0.01,0.02,0.03 --jobs 1 --threads 1 --out "$work/s3" >"$work/s3.txt" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q 'trial 0001 started' "$work/s3.txt" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"; code=$?
+[ "$code" -eq 130 ] || fail "interrupted sweep exit $code"
+grep -q '^0000,completed,' "$work/s3/results.csv" || fail "the finished trial is not kept"
+grep -q '"status": "interrupted"' "$work/s3/trials/0001/manifest.json" || fail "the running trial was not stopped cleanly"
+"$hebbkit" sweep "$work/long.yaml" --param head.lr=0.01,0.02,0.03 --jobs 1 --threads 1 --out "$work/s3" >"$work/s3_again.txt" 2>&1 \
+  || fail "continued sweep exit $?"
+grep -q 'continuing the sweep: 1 trial(s) finished, 1 to run again' "$work/s3_again.txt" || fail "not continued"
+grep -q 'trial 0000 started' "$work/s3_again.txt" && fail "the finished trial ran again"
+[ "$(grep -c ',completed,' "$work/s3/results.csv")" -eq 3 ] || fail "three completed trials expected"
+grep -q 'resuming\|continuing' "$work/s3/trials/0001/log.txt" || fail "the stopped trial did not continue from its folder"
+echo "ok: sweeps run, record failures, continue, prune and survive Ctrl-C"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# sweep_slurm.sh HEBBKIT DATA_ROOT WORKDIR: `hebbkit sweep --executor slurm` against a real
+# Slurm: munged, slurmctld and slurmd started in WORKDIR with a one-node configuration on
+# ports of their own, stopped at the end. Exits 77 (skipped) where Slurm is not installed.
+set -u
+hebbkit="$1" data="$2" work="$3"
+for tool in munged slurmctld slurmd sbatch squeue scancel sinfo; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { echo "HEBBKIT-SKIPPED: $tool not installed (Debian: slurm-wlm, munge)"; exit 77; }
+done
+export PATH="$PATH:/usr/sbin"
+rm -rf "$work" && mkdir -p "$work/state" "$work/spool" "$work/munge"
+chmod 700 "$work/munge"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  [ -f "$work/munge/munged.pid" ] && kill "$(cat "$work/munge/munged.pid")" 2>/dev/null
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+fail() { echo "FAILED: $*"; for f in "$work"/*.txt "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
+
+# munge: a fresh key and a private socket.
+dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none && chmod 400 "$work/munge/munge.key"
+munged --force --socket="$work/munge/socket" --key-file="$work/munge/munge.key" --pid-file="$work/munge/munged.pid" \
+  --log-file="$work/munge.log" --seed-file="$work/munge/seed" >"$work/munged.txt" 2>&1 || fail "munged did not start"
+
+host="$(hostname -s)"
+cpus="$(nproc)"
+port=$(( 20000 + ($$ % 20000) ))
+cat > "$work/slurm.conf" <<CONF
+ClusterName=hebbkit-test
+SlurmctldHost=$host
+SlurmUser=$(id -un)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$work/munge/socket
+StateSaveLocation=$work/state
+SlurmdSpoolDir=$work/spool
+SlurmctldPidFile=$work/slurmctld.pid
+SlurmdPidFile=$work/slurmd.pid
+SlurmctldLogFile=$work/slurmctld.log
+SlurmdLogFile=$work/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+MpiDefault=none
+ReturnToService=2
+NodeName=$host CPUs=$cpus State=UNKNOWN
+PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF="$work/slurm.conf"
+slurmctld -D -i -f "$SLURM_CONF" >"$work/slurmctld.txt" 2>&1 & pids+=($!)
+slurmd -D -f "$SLURM_CONF" >"$work/slurmd.txt" 2>&1 & pids+=($!)
+for _ in $(seq 60); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 0.5; done
+sinfo -h -o %T 2>/dev/null | grep -q idle || fail "the Slurm node did not come up"
+
+export HEBBKIT_DATA="$data"
+cat > "$work/tiny.yaml" <<'YAML'
+seed: 0
+dataset: {name: mnist, validation: 40}
+head: {name: softmax, epochs: 3, lr: 0.05}
+stages: [train, evaluate]
+YAML
+# A grid as one job array (two at a time), one trial failing at run time.
+"$hebbkit" sweep "$work/tiny.yaml" --param head.lr=0.05,0.2 --param dataset.validation=40,100000 --executor slurm \
+  --jobs 2 --threads 1 --poll 0.5 --out "$work/grid" >"$work/grid.txt" 2>&1 || fail "slurm grid sweep exit $?"
+[ "$(grep -c ',completed,' "$work/grid/results.csv")" -eq 2 ] || fail "two completed trials expected"
+[ "$(grep -c ',failed,' "$work/grid/results.csv")" -eq 2 ] || fail "two failed trials expected"
+[ "$(wc -l < "$work/grid/slurm/jobs.txt")" -eq 1 ] || fail "a grid should be one job array"
+grep -q -- '--array\|ids=(0 1 2 3)' "$work/grid/slurm/"array_*.sh || fail "no array script"
+[ -s "$work/grid/best.yaml" ] && [ -s "$work/grid/objective.png" ] || fail "best.yaml or objective.png missing"
+grep -q '"host"' "$work/grid/trials/0000/manifest.json" || fail "trial 0 has no run folder"
+# TPE learns from results, so it submits in rounds of --jobs.
+"$hebbkit" sweep "$work/tiny.yaml" --param head.lr=0.01:0.3:log --strategy tpe --trials 3 --executor slurm \
+  --jobs 1 --threads 1 --poll 0.5 --out "$work/tpe" >"$work/tpe.txt" 2>&1 || fail "slurm tpe sweep exit $?"
+[ "$(grep -c ',completed,' "$work/tpe/results.csv")" -eq 3 ] || fail "three completed trials expected"
+[ "$(wc -l < "$work/tpe/slurm/jobs.txt")" -eq 3 ] || fail "TPE with --jobs 1 should submit three arrays"
+echo "ok: sweeps through Slurm job arrays"
