@@ -1,5 +1,6 @@
 #include "io/plot.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -57,6 +58,9 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
                           panel.log_y ? "set logscale y" : "unset logscale y",
                           panel.log_x ? "set logscale x" : "unset logscale x");
     script += panel.series.size() > 1 ? "set key top right\n" : "unset key\n";
+    // Scatter points at the range's ends would sit on the frame.
+    const bool scatter = std::any_of(panel.series.begin(), panel.series.end(), [](const Series& s) { return s.points_only; });
+    script += scatter ? "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n" : "set offsets 0, 0, 0, 0\n";
     std::vector<std::string> plots;
     for (const auto& s : panel.series) {
       for (std::size_t i = 0; i < s.x.size(); ++i)
