@@ -16,35 +16,68 @@ torch::Tensor loss(const torch::Tensor& g_pos, const torch::Tensor& g_neg, doubl
 
 StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                       std::int64_t positives, double theta) {
+  LayerObjective objective;
+  objective.theta = theta;
+  return train_step(layer, optimizer, x, positives, objective, nullptr);
+}
+
+StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                      std::int64_t positives, const LayerObjective& objective, torch::Tensor* running_mean,
+                      torch::Tensor* activity) {
   torch::NoGradGuard no_grad;
   auto& weight = layer->weight;
   auto& bias = layer->bias;
   const std::int64_t rows = x.size(0), width = weight.size(0);
-  const auto row_scale = (x.norm(2, {1}, true) + 1e-6).reciprocal_();  // direction(x) = x * row_scale
-  // a = relu(direction(x) W^T + b), computed in place in the product's buffer.
+  // The input's normalisation as a row scale of the product: direction(x) * input_scale.
+  const auto row_scale = (x.norm(2, {1}, true) + 1e-6).reciprocal_().mul_(objective.input_scale);
+  // a = relu(row_scale (x W^T) + b), computed in place in the product's buffer.
   auto a = torch::mm(x, weight.t());
   a.mul_(row_scale).add_(bias).relu_();
-  const auto g = a.norm(2, {1}).square_().div_(static_cast<double>(width));
+  if (activity) *activity = a.clone();
+  const double per = objective.sum_goodness ? 1.0 : static_cast<double>(width);
+  const double threshold = objective.sum_goodness ? objective.theta * static_cast<double>(width) : objective.theta;
+  const auto g = a.norm(2, {1}).square_().div_(per);
   const auto g_pos = g.slice(0, 0, positives), g_neg = g.slice(0, positives);
-  const auto s = torch::cat({theta - g_pos, g_neg - theta});
-  const double loss = torch::softplus(s).mean().item<double>();
+  const auto s = torch::cat({threshold - g_pos, g_neg - threshold});
+  StepResult result;
+  result.loss = torch::softplus(s).mean().item<double>();
+  result.goodness_pos = g_pos.sum().item<double>();
+  result.goodness_neg = g_neg.sum().item<double>();
   // d loss / d g = -sigmoid(s) / rows for positives, +sigmoid(s) / rows for negatives;
-  // d g / d a = 2 a / width, and a is already zero where the ReLU is off.
-  auto coef = torch::sigmoid(s).mul_(2.0 / static_cast<double>(rows * width));
+  // d g / d a = 2 a / per, and a is already zero where the ReLU is off.
+  auto coef = torch::sigmoid(s).mul_(2.0 / (static_cast<double>(rows) * per));
   coef.slice(0, 0, positives).neg_();
+  torch::Tensor peer_grad;
+  if (objective.peer_weight > 0 && running_mean != nullptr && positives > 0) {
+    // R = momentum R_old + (1 - momentum) mean_pos(a); loss = mean_j (mean(R) - R_j)^2,
+    // so d loss / d a_ij = (2 / width) (R_j - mean(R)) (1 - momentum) / positives on positive rows.
+    const double m = objective.peer_momentum;
+    auto r = running_mean->mul(m).add_(a.slice(0, 0, positives).mean(0), 1.0 - m);
+    const auto centred = r - r.mean();
+    result.peer_loss = centred.square().mean().item<double>();
+    peer_grad = centred.mul(objective.peer_weight * 2.0 * (1.0 - m) /
+                            (static_cast<double>(width) * static_cast<double>(positives)));
+    *running_mean = r;
+  }
+  const auto active = peer_grad.defined() && !objective.full_relu_grad ? a.slice(0, 0, positives).gt(0) : torch::Tensor();
   auto& dz = a.mul_(coef.unsqueeze(1));
+  if (peer_grad.defined()) {
+    auto top = dz.slice(0, 0, positives);
+    if (active.defined()) top.add_(peer_grad.unsqueeze(0) * active);
+    else top.add_(peer_grad.unsqueeze(0));
+  }
   bias.mutable_grad() = dz.sum(0);
   weight.mutable_grad() = torch::mm(dz.mul_(row_scale).t(), x);
   optimizer.step();
-  return {loss, g_pos.sum().item<double>(), g_neg.sum().item<double>()};
+  return result;
 }
 
 void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
-                          const std::function<void(std::int64_t, torch::Tensor)>& each) {
+                          const std::function<void(std::int64_t, torch::Tensor)>& each, double input_scale) {
   const auto& weight = layer->weight;
   const auto rest = x.slice(1, num_classes);
   const auto value = x.max().detach();  // what overlay_label writes
-  const auto row_scale = 1 / ((rest.pow(2).sum(1, true) + value * value).sqrt() + 1e-6);
+  const auto row_scale = input_scale / ((rest.pow(2).sum(1, true) + value * value).sqrt() + 1e-6);
   const auto shared = torch::mm(rest, weight.slice(1, num_classes).t()) * row_scale + layer->bias;
   const auto label_scale = value * row_scale;  // (N, 1)
   for (std::int64_t c = 0; c < num_classes; ++c)

@@ -20,9 +20,25 @@ torch::Tensor goodness(const torch::Tensor& activities);
 torch::Tensor loss(const torch::Tensor& g_pos, const torch::Tensor& g_neg, double theta);
 
 struct StepResult {
-  double loss = 0;          ///< mean loss of the batch
+  double loss = 0;          ///< mean loss of the batch (the goodness part)
   double goodness_pos = 0;  ///< summed over the batch's positive samples
   double goodness_neg = 0;
+  double peer_loss = 0;     ///< the peer normalisation term before its weight (0 when off)
+};
+
+/// What one layer's local loss is made of. The defaults are Hinton's: mean-square
+/// goodness around theta, unit-length inputs. {sum_goodness, input_scale sqrt(D),
+/// peer_weight 0.03, full_relu_grad} is the public PyTorch reimplementation's (Loewe):
+/// goodness sum(a^2) against theta * width, RMS-normalised inputs, and a peer
+/// normalisation term that pulls each unit's running mean activity on positive data
+/// towards the layer's average, passed through the ReLU so that dead units revive.
+struct LayerObjective {
+  double theta = 2.0;
+  bool sum_goodness = false;    ///< goodness sum(a^2), threshold theta * width
+  double input_scale = 1.0;     ///< inputs enter as direction(x) * input_scale
+  double peer_weight = 0.0;
+  double peer_momentum = 0.9;   ///< of the running mean activity
+  bool full_relu_grad = false;  ///< the ReLU's gradient passes everywhere (straight through)
 };
 
 /// One optimizer step of one layer on `x`: the batch's positive rows first (`positives`
@@ -34,6 +50,14 @@ struct StepResult {
 StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                       std::int64_t positives, double theta);
 
+/// The same step for any LayerObjective. `running_mean` (width, the unit's running mean
+/// activity on positives) is read and updated when the objective has peer normalisation.
+/// When `activity` is given it receives the layer's output for x before the step (what the
+/// layer above trains on in the same minibatch when all layers learn at once).
+StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                      std::int64_t positives, const LayerObjective& objective, torch::Tensor* running_mean,
+                      torch::Tensor* activity = nullptr);
+
 /// The bottom layer's activity relu(W direction(overlay(x, c)) + b) for every label c,
 /// handed to `each(c, activity)` in label order; x: (N, D) rows, overlay as overlay_label.
 /// Overlaid rows differ only in their first num_classes features and all have the same
@@ -41,7 +65,7 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
 /// (overlay value / norm) times column c of W: one product for all labels instead of one
 /// per label. Differentiable in x.
 void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
-                          const std::function<void(std::int64_t, torch::Tensor)>& each);
+                          const std::function<void(std::int64_t, torch::Tensor)>& each, double input_scale = 1.0);
 
 /// out = [positive rows `index`; negative rows `index`], the batch train_step takes, gathered
 /// straight into `out` (resized as needed) without an intermediate copy.

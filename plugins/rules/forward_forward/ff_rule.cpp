@@ -31,6 +31,26 @@ class ForwardForward final : public hebbkit::Rule {
         integer("grow_width", 0, "supervised growth: add layers of this width while validation accuracy improves (0: off)").at_least(0),
         real("grow_margin", 0.01, "a grown layer is kept only if validation accuracy improves by more than this").at_least(0),
         integer("grow_max_layers", 8, "growth stops at this many layers").at_least(1),
+        choice("schedule", "greedy", {"greedy", "simultaneous"},
+               "greedy: each layer trained for its epochs, then the next; simultaneous: every minibatch "
+               "trains every layer, each with its own local loss on the (detached) output of the one below"),
+        choice("goodness", "mean", {"mean", "sum"},
+               "mean: mean of squared activities against theta; sum: their sum against theta x width"),
+        choice("input_norm", "unit", {"unit", "rms"},
+               "each layer's input is divided by its length (unit) or by its root mean square (rms = unit x sqrt(width))"),
+        real("peer_norm", 0.0, "weight of the peer normalisation loss (running mean activity of each unit "
+                               "pulled to the layer's mean; 0.03 in the public PyTorch reimplementation)").at_least(0),
+        real("peer_momentum", 0.9, "momentum of the running mean activity").in_range(0, 1),
+        choice("relu_grad", "masked", {"masked", "full"},
+               "full: the ReLU passes gradients where it is off too (lets peer normalisation revive dead units)"),
+        choice("optimizer", "adam", {"adam", "sgd"}, "per-layer optimizer"),
+        real("momentum", 0.9, "SGD momentum").in_range(0, 1),
+        real("weight_decay", 0.0, "L2 weight decay of the optimizer").at_least(0),
+        boolean("lr_cooldown", false, "decay the learning rate linearly to 0 over the second half of the epochs"),
+        choice("init", "torch", {"torch", "normal"},
+               "initial weights: torch's Linear default, or normal(0, 1/sqrt(width)) with zero bias"),
+        integer("val_every", 0, "simultaneous: goodness-based validation accuracy every this many epochs (0: at the end)")
+            .at_least(0),
     };
   }
 
@@ -38,7 +58,18 @@ class ForwardForward final : public hebbkit::Rule {
       : sizes_(p.integers("sizes")), supervised_(p.string("mode") == "supervised"), theta_(p.real("theta")),
         lr_(p.real("lr")), epochs_(p.integer("epochs")), batch_(p.integer("batch")), output_(p.string("output")),
         skip_first_(p.boolean("skip_first")), grow_width_(p.integer("grow_width")),
-        grow_margin_(p.real("grow_margin")), grow_max_layers_(p.integer("grow_max_layers")) {
+        grow_margin_(p.real("grow_margin")), grow_max_layers_(p.integer("grow_max_layers")),
+        simultaneous_(p.string("schedule") == "simultaneous"), rms_input_(p.string("input_norm") == "rms"),
+        sgd_(p.string("optimizer") == "sgd"), momentum_(p.real("momentum")), weight_decay_(p.real("weight_decay")),
+        lr_cooldown_(p.boolean("lr_cooldown")), normal_init_(p.string("init") == "normal"),
+        val_every_(p.integer("val_every")) {
+    objective_.theta = theta_;
+    objective_.sum_goodness = p.string("goodness") == "sum";
+    objective_.peer_weight = p.real("peer_norm");
+    objective_.peer_momentum = p.real("peer_momentum");
+    objective_.full_relu_grad = p.string("relu_grad") == "full";
+    if (simultaneous_ && grow_width_ > 0)
+      p.fail("grow_width", "growth adds layers one after another: it needs schedule: greedy");
     if (sizes_.empty()) p.fail("sizes", "needs at least one layer width");
     if (output_ == "skip_first" && sizes_.size() < 2 && grow_width_ == 0)
       p.fail("output", "output: skip_first needs at least two layers (sizes has one); use output: all");
@@ -61,10 +92,17 @@ class ForwardForward final : public hebbkit::Rule {
     layers_.clear();
     next_layer_ = 0;
     std::optional<Continue> resume;
-    if (auto point = ctx.resume_point()) resume = restore_checkpoint(*point);
+    std::optional<hebbkit::TrainingCheckpoint> point = ctx.resume_point();
+    if (point && !simultaneous_) resume = restore_checkpoint(*point);
+    together_resume_ = simultaneous_ ? std::move(point) : std::nullopt;
     // Positive data in the first layer's space; its outputs are cached layer by layer.
     torch::Tensor positive = supervised_ ? hebbkit::overlay_label(images_, labels_, num_classes_) : images_.flatten(1);
-    for (const auto width : sizes_) positive = add_and_train(positive, width, ctx, resume);
+    if (simultaneous_) {
+      if (resume) throw hebbkit::DataError("forward_forward: internal: a greedy checkpoint in simultaneous training");
+      train_together(positive, data, ctx);
+    } else {
+      for (const auto width : sizes_) positive = add_and_train(positive, width, ctx, resume);
+    }
 
     if (grow_width_ > 0) {
       if (data.val == nullptr)
@@ -143,7 +181,8 @@ class ForwardForward final : public hebbkit::Rule {
                                           acts.push_back(layer_output(i, acts.back()));
                                         auto output = output_of(acts);
                                         each(label, {std::move(output), std::move(acts)});
-                                      });
+                                      },
+                                      input_scale(0));
   }
 
   std::vector<torch::Tensor> parameters() override {
@@ -184,7 +223,45 @@ class ForwardForward final : public hebbkit::Rule {
 
   // One layer: it sees only the direction of its input.
   torch::Tensor layer_output(std::size_t index, const torch::Tensor& x) {
-    return torch::relu(layers_[index].linear->forward(direction(x)));
+    const double scale = input_scale(index);
+    return torch::relu(layers_[index].linear->forward(scale == 1.0 ? direction(x) : direction(x) * scale));
+  }
+
+  // What a layer's normalised input is multiplied by: 1 (unit length) or sqrt(width) (RMS 1).
+  double input_scale(std::size_t index) const {
+    return rms_input_ ? std::sqrt(static_cast<double>(layers_[index].linear->weight.size(1))) : 1.0;
+  }
+
+  hebbkit::ff::LayerObjective objective_for(std::size_t index) const {
+    auto objective = objective_;
+    objective.input_scale = input_scale(index);
+    return objective;
+  }
+
+  Layer new_layer(std::int64_t inputs, std::int64_t width, torch::Device device) const {
+    Layer layer;
+    layer.linear = torch::nn::Linear(inputs, width);
+    if (normal_init_) {
+      torch::NoGradGuard no_grad;
+      layer.linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(width)));
+      layer.linear->bias.zero_();
+    }
+    layer.linear->to(device);
+    return layer;
+  }
+
+  std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Linear& linear) const {
+    if (sgd_)
+      return std::make_unique<torch::optim::SGD>(
+          linear->parameters(), torch::optim::SGDOptions(lr_).momentum(momentum_).weight_decay(weight_decay_));
+    return std::make_unique<torch::optim::Adam>(linear->parameters(),
+                                                torch::optim::AdamOptions(lr_).weight_decay(weight_decay_));
+  }
+
+  // The public reimplementation's schedule: constant, then linearly to 0 over the second half.
+  double lr_at(std::int64_t epoch) const {
+    if (!lr_cooldown_ || epoch <= epochs_ / 2) return lr_;
+    return lr_ * 2.0 * static_cast<double>(1 + epochs_ - epoch) / static_cast<double>(epochs_);
   }
 
   // One trained layer applied to x in batches, without a graph.
@@ -209,7 +286,10 @@ class ForwardForward final : public hebbkit::Rule {
   // Appends the layers state() wrote: ff<i>_weight / ff<i>_bias for i = 0, 1, ...
   void rebuild_layers(const std::vector<hebbkit::NamedTensor>& state) {
     torch::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < state.size() / 2; ++i) {
+    const auto holds = [&](const std::string& name) {
+      return std::any_of(state.begin(), state.end(), [&](const hebbkit::NamedTensor& t) { return t.first == name; });
+    };
+    for (std::size_t i = 0; holds(fmt::format("ff{}_weight", i)); ++i) {
       const auto& weight = hebbkit::find_state(state, fmt::format("ff{}_weight", i));
       const auto& bias = hebbkit::find_state(state, fmt::format("ff{}_bias", i));
       if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
@@ -258,15 +338,15 @@ class ForwardForward final : public hebbkit::Rule {
       optimizer_bytes = resume->optimizer;
       resume.reset();
     } else {
-      Layer layer;
-      layer.linear = torch::nn::Linear(positive.size(1), width);
-      layer.linear->to(ctx.device());
-      layers_.push_back(layer);
+      layers_.push_back(new_layer(positive.size(1), width, ctx.device()));
     }
     next_layer_ = index + 1;
     auto& linear = layers_[index].linear;
-    torch::optim::Adam optimizer(linear->parameters(), torch::optim::AdamOptions(lr_));
+    const auto optimizer_owner = make_optimizer(linear);
+    auto& optimizer = *optimizer_owner;
     if (optimizer_bytes.defined()) hebbkit::load_optimizer_state(optimizer, optimizer_bytes);
+    const auto objective = objective_for(index);
+    auto running_mean = torch::full({width}, 0.5, linear->weight.options());
     const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
     auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), epochs_, "epoch");
     for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
@@ -274,11 +354,12 @@ class ForwardForward final : public hebbkit::Rule {
     const bool checkpointed = index < sizes_.size();
     torch::Tensor batch_rows;  // reused: [positives; negatives] of each minibatch
     for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
+      for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(epoch));
       const auto negative = through(negatives(), index);
       double loss_sum = 0, pos_sum = 0, neg_sum = 0;
       for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
         hebbkit::ff::gather_batch(positive, negative, idx, batch_rows);
-        const auto step = hebbkit::ff::train_step(linear, optimizer, batch_rows, idx.size(0), theta_);
+        const auto step = hebbkit::ff::train_step(linear, optimizer, batch_rows, idx.size(0), objective, &running_mean);
         loss_sum += step.loss * idx.size(0);
         pos_sum += step.goodness_pos;
         neg_sum += step.goodness_neg;
@@ -302,6 +383,93 @@ class ForwardForward final : public hebbkit::Rule {
     return apply_layer(positive, index);
   }
 
+  // Every minibatch trains every layer (the public reimplementation's schedule): the batch's
+  // [positives; negatives] go up the stack, and each layer takes its step on what the layer
+  // below gave before that layer's own step, with its own loss, optimizer and running means.
+  void train_together(const torch::Tensor& positive, const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) {
+    const std::size_t count = sizes_.size();
+    std::int64_t first_epoch = 0;
+    std::optional<hebbkit::TrainingCheckpoint> resume = std::move(together_resume_);
+    together_resume_.reset();
+    if (resume) {
+      {
+        hebbkit::GeneratorGuard keep;  // building the modules must not use up random numbers
+        rebuild_layers(resume->tensors);
+      }
+      if (layers_.size() != count)
+        throw hebbkit::DataError(fmt::format("forward_forward: the checkpoint holds {} layers, sizes has {}",
+                                             layers_.size(), count));
+      first_epoch = resume->epochs_done;
+    } else {
+      std::int64_t below = positive.size(1);
+      for (const auto width : sizes_) layers_.push_back(new_layer(below, width, ctx.device())), below = width;
+    }
+    std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers;
+    std::vector<torch::Tensor> running;
+    for (std::size_t i = 0; i < count; ++i) {
+      optimizers.push_back(make_optimizer(layers_[i].linear));
+      if (resume) {
+        hebbkit::load_optimizer_state(*optimizers[i], hebbkit::find_state(resume->tensors, fmt::format("optimizer{}", i)));
+        running.push_back(hebbkit::find_state(resume->tensors, fmt::format("peer{}", i)).to(ctx.device()).clone());
+      } else {
+        running.push_back(torch::full({sizes_[i]}, 0.5, layers_[i].linear->weight.options()));
+      }
+    }
+    const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
+    auto progress = ctx.progress(fmt::format("ff {} layers together", count), epochs_, "epoch");
+    for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
+    torch::Tensor batch_rows;
+    for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
+      for (auto& optimizer : optimizers)
+        for (auto& group : optimizer->param_groups()) group.options().set_lr(lr_at(epoch));
+      const auto negative = negatives();
+      std::vector<double> loss(count), pos(count), neg(count), peer(count);
+      std::int64_t steps = 0;
+      for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
+        hebbkit::ff::gather_batch(positive, negative, idx, batch_rows);
+        torch::Tensor x = batch_rows;
+        for (std::size_t i = 0; i < count; ++i) {
+          torch::Tensor above;
+          const auto step = hebbkit::ff::train_step(layers_[i].linear, *optimizers[i], x, idx.size(0), objective_for(i),
+                                                    &running[i], i + 1 < count ? &above : nullptr);
+          loss[i] += step.loss * static_cast<double>(idx.size(0));
+          pos[i] += step.goodness_pos;
+          neg[i] += step.goodness_neg;
+          peer[i] += step.peer_loss;
+          x = above;
+        }
+        ++steps;
+      }
+      double total = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        const double layer_loss = loss[i] / static_cast<double>(n);
+        hebbkit::check_finite(layer_loss, fmt::format("forward_forward layer {} loss at epoch {}", i, epoch));
+        total += layer_loss;
+        ctx.metric(fmt::format("layer{}_loss", i), layer_loss, epoch);
+        ctx.metric(fmt::format("layer{}_goodness_pos", i), pos[i] / static_cast<double>(n), epoch);
+        ctx.metric(fmt::format("layer{}_goodness_neg", i), neg[i] / static_cast<double>(n), epoch);
+        if (objective_.peer_weight > 0) ctx.metric(fmt::format("layer{}_peer_loss", i), peer[i] / static_cast<double>(steps), epoch);
+      }
+      ctx.metric("lr", lr_at(epoch), epoch);
+      if (val_every_ > 0 && supervised_ && data.val != nullptr && (epoch + 1) % val_every_ == 0) {
+        const double acc = accuracy_of(data.val->all(), data.val->labels());
+        ctx.metric("val_accuracy", acc, epoch);
+        progress->note("val", acc);
+      }
+      progress->note("loss", total);
+      progress->advance();
+      ctx.epoch_finished(epoch + 1, [&] {
+        auto state = this->state();
+        for (std::size_t i = 0; i < count; ++i) {
+          state.emplace_back(fmt::format("optimizer{}", i), hebbkit::optimizer_state(*optimizers[i]));
+          state.emplace_back(fmt::format("peer{}", i), running[i]);
+        }
+        return state;
+      });
+    }
+    progress->finish();
+  }
+
   // Goodness-based prediction: the label whose overlay makes the stack's goodness largest.
   double accuracy_of(const torch::Tensor& images, const torch::Tensor& labels) {
     const std::vector<hebbkit::Rule*> stack{this};
@@ -320,6 +488,12 @@ class ForwardForward final : public hebbkit::Rule {
   std::int64_t grow_width_;
   double grow_margin_;
   std::int64_t grow_max_layers_;
+  bool simultaneous_, rms_input_, sgd_;
+  double momentum_, weight_decay_;
+  bool lr_cooldown_, normal_init_;
+  std::int64_t val_every_;
+  hebbkit::ff::LayerObjective objective_;
+  std::optional<hebbkit::TrainingCheckpoint> together_resume_;
   std::vector<Layer> layers_;
   std::size_t next_layer_ = 0;  // the layer add_and_train handles next in this fit()
   std::int64_t num_classes_ = 0;

@@ -142,3 +142,42 @@ TEST_CASE("one product for all labels gives the first layer's activity of every 
   const auto grad_direct = torch::autograd::grad({torch::stack(direct).pow(2).sum()}, {x})[0];
   CHECK(torch::allclose(grad_shared, grad_direct, 1e-4, 1e-6));
 }
+
+TEST_CASE("the generalised step gives autograd's gradient: sum goodness, RMS inputs, peer normalisation", "[ff]") {
+  for (const bool full : {true, false}) {
+    CAPTURE(full);
+    torch::manual_seed(5);
+    torch::nn::Linear layer(12, 9);
+    const auto x = torch::randn({10, 12}) * 4;
+    const std::int64_t positives = 6;
+    ff::LayerObjective objective;
+    objective.theta = 0.8;
+    objective.sum_goodness = true;
+    objective.input_scale = std::sqrt(12.0);
+    objective.peer_weight = 0.5;  // large, so that its part of the gradient shows
+    objective.peer_momentum = 0.9;
+    objective.full_relu_grad = full;
+    const auto running_before = torch::rand({9});
+
+    auto weight = layer->weight.detach().clone().requires_grad_();
+    auto bias = layer->bias.detach().clone().requires_grad_();
+    const auto z = torch::mm(ff::direction(x) * std::sqrt(12.0), weight.t()) + bias;
+    // Straight through: relu's value, identity's gradient.
+    const auto a = full ? z + (torch::relu(z) - z).detach() : torch::relu(z);
+    const auto g = a.pow(2).sum(1);
+    const auto ff_loss = ff::loss(g.slice(0, 0, positives), g.slice(0, positives), 0.8 * 9);
+    const auto r = running_before * 0.9 + a.slice(0, 0, positives).mean(0) * 0.1;
+    const auto peer = (r.mean() - r).pow(2).mean();
+    (ff_loss + 0.5 * peer).backward();
+
+    torch::optim::SGD no_move(layer->parameters(), torch::optim::SGDOptions(0.0));
+    torch::Tensor running = running_before.clone(), activity;
+    const auto step = ff::train_step(layer, no_move, x, positives, objective, &running, &activity);
+    CHECK(step.loss == Approx(ff_loss.item<double>()).epsilon(1e-5));
+    CHECK(step.peer_loss == Approx(peer.item<double>()).epsilon(1e-5));
+    CHECK(torch::allclose(running, r.detach(), 1e-5, 1e-7));
+    CHECK(torch::allclose(activity, torch::relu(z).detach(), 1e-5, 1e-6));
+    CHECK(torch::allclose(layer->weight.grad(), weight.grad(), 1e-4, 1e-6));
+    CHECK(torch::allclose(layer->bias.grad(), bias.grad(), 1e-4, 1e-6));
+  }
+}
