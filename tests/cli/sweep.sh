@@ -53,8 +53,7 @@ stages: [train, evaluate]
 YAML
 "$hebbkit" sweep "$work/long.yaml" --param head.lr=0.01,0.02,0.03 --jobs 1 --threads 1 --out "$work/s3" >"$work/s3.txt" 2>&1 &
 pid=$!
-for _ in $(seq 600); do grep -q 'trial 0001 started' "$work/s3.txt" 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
+for _ in $(seq 600); do grep -q 'training head' "$work/s3/trials/0001/log.txt" 2>/dev/null && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"; code=$?
 [ "$code" -eq 130 ] || fail "interrupted sweep exit $code"
@@ -66,4 +65,17 @@ grep -q 'continuing the sweep: 1 trial(s) finished, 1 to run again' "$work/s3_ag
 grep -q 'trial 0000 started' "$work/s3_again.txt" && fail "the finished trial ran again"
 [ "$(grep -c ',completed,' "$work/s3/results.csv")" -eq 3 ] || fail "three completed trials expected"
 grep -q 'resuming\|continuing' "$work/s3/trials/0001/log.txt" || fail "the stopped trial did not continue from its folder"
-echo "ok: sweeps run, record failures, continue, prune and survive Ctrl-C"
+
+# 5. SIGKILL of the sweep itself: its worker lives on (own process group) and finishes; the
+# same command watches it instead of starting the trial twice, then runs the rest.
+"$hebbkit" sweep "$work/long.yaml" --param head.lr=0.01,0.02 --jobs 1 --threads 1 --out "$work/s4" >"$work/s4.txt" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q 'training head' "$work/s4/trials/0000/log.txt" 2>/dev/null && break; sleep 0.1; done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+"$hebbkit" sweep "$work/long.yaml" --param head.lr=0.01,0.02 --jobs 1 --threads 1 --out "$work/s4" >"$work/s4_again.txt" 2>&1 \
+  || fail "sweep after SIGKILL exit $?"
+grep -Eq 'continuing the sweep: .*(1 still running|1 trial\(s\) finished)' "$work/s4_again.txt" || fail "the orphaned trial was not found"
+grep -q 'trial 0000 started' "$work/s4_again.txt" && fail "the orphaned trial was started twice"
+[ "$(grep -c ',completed,' "$work/s4/results.csv")" -eq 2 ] || fail "two completed trials expected after SIGKILL"
+echo "ok: sweeps run, record failures, continue, prune and survive Ctrl-C and SIGKILL"

@@ -78,12 +78,21 @@ json new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch
 // Runs the data step and the stages; what can go wrong inside is caught by execute().
 void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::RunStore& store,
                 run::HostContext& ctx, json& summary) {
+  // A stage's time is kept even when it fails, stops or is pruned part-way.
   const auto timed = [&](const std::string& name, auto&& fn) {
     const auto started = std::chrono::steady_clock::now();
-    fn();
-    json& entry = summary["seconds"][name];
-    entry = (entry.is_number() ? entry.get<double>() : 0.0) +
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto add = [&] {
+      json& entry = summary["seconds"][name];
+      entry = (entry.is_number() ? entry.get<double>() : 0.0) +
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    try {
+      fn();
+    } catch (...) {
+      add();
+      throw;
+    }
+    add();
   };
 
   PreparedData data;
