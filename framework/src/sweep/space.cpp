@@ -143,7 +143,7 @@ Dimension parse_param(const std::string& text) {
   if (!read_number(parts[0], d.lo) || !read_number(parts[1], d.hi))
     throw RecipeError(fmt::format("{}: range ends must be numbers, got '{}' and '{}'", d.origin, parts[0], parts[1]));
   d.kind = is_integer_text(parts[0]) && is_integer_text(parts[1]) ? Dimension::Kind::Integer : Dimension::Kind::Real;
-  check_range(d, "--param");
+  check_range(d, d.origin);
   return d;
 }
 
