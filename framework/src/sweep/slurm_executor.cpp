@@ -51,6 +51,9 @@ class SlurmExecutor final : public Executor {
     argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
     argv.push_back(script.string());
     const auto result = run_command(argv);
+    if (result.exit_code == 127)
+      throw std::runtime_error("--executor slurm: sbatch was not found on PATH (Debian: slurm-client; the sweep "
+                               "folder must be on a file system the compute nodes share)");
     std::string job = result.output.substr(0, result.output.find_first_of(";\n"));
     if (result.exit_code != 0 || job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
       throw std::runtime_error(fmt::format("sbatch failed ({}): {}", fmt::join(argv, " "), result.output));

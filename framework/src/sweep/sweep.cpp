@@ -281,11 +281,20 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
 
     run::install_interrupt_handlers();
     Driver driver(folder, spec, std::move(strategy), std::move(executor), target);
-    const int code = driver.run();
-    manifest["status"] = code == 0 ? "completed" : code == 130 ? "interrupted" : "failed";
-    manifest["ended"] = run::timestamp_now();
-    io::write_atomic(folder.dir() / "manifest.json", manifest.dump(2) + "\n");
-    return code;
+    const auto close = [&](const std::string& status, const std::string& error) {
+      manifest["status"] = status;
+      manifest["ended"] = run::timestamp_now();
+      if (!error.empty()) manifest["error"] = error;
+      io::write_atomic(folder.dir() / "manifest.json", manifest.dump(2) + "\n");
+    };
+    try {
+      const int code = driver.run();
+      close(code == 0 ? "completed" : "interrupted", "");
+      return code;
+    } catch (const std::exception& e) {
+      close("failed", e.what());  // finished trials stay; the same command continues
+      throw;
+    }
   } catch (const RecipeError& e) {
     fmt::print(stderr, "hebbkit: error: {}\n", e.what());
     return 2;
