@@ -55,7 +55,7 @@ Spec one_param_spec() {
 
 }  // namespace
 
-TEST_CASE("--param texts: choices, integer and real ranges, log scale", "[sweep]") {
+TEST_CASE("swept parameters from command-line texts: choices, integer and real ranges, log scale", "[sweep]") {
   const auto choices = parse_param("layers.0.rule.p=2, 3,4.5");
   CHECK(choices.key == "layers.0.rule.p");
   CHECK(choices.kind == Dimension::Kind::Choice);
