@@ -1,6 +1,7 @@
 #include "sweep/folder.hpp"
 
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -25,12 +26,24 @@ const char* to_string(Outcome::State state) {
   return "?";
 }
 
+json params_json(const Spec& spec, const Point& point) {
+  json params = json::object();
+  for (std::size_t i = 0; i < spec.params.size(); ++i) params[spec.params[i].key] = spec.params[i].value_text(point[i]);
+  return params;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::string trial_name(std::size_t id) { return fmt::format("{:04d}", id); }
 
 void Folder::write_trial(const Trial& trial, const Spec& spec) const {
-  json params = json::object();
-  for (std::size_t i = 0; i < spec.params.size(); ++i) params[spec.params[i].key] = spec.params[i].value_text(trial.point[i]);
-  json record = {{"id", trial.id}, {"point", trial.point}, {"params", params}, {"overrides", trial.overrides}};
+  json record = {{"id", trial.id}, {"point", trial.point}, {"params", params_json(spec, trial.point)},
+                 {"overrides", trial.overrides}};
   if (!trial.failure.empty()) record["failure"] = trial.failure;
   fs::create_directories(dir_ / "trials");
   io::write_atomic(trial_file(trial.id), record.dump(2) + "\n");

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sweep/spec.hpp"
 
 namespace hebbkit::sweep {
@@ -33,6 +35,12 @@ struct Outcome {
   bool finished() const { return state == State::Completed || state == State::Failed || state == State::Pruned; }
 };
 const char* to_string(Outcome::State state);
+
+/// {key: value text} of a trial's point, as trials/NNNN.json and summary.json show it.
+nlohmann::json params_json(const Spec& spec, const Point& point);
+
+/// A whole text file ("" when unreadable).
+std::string read_text(const std::filesystem::path& file);
 
 /// "0003": trial names sort as numbers.
 std::string trial_name(std::size_t id);

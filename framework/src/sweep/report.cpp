@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -67,9 +66,8 @@ void write_results(const Folder& folder, const Spec& spec, const std::vector<Row
   const auto order = ranked(rows, spec);
   if (!order.empty() && order.front().outcome.state == Outcome::State::Completed) {
     const auto& best = order.front();
-    json params = json::object();
-    for (std::size_t i = 0; i < spec.params.size(); ++i) params[spec.params[i].key] = spec.params[i].value_text(best.trial.point[i]);
-    summary["best"] = {{"trial", trial_name(best.trial.id)}, {"value", best.outcome.value}, {"params", params}};
+    summary["best"] = {{"trial", trial_name(best.trial.id)}, {"value", best.outcome.value},
+                       {"params", params_json(spec, best.trial.point)}};
     // The best trial's headline numbers, so that `hebbkit runs` can show the sweep beside runs.
     try {
       const json trial = json::parse(std::ifstream(folder.trial_dir(best.trial.id) / "summary.json"));
@@ -115,14 +113,12 @@ std::vector<std::string> write_best_and_plot(const Folder& folder, const Spec& s
   const auto order = ranked(rows, spec);
   if (order.empty() || order.front().outcome.state != Outcome::State::Completed) return written;
   const auto& best = order.front();
-  std::ifstream in(folder.trial_dir(best.trial.id) / "recipe.resolved.yaml");
-  std::stringstream recipe;
-  recipe << in.rdbuf();
   io::write_atomic(folder.dir() / "best.yaml",
                    fmt::format("# The best trial of the sweep in {} (trial {}: {} = {}), with\n#   {}\n# Run it with "
                                "`hebbkit run best.yaml`.\n{}",
                                folder.dir().string(), trial_name(best.trial.id), spec.objective,
-                               number(best.outcome.value), fmt::join(best.trial.overrides, " "), recipe.str()));
+                               number(best.outcome.value), fmt::join(best.trial.overrides, " "),
+                               read_text(folder.trial_dir(best.trial.id) / "recipe.resolved.yaml")));
   written.push_back((folder.dir() / "best.yaml").string());
 
   std::vector<io::Panel> panels;

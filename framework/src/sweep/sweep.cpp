@@ -37,20 +37,6 @@ recipe::Document copy(const recipe::Document& doc) {
   return out;
 }
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string params_text(const Spec& spec, const Trial& trial) {
-  std::vector<std::string> parts;
-  for (std::size_t i = 0; i < spec.params.size(); ++i)
-    parts.push_back(fmt::format("{}={}", spec.params[i].key, spec.params[i].value_text(trial.point[i])));
-  return fmt::format("{}", fmt::join(parts, " "));
-}
-
 // Every value a dimension can take that is cheap to name (choices, range ends), each in the
 // base recipe alone: a mistyped key or an out-of-range value is refused before anything runs.
 void probe(const recipe::Document& base, const Spec& spec) {
@@ -117,7 +103,7 @@ class Driver {
         batch.push_back(trial.id);
       }
       if (!batch.empty()) {
-        for (const auto id : batch) fmt::print(stderr, "hebbkit: trial {} started: {}\n", trial_name(id), params_text(spec_, row(id).trial));
+        for (const auto id : batch) fmt::print(stderr, "hebbkit: trial {} started: {}\n", trial_name(id), fmt::join(row(id).trial.overrides, " "));
         executor_->launch(batch);
       }
       if (executor_->in_flight() == 0 && watched_.empty()) break;
