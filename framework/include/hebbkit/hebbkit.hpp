@@ -15,6 +15,7 @@
 #include "hebbkit/preprocess.hpp"
 #include "hebbkit/progress.hpp"
 #include "hebbkit/rule.hpp"
+#include "hebbkit/spatial.hpp"
 #include "hebbkit/state.hpp"
 #include "hebbkit/training.hpp"
 #include "hebbkit/version.hpp"

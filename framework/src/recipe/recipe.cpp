@@ -15,8 +15,8 @@ namespace hebbkit::recipe {
 namespace {
 
 // `sweep` is read by `hebbkit sweep` (sweep/spec.cpp); a plain run ignores it.
-const std::vector<std::string> top_level_keys = {"schema", "name", "description", "seed",  "dataset",
-                                                 "layers", "head", "stages",      "sweep"};
+const std::vector<std::string> top_level_keys = {"schema", "name",   "description", "seed",  "dataset",
+                                                 "layers", "depth",  "head",        "stages", "sweep"};
 
 struct Resolver {
   std::shared_ptr<const Document> doc;
@@ -276,6 +276,8 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry, Sta
       param::string("name", doc->file.stem().string(), "run name"),
       param::string("description", "", "what the recipe does"),
       param::integer("seed", 0, "seed of every random choice").at_least(0),
+      param::integer("depth", 0, "build and train only the first N layers (0: all), e.g. a head after layer N")
+          .at_least(0),
   };
   YAML::Node scalars(YAML::NodeType::Map);
   for (const auto& spec : top_schema)
@@ -289,6 +291,13 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry, Sta
 
   r.dataset(root, recipe);
   r.layers(root, recipe);
+  if (r.errors.empty() && top.integer("depth") > 0) {
+    const auto depth = static_cast<std::size_t>(top.integer("depth"));
+    if (depth > recipe.layers.size())
+      r.error("depth", fmt::format("depth = {} but the recipe has {} layer(s)", depth, recipe.layers.size()));
+    else
+      recipe.layers.resize(depth);  // the layers above were validated all the same
+  }
   if (!root["head"])
     r.errors.push_back(fmt::format("{}: head: missing required key 'head' (available: {})", doc->file.string(),
                                    fmt::join(registry.names(PluginKind::Head), ", ")));

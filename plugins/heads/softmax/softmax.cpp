@@ -1,5 +1,7 @@
 // Softmax head: multinomial logistic regression (linear + cross-entropy) on frozen
-// features, trained with Adam and an exponentially decaying learning rate.
+// features, trained with Adam or SGD and an exponentially decaying learning rate. Optional
+// dropout on the features, and a parameter-free batch norm in front (per channel of conv
+// features, per feature otherwise), as biopytorch puts before its classifier.
 #include <hebbkit/hebbkit.hpp>
 #include <torch/torch.h>
 
@@ -8,39 +10,69 @@ namespace {
 class SoftmaxHead final : public hebbkit::FeatureHead {
  public:
   static constexpr const char* name = "softmax";
-  static constexpr const char* summary = "linear layer + cross-entropy, Adam with exponential lr decay";
+  static constexpr const char* summary = "linear layer + cross-entropy (optional dropout and batch norm), Adam or SGD";
   static hebbkit::ParamSchema schema() {
     using namespace hebbkit::param;
     return {
         integer("epochs", 20, "passes over the training features").at_least(1),
         integer("batch", 100, "minibatch size").at_least(1),
-        real("lr", 1e-3, "Adam learning rate at epoch 0").at_least(0),
-        real("lr_decay", 1.0, "learning rate is multiplied by this after every epoch").in_range(0, 1),
-        real("weight_decay", 0.0, "L2 penalty (Adam weight_decay)").at_least(0),
+        real("lr", 1e-3, "learning rate at epoch 0").at_least(0),
+        real("lr_decay", 1.0, "learning rate is multiplied by this after every lr_step epochs").in_range(0, 1),
+        integer("lr_step", 1, "epochs between learning-rate decays (1: exponential; more: a step schedule)").at_least(1),
+        real("weight_decay", 0.0, "L2 penalty (the optimizer's weight_decay)").at_least(0),
+        choice("optimizer", "adam", {"adam", "sgd"}, "Adam, or SGD with momentum"),
+        real("momentum", 0.0, "SGD's momentum").in_range(0, 1),
+        real("dropout", 0.0, "dropout on the features while training").in_range(0, 0.95),
+        boolean("batch_norm", false,
+                "normalise the features by batch statistics while training (running averages after), no scale or "
+                "shift; per channel for conv features (N, C, H, W)"),
     };
   }
 
   explicit SoftmaxHead(const hebbkit::Params& p)
-      : epochs_(p.integer("epochs")), batch_(p.integer("batch")), lr_(p.real("lr")),
-        lr_decay_(p.real("lr_decay")), weight_decay_(p.real("weight_decay")) {}
+      : epochs_(p.integer("epochs")), batch_(p.integer("batch")), lr_step_(p.integer("lr_step")), lr_(p.real("lr")),
+        lr_decay_(p.real("lr_decay")), weight_decay_(p.real("weight_decay")), momentum_(p.real("momentum")),
+        dropout_(p.real("dropout")), optimizer_(p.string("optimizer")), batch_norm_(p.boolean("batch_norm")) {
+    if (optimizer_ == "adam" && momentum_ != 0.0)
+      p.fail("momentum", "momentum is SGD's; Adam has its own moments (set optimizer: sgd)");
+  }
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
-    const auto x = data.features.flatten(1);
-    linear_ = torch::nn::Linear(x.size(1), data.num_classes);
+    // Batch norm needs the channels of conv features; the linear layer flattens.
+    const auto x = batch_norm_ ? data.features : data.features.flatten(1);
+    const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
+    if (batch_norm_) norm_ = hebbkit::ChannelNorm(x.size(1), options);
+    linear_ = torch::nn::Linear(x[0].numel(), data.num_classes);
     linear_->to(ctx.device());
+    hebbkit::ClassifierTraining training{"softmax head", epochs_, batch_, lr_, lr_decay_, weight_decay_, ""};
+    training.optimizer = optimizer_;
+    training.momentum = momentum_;
+    training.lr_step = lr_step_;
+    training.train_mode = [&](bool on) { training_ = on; };
+    if (batch_norm_)
+      for (auto& [name, t] : norm_.state("feature_norm")) training.buffers.push_back(t);
+    torch::Tensor val;
+    if (data.val_features.defined()) val = batch_norm_ ? data.val_features : data.val_features.flatten(1);
     hebbkit::fit_classifier(
-        linear_->parameters(), [&](const torch::Tensor& xb) { return linear_->forward(xb); },
+        linear_->parameters(), [&](const torch::Tensor& xb) { return logits_from_features(xb); },
         [](const torch::Tensor& logits, const torch::Tensor& y) { return torch::nn::functional::cross_entropy(logits, y); },
-        x, data.labels, data.val_features.defined() ? data.val_features.flatten(1) : torch::Tensor(), data.val_labels,
-        {"softmax head", epochs_, batch_, lr_, lr_decay_, weight_decay_, ""}, ctx);
+        x, data.labels, val, data.val_labels, training, ctx);
+    training_ = false;
   }
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override {
-    return linear_->forward(features.flatten(1));
+    auto x = features;
+    if (batch_norm_) x = training_ ? norm_.train(x) : norm_.apply(x);
+    x = x.flatten(1);
+    if (training_ && dropout_ > 0) x = torch::dropout(x, dropout_, /*train=*/true);
+    return linear_->forward(x);
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {
-    return {{"weight", linear_->weight}, {"bias", linear_->bias}};
+    std::vector<hebbkit::NamedTensor> out = {{"weight", linear_->weight}, {"bias", linear_->bias}};
+    if (batch_norm_)
+      for (auto& t : norm_.state("feature_norm")) out.push_back(std::move(t));
+    return out;
   }
 
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
@@ -54,13 +86,18 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     torch::NoGradGuard no_grad;
     linear_->weight.copy_(weight);
     linear_->bias.copy_(bias);
+    if (batch_norm_) norm_.load_state(state, "feature_norm", hebbkit::find_state(state, "feature_norm_mean").size(0));
   }
 
   std::vector<torch::Tensor> parameters() override { return linear_->parameters(); }
 
  private:
-  std::int64_t epochs_, batch_;
-  double lr_, lr_decay_, weight_decay_;
+  std::int64_t epochs_, batch_, lr_step_;
+  double lr_, lr_decay_, weight_decay_, momentum_, dropout_;
+  std::string optimizer_;
+  bool batch_norm_;
+  bool training_ = false;
+  hebbkit::ChannelNorm norm_;
   torch::nn::Linear linear_{nullptr};
 };
 

@@ -3,6 +3,7 @@
 #include <hebbkit/hebbkit.hpp>
 #include <torch/torch.h>
 
+#include "krotov_training.hpp"
 #include "krotov_update.hpp"
 
 namespace {
@@ -13,12 +14,11 @@ class KrotovRule final : public hebbkit::Rule {
   static constexpr const char* summary = "Krotov-Hopfield competing hidden units (PNAS 2019), unsupervised";
   static hebbkit::ParamSchema schema() {
     using namespace hebbkit::param;
-    return {
+    hebbkit::ParamSchema s = {
         integer("hidden", 2000, "number of hidden units").at_least(1),
         real("p", 3.0, "Lebesgue norm power of the synapses").at_least(2),
         integer("k", 7, "rank of the unit that gets anti-Hebbian learning (2..hidden)").at_least(2),
         real("delta", 0.4, "strength of anti-Hebbian learning").at_least(0),
-        real("eps0", 0.04, "initial learning rate, annealed linearly to 0 over the epochs").at_least(0),
         integer("epochs", 100, "passes over the training set").at_least(0),
         integer("batch", 100, "minibatch size").at_least(1),
         real("prec", 1e-30, "floor of the update normaliser").at_least(0),
@@ -30,11 +30,13 @@ class KrotovRule final : public hebbkit::Rule {
         real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0),
         integer("figure_units", 100, "units drawn in the weight grid").at_least(1),
     };
+    for (auto& spec : hebbkit::krotov::Schedule::schema(0.04)) s.push_back(std::move(spec));
+    return s;
   }
 
   explicit KrotovRule(const hebbkit::Params& p)
       : hidden_(p.integer("hidden")), epochs_(p.integer("epochs")), batch_(p.integer("batch")),
-        eps0_(p.real("eps0")), init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")),
+        schedule_(hebbkit::krotov::Schedule::from(p)), init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")),
         init_file_(p.string("init_file")), shuffle_(p.boolean("shuffle")), n_(p.real("n")),
         figure_units_(p.integer("figure_units")) {
     hyper_.p = p.real("p");
@@ -61,42 +63,20 @@ class KrotovRule final : public hebbkit::Rule {
           synapses_->weights(), hebbkit::find_state(resume->tensors, "powered_weights").contiguous(), hyper_);
       first_epoch = resume->epochs_done;
     }
-    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} batch={} for {} epochs{}", hidden_, inputs, hyper_.p,
-             hyper_.k, hyper_.delta, eps0_, batch_, epochs_,
+    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} ({}) batch={} for {} epochs{}", hidden_, inputs,
+             hyper_.p, hyper_.k, hyper_.delta, schedule_.eps0, schedule_.kind, batch_, epochs_,
              first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
-    auto progress = ctx.progress("krotov", epochs_, "epoch");
-    for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
-    for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
-      const double eps = eps0_ * (1.0 - static_cast<double>(epoch) / epochs_);
-      std::int64_t touched = 0, steps = 0;
-      source.for_each_batch(batch_, shuffle_, [&](const hebbkit::Batch& b) {
-        touched += synapses_->step(b.inputs.flatten(1).to(torch::kFloat32), eps);
-        ++steps;
-      });
-      ctx.check_interrupted();
-      // Units that never win keep their initial norm, so the max alone can look stuck;
-      // the median and the settled fraction show the bulk converging.
-      const auto error = synapses_->norm_error();
-      const double convergence = error.max().item<double>();
-      hebbkit::check_finite(convergence, fmt::format("krotov synapse norm at epoch {}", epoch));
-      ctx.metric("convergence", convergence, epoch);
-      ctx.metric("convergence_median", error.median().item<double>(), epoch);
-      ctx.metric("settled_fraction", error.lt(0.05).to(torch::kFloat64).mean().item<double>(), epoch);
-      ctx.metric("eps", eps, epoch);
-      ctx.metric("touched_units_per_step", double(touched) / std::max<std::int64_t>(1, steps), epoch);
-      progress->note("max|sum|W|^p-1|", convergence);
-      progress->advance();
-      ctx.epoch_finished(epoch + 1, [&] {
-        auto state = this->state();
-        state.emplace_back("powered_weights", synapses_->powered_weights());
-        return state;
-      });
-    }
-    progress->finish();
-    const auto error = synapses_->norm_error();
-    ctx.info("|sum |W|^p - 1| over units: max {:.4g}, median {:.4g}; {:.1f}% of units within 0.05 of 1",
-             error.max().item<double>(), error.median().item<double>(),
-             100 * error.lt(0.05).to(torch::kFloat64).mean().item<double>());
+    hebbkit::krotov::Learner learner{
+        "krotov",
+        [&](const torch::Tensor& x, double eps) { return synapses_->step(x.flatten(1).to(torch::kFloat32), eps); },
+        [&] { return synapses_->norm_error(); },
+        [&] {
+          auto state = this->state();
+          state.emplace_back("powered_weights", synapses_->powered_weights());
+          return state;
+        }};
+    hebbkit::krotov::train_epochs(source, ctx, learner, schedule_, batch_, shuffle_, first_epoch);
+    hebbkit::krotov::log_convergence(ctx, synapses_->norm_error());
   }
 
   // The synapses, their cached powers and the update rows, in float.
@@ -131,22 +111,8 @@ class KrotovRule final : public hebbkit::Rule {
       ctx.warn("weights have {} inputs, not an image of the dataset's shape; no weight grid", w.size(1));
       return;
     }
-    auto chosen = w.slice(0, 0, units).reshape({units, image_shape[0], image_shape[1], image_shape[2]});
-    torch::Tensor images;
-    if (image_shape[0] == 1) {
-      // Signed weights on a blue-white-red map, each unit scaled by its own max |w|.
-      const auto scaled = chosen / chosen.abs().amax({1, 2, 3}, true).clamp_min(1e-12);
-      const auto pos = scaled.clamp_min(0), neg = (-scaled).clamp_min(0);
-      images = torch::cat({1 - neg, 1 - pos - neg, 1 - pos}, 1);
-    } else {
-      // Per-unit min-max normalised RGB.
-      const auto lo = chosen.amin({1, 2, 3}, true), hi = chosen.amax({1, 2, 3}, true);
-      images = (chosen - lo) / (hi - lo).clamp_min(1e-12);
-    }
-    const auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(double(units))));
-    const auto file = ctx.artifacts() / "krotov_weights.png";
-    hebbkit::io::save_png(file, hebbkit::io::tile_images(images, columns, 1, 0.0));
-    ctx.info("weight grid of {} units: {}", units, file.string());
+    hebbkit::krotov::draw_units(ctx, w.reshape({w.size(0), image_shape[0], image_shape[1], image_shape[2]}), units,
+                                "krotov_weights.png");
   }
 
  private:
@@ -162,7 +128,7 @@ class KrotovRule final : public hebbkit::Rule {
   }
 
   std::int64_t hidden_, epochs_, batch_;
-  double eps0_;
+  hebbkit::krotov::Schedule schedule_;
   std::string init_;
   double mu_, sigma_;
   std::string init_file_;

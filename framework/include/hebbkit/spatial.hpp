@@ -1,0 +1,101 @@
+#pragma once
+// Convolutional layers and what sits between the layers of a stack: where a kernel reads
+// (size, stride, dilation, padding), pooling, activations and the parameter-free batch
+// norm that Hebbian conv layers put before themselves. Shared by every conv rule, so a
+// recipe spells these keys the same way for each.
+#include "hebbkit/export.hpp"
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "hebbkit/params.hpp"
+#include "hebbkit/state.hpp"
+
+namespace hebbkit {
+
+/// Where a kernel reads: its size, stride, dilation and the zero padding on each side.
+struct HEBBKIT_API ConvGeometry {
+  std::int64_t kernel_h = 1, kernel_w = 1;
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+
+  /// The keys `kernel`, `stride`, `dilation` and `padding` (an integer, "valid" or "same"),
+  /// for a conv rule's schema.
+  static ParamSchema schema(std::int64_t default_kernel);
+  /// Reads those keys. "same" pads so that the output keeps the input's size (an even
+  /// extent pads one more at the bottom and right); with a stride above 1 it fails at `padding`.
+  static ConvGeometry from(const Params& p);
+
+  /// Output height and width for an h x w input; throws DataError when the kernel does not fit.
+  std::array<std::int64_t, 2> output_size(std::int64_t h, std::int64_t w) const;
+  /// Values in one patch for `channels` input channels: channels * kernel_h * kernel_w.
+  std::int64_t patch_size(std::int64_t channels) const { return channels * kernel_h * kernel_w; }
+  /// x (B, C, H, W) with the zero padding added (x itself when there is none).
+  torch::Tensor pad(const torch::Tensor& x) const;
+  /// conv2d of x (B, C, H, W) with kernels (K, C, kh, kw) under this geometry; differentiable.
+  torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& kernels) const;
+  /// Every patch of x as a row, (B * Ho * Wo, C * kh * kw): rows in (b, ho, wo) order, columns
+  /// in the kernels' (c, i, j) order. It holds every patch of the batch at once: for
+  /// references, tests and small inputs.
+  torch::Tensor unfold(const torch::Tensor& x) const;
+  /// "5x5, stride 1, dilation 1, padding 2/2/2/2" for logs.
+  std::string describe() const;
+};
+
+/// Pooling after a layer: none, max or avg over size x size windows.
+struct HEBBKIT_API Pool2d {
+  std::string kind = "none";
+  std::int64_t size = 2, stride = 2, padding = 0;
+
+  /// The keys `pool`, `pool_size`, `pool_stride` (0: the size) and `pool_padding`.
+  static ParamSchema schema(const std::string& default_kind = "none");
+  static Pool2d from(const Params& p);
+  torch::Tensor apply(const torch::Tensor& x) const;
+  std::array<std::int64_t, 2> output_size(std::int64_t h, std::int64_t w) const;
+};
+
+/// What a layer of a stack does to its pre-activations before handing them up:
+/// activation, raised to `power`, then pooled.
+///   relu:     max(u, 0)
+///   triangle: max(u - mean over channels of u, 0) (SoftHebb's activation; per position)
+///   none:     u
+struct HEBBKIT_API LayerActivation {
+  std::string activation = "relu";
+  double power = 1.0;
+  Pool2d pool;
+
+  /// The keys `activation`, `power` and Pool2d's.
+  static ParamSchema schema(const std::string& default_activation = "relu", const std::string& default_pool = "none");
+  static LayerActivation from(const Params& p);
+  /// pre (B, K, H, W) -> (B, K, H', W'); differentiable.
+  torch::Tensor apply(const torch::Tensor& pre) const;
+  /// The shape after apply() of a (K, H, W) row.
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& pre_shape) const;
+};
+
+/// Batch normalisation of a layer's inputs per channel without learnt scale or shift
+/// (affine = false), as biopytorch and SoftHebb put before a Hebbian conv layer. While the
+/// layer trains, train() normalises each batch by its own statistics and keeps running
+/// averages (PyTorch's: momentum 0.1, unbiased running variance, eps 1e-5); apply() then
+/// uses the running averages.
+class HEBBKIT_API ChannelNorm {
+ public:
+  ChannelNorm() = default;
+  ChannelNorm(std::int64_t channels, const torch::TensorOptions& options);
+  bool defined() const { return mean_.defined(); }
+  torch::Tensor train(const torch::Tensor& x);
+  torch::Tensor apply(const torch::Tensor& x) const;
+  /// {prefix + "_mean", prefix + "_var"}.
+  std::vector<NamedTensor> state(const std::string& prefix) const;
+  /// Reads them back; throws DataError naming the tensor when one is missing or has another size.
+  void load_state(const std::vector<NamedTensor>& state, const std::string& prefix, std::int64_t channels);
+
+ private:
+  torch::Tensor mean_, var_;
+};
+
+}  // namespace hebbkit

@@ -1,0 +1,183 @@
+#include "hebbkit/spatial.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+
+namespace hebbkit {
+namespace {
+
+// "same" for one axis: total padding dilation * (kernel - 1), the odd one at the far side.
+std::array<std::int64_t, 2> same_padding(std::int64_t kernel, std::int64_t dilation) {
+  const std::int64_t total = dilation * (kernel - 1);
+  return {total / 2, total - total / 2};
+}
+
+}  // namespace
+
+ParamSchema ConvGeometry::schema(std::int64_t default_kernel) {
+  using namespace param;
+  return {
+      integer("kernel", default_kernel, "kernel height and width").at_least(1),
+      integer("stride", 1, "step between patches").at_least(1),
+      integer("dilation", 1, "spacing of a kernel's taps").at_least(1),
+      string("padding", "0", "zeros added on each side: an integer, 'valid' (0) or 'same' (output keeps the input's size; stride 1)"),
+  };
+}
+
+ConvGeometry ConvGeometry::from(const Params& p) {
+  ConvGeometry g;
+  g.kernel_h = g.kernel_w = p.integer("kernel");
+  g.stride_h = g.stride_w = p.integer("stride");
+  g.dilation_h = g.dilation_w = p.integer("dilation");
+  const std::string padding = p.string("padding");
+  if (padding == "same") {
+    if (g.stride_h != 1)
+      p.fail("padding", fmt::format("padding 'same' keeps the input's size, which a stride of {} cannot; give the "
+                                    "padding as an integer", g.stride_h));
+    const auto vertical = same_padding(g.kernel_h, g.dilation_h), horizontal = same_padding(g.kernel_w, g.dilation_w);
+    g.pad_top = vertical[0], g.pad_bottom = vertical[1], g.pad_left = horizontal[0], g.pad_right = horizontal[1];
+  } else if (padding != "valid") {
+    char* end = nullptr;
+    const long long value = std::strtoll(padding.c_str(), &end, 10);
+    if (padding.empty() || *end != '\0' || value < 0 || value > 1'000'000)
+      p.fail("padding", fmt::format("padding '{}' is not a number of pixels (0 or more), 'valid' or 'same'", padding));
+    g.pad_top = g.pad_bottom = g.pad_left = g.pad_right = value;
+  }
+  return g;
+}
+
+std::array<std::int64_t, 2> ConvGeometry::output_size(std::int64_t h, std::int64_t w) const {
+  const std::int64_t span_h = dilation_h * (kernel_h - 1) + 1, span_w = dilation_w * (kernel_w - 1) + 1;
+  const std::int64_t ph = h + pad_top + pad_bottom, pw = w + pad_left + pad_right;
+  if (ph < span_h || pw < span_w)
+    throw DataError(fmt::format("a {} kernel does not fit an input of {}x{}", describe(), h, w));
+  return {(ph - span_h) / stride_h + 1, (pw - span_w) / stride_w + 1};
+}
+
+torch::Tensor ConvGeometry::pad(const torch::Tensor& x) const {
+  if (pad_top == 0 && pad_bottom == 0 && pad_left == 0 && pad_right == 0) return x;
+  return torch::constant_pad_nd(x, {pad_left, pad_right, pad_top, pad_bottom}, 0.0);
+}
+
+torch::Tensor ConvGeometry::conv(const torch::Tensor& x, const torch::Tensor& kernels) const {
+  const std::vector<std::int64_t> stride = {stride_h, stride_w}, none = {0, 0}, dilation = {dilation_h, dilation_w};
+  return torch::conv2d(pad(x), kernels, torch::Tensor(), stride, none, dilation);
+}
+
+torch::Tensor ConvGeometry::unfold(const torch::Tensor& x) const {
+  // im2col gives (B, C*kh*kw, L); rows of patches want (B*L, C*kh*kw).
+  const auto cols = torch::im2col(pad(x), {kernel_h, kernel_w}, {dilation_h, dilation_w}, {0, 0}, {stride_h, stride_w});
+  return cols.transpose(1, 2).reshape({-1, cols.size(1)});
+}
+
+std::string ConvGeometry::describe() const {
+  return fmt::format("{}x{}, stride {}, dilation {}, padding {}/{}/{}/{}", kernel_h, kernel_w, stride_h, dilation_h,
+                     pad_top, pad_bottom, pad_left, pad_right);
+}
+
+ParamSchema Pool2d::schema(const std::string& default_kind) {
+  using namespace param;
+  return {
+      choice("pool", default_kind, {"none", "max", "avg"}, "pooling after the activation"),
+      integer("pool_size", 2, "pooling window").at_least(1),
+      integer("pool_stride", 0, "step of the pooling window (0: the window size)").at_least(0),
+      integer("pool_padding", 0, "padding of the pooling window (max: -inf, avg: zeros counted)").at_least(0),
+  };
+}
+
+Pool2d Pool2d::from(const Params& p) {
+  Pool2d pool;
+  pool.kind = p.string("pool");
+  pool.size = p.integer("pool_size");
+  pool.stride = p.integer("pool_stride") == 0 ? pool.size : p.integer("pool_stride");
+  pool.padding = p.integer("pool_padding");
+  if (pool.kind != "none" && 2 * pool.padding > pool.size)
+    p.fail("pool_padding", fmt::format("pool_padding = {} is more than half the window pool_size = {}", pool.padding,
+                                       pool.size));
+  return pool;
+}
+
+torch::Tensor Pool2d::apply(const torch::Tensor& x) const {
+  if (kind == "max") return torch::max_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
+  if (kind == "avg") return torch::avg_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
+  return x;
+}
+
+std::array<std::int64_t, 2> Pool2d::output_size(std::int64_t h, std::int64_t w) const {
+  if (kind == "none") return {h, w};
+  const std::int64_t oh = (h + 2 * padding - size) / stride + 1, ow = (w + 2 * padding - size) / stride + 1;
+  if (oh < 1 || ow < 1) throw DataError(fmt::format("a {} pooling window of {} does not fit {}x{}", kind, size, h, w));
+  return {oh, ow};
+}
+
+ParamSchema LayerActivation::schema(const std::string& default_activation, const std::string& default_pool) {
+  using namespace param;
+  ParamSchema s = {
+      choice("activation", default_activation, {"relu", "triangle", "none"},
+             "the layer's activation: relu, triangle (relu of u minus its mean over channels, SoftHebb's) or none"),
+      real("power", 1.0, "the activation is raised to this power").at_least(0),
+  };
+  for (auto& spec : Pool2d::schema(default_pool)) s.push_back(std::move(spec));
+  return s;
+}
+
+LayerActivation LayerActivation::from(const Params& p) {
+  LayerActivation a;
+  a.activation = p.string("activation");
+  a.power = p.real("power");
+  a.pool = Pool2d::from(p);
+  if (a.activation == "none" && a.power != 1.0 && a.power != std::floor(a.power))
+    p.fail("power", fmt::format("power = {} of an activation that can be negative (none) is not real", a.power));
+  return a;
+}
+
+torch::Tensor LayerActivation::apply(const torch::Tensor& pre) const {
+  torch::Tensor y;
+  if (activation == "relu") y = torch::relu(pre);
+  else if (activation == "triangle") y = torch::relu(pre - pre.mean(1, /*keepdim=*/true));
+  else y = pre;
+  if (power != 1.0) y = y.pow(power);
+  return pool.apply(y);
+}
+
+std::vector<std::int64_t> LayerActivation::output_shape(const std::vector<std::int64_t>& pre_shape) const {
+  if (pre_shape.size() != 3) return pre_shape;
+  const auto [h, w] = pool.output_size(pre_shape[1], pre_shape[2]);
+  return {pre_shape[0], h, w};
+}
+
+ChannelNorm::ChannelNorm(std::int64_t channels, const torch::TensorOptions& options)
+    : mean_(torch::zeros({channels}, options)), var_(torch::ones({channels}, options)) {}
+
+torch::Tensor ChannelNorm::train(const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  return torch::batch_norm(x, {}, {}, mean_, var_, /*training=*/true, /*momentum=*/0.1, /*eps=*/1e-5,
+                           /*cudnn_enabled=*/false);
+}
+
+torch::Tensor ChannelNorm::apply(const torch::Tensor& x) const {
+  return torch::batch_norm(x, {}, {}, mean_, var_, /*training=*/false, 0.1, 1e-5, false);
+}
+
+std::vector<NamedTensor> ChannelNorm::state(const std::string& prefix) const {
+  return {{prefix + "_mean", mean_}, {prefix + "_var", var_}};
+}
+
+void ChannelNorm::load_state(const std::vector<NamedTensor>& state, const std::string& prefix, std::int64_t channels) {
+  for (const auto* name : {"_mean", "_var"}) {
+    const auto& t = find_state(state, prefix + name);
+    if (t.dim() != 1 || t.size(0) != channels)
+      throw DataError(fmt::format("{}{} has shape {}, the layer has {} input channels", prefix, name,
+                                  fmt::join(t.sizes(), "x"), channels));
+  }
+  mean_ = find_state(state, prefix + "_mean").clone();
+  var_ = find_state(state, prefix + "_var").clone();
+}
+
+}  // namespace hebbkit

@@ -1,0 +1,86 @@
+// A stack of convolutional Krotov-Hopfield layers with pooling, a softmax head with batch norm
+// and dropout on top, the `depth` key, and the refusals of shapes a conv layer cannot take.
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "support/recipe_runs.hpp"
+#include "support/tiny_data.hpp"
+
+using namespace hebbkit;
+using hebbkit::testing::TempDir;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct ConvFixture {
+  TempDir dir{"krotov_conv"};
+  ConvFixture() {
+    testing::write_idx_dataset(dir / "data/mnist", 300, 100, false);
+    std::ofstream(dir / "c.yaml")
+        << "seed: 0\n"
+           "dataset: {name: mnist, root: '" + (dir / "data").string() + "', validation: 50, preprocess: []}\n"
+           "layers:\n"
+           "  - rule: {name: krotov_conv, kernels: 8, kernel: 5, padding: same, k: 2, delta: 0.1, eps0: 0.02,\n"
+           "           epochs: 2, batch: 20, pool: max, pool_size: 4}\n"
+           "  - rule: {name: krotov_conv, kernels: 12, kernel: 3, p: 3, normalise: global, epochs: 1, batch: 20,\n"
+           "           pool: max, pool_size: 2, eps_schedule: exponential, eps_end: 0.001, eps_rate: 0.8}\n"
+           "head: {name: softmax, epochs: 30, batch: 20, lr: 0.02, batch_norm: true, dropout: 0.2}\n"
+           "stages: [train, evaluate, plot, save]\n";
+  }
+  recipe::Recipe resolve(const std::vector<std::string>& overrides = {}) {
+    return testing::resolve_file(dir / "c.yaml", overrides);
+  }
+  pipeline::RunResult run(const std::string& out, const std::vector<std::string>& overrides = {}) {
+    return testing::run_file(dir / "c.yaml", dir / out, overrides);
+  }
+  nlohmann::json read_json(const std::string& file) { return testing::read_json(dir / file); }
+};
+
+}  // namespace
+
+TEST_CASE("a stack of conv Krotov layers with pooling and a softmax head learns the toy problem", "[krotov_conv][e2e]") {
+  ConvFixture f;
+  const auto result = f.run("run");
+  REQUIRE(result.status == "completed");
+  const auto summary = f.read_json("run/summary.json");
+  CHECK(summary["test_accuracy"].get<double>() > 0.7);
+  CHECK(std::filesystem::exists(f.dir / "run/artifacts/krotov_conv_kernels.png"));
+  CHECK(io::load_npy(f.dir / "run/artifacts/layer0_weights.npy").sizes() == torch::IntArrayRef{8, 1, 5, 5});
+  CHECK(io::load_npy(f.dir / "run/artifacts/layer1_weights.npy").sizes() == torch::IntArrayRef{12, 8, 3, 3});
+  // 8 x 28 x 28 -> pool 4 -> 7 x 7 -> conv 3 -> 5 x 5 -> pool 2 -> 2 x 2: 48 features.
+  CHECK(io::load_npy(f.dir / "run/artifacts/head_weight.npy").sizes() == torch::IntArrayRef{10, 48});
+
+  INFO("the reopened model (kernels, both batch norms) gives the run's accuracy");
+  const auto again = testing::reopen_run(f.dir / "run", f.dir / "reopened", "[evaluate]");
+  REQUIRE(again.status == "completed");
+  CHECK(f.read_json("reopened/summary.json")["test_accuracy"] == summary["test_accuracy"]);
+
+  INFO("depth: 1 trains the bottom layer only, its head reads 8 x 7 x 7 features");
+  const auto shallow = f.run("shallow", {"depth=1"});
+  REQUIRE(shallow.status == "completed");
+  CHECK_FALSE(std::filesystem::exists(f.dir / "shallow/artifacts/layer1_weights.npy"));
+  CHECK(io::load_npy(f.dir / "shallow/artifacts/head_weight.npy").sizes() == torch::IntArrayRef{10, 392});
+  // The bottom layer trained the same way in both runs.
+  CHECK(torch::equal(io::load_npy(f.dir / "shallow/artifacts/layer0_weights.npy"),
+                     io::load_npy(f.dir / "run/artifacts/layer0_weights.npy")));
+}
+
+TEST_CASE("conv layers refuse what they cannot take, before anything runs", "[krotov_conv][errors]") {
+  ConvFixture f;
+  CHECK_THROWS_WITH(f.resolve({"dataset.preprocess=[flatten]"}),
+                    Contains("layers.0.rule.kernels: krotov_conv needs image-shaped inputs (channels, height, width); "
+                             "its inputs are 784"));
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.stride=2"}),
+                    Contains("layers.0.rule.padding: padding 'same' keeps the input's size, which a stride of 2 cannot"));
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.padding=two"}),
+                    Contains("--set layers.0.rule.padding=two: layers.0.rule.padding: padding 'two' is not a number"));
+  CHECK_THROWS_WITH(f.resolve({"layers.1.rule.kernel=9"}), Contains("layers.1.rule.kernel: a 9x9"));
+  CHECK_THROWS_WITH(f.resolve({"layers.0.rule.k=9"}), Contains("k = 9 must not exceed kernels = 8"));
+  CHECK_THROWS_WITH(f.resolve({"depth=3"}), Contains("depth: depth = 3 but the recipe has 2 layer(s)"));
+  CHECK_THROWS_WITH(f.resolve({"head.momentum=0.9"}), Contains("momentum is SGD's"));
+}

@@ -1,0 +1,94 @@
+// The SDK's conv geometry, pooling, activations and parameter-free batch norm.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/spatial.hpp"
+
+using namespace hebbkit;
+
+namespace {
+ConvGeometry square(std::int64_t kernel, std::int64_t stride, std::int64_t dilation, std::int64_t pad) {
+  ConvGeometry g;
+  g.kernel_h = g.kernel_w = kernel;
+  g.stride_h = g.stride_w = stride;
+  g.dilation_h = g.dilation_w = dilation;
+  g.pad_top = g.pad_bottom = g.pad_left = g.pad_right = pad;
+  return g;
+}
+}  // namespace
+
+TEST_CASE("conv geometry: unfolded patches times the kernels are torch's convolution", "[spatial]") {
+  const auto [kernel, stride, dilation, pad] =
+      GENERATE(table<int, int, int, int>({{3, 1, 1, 0}, {5, 1, 1, 2}, {3, 2, 1, 1}, {3, 1, 2, 2}, {2, 3, 2, 1}}));
+  CAPTURE(kernel, stride, dilation, pad);
+  const auto g = square(kernel, stride, dilation, pad);
+  torch::manual_seed(2);
+  const auto x = torch::randn({2, 3, 11, 9}, torch::kFloat64);
+  const auto w = torch::randn({4, 3, kernel, kernel}, torch::kFloat64);
+  const auto y = g.conv(x, w);
+  const auto expected = torch::conv2d(x, w, {}, stride, pad, dilation);
+  REQUIRE(torch::allclose(y, expected));
+  const auto [ho, wo] = g.output_size(11, 9);
+  CHECK(y.sizes() == torch::IntArrayRef{2, 4, ho, wo});
+  // unfold: rows (b, ho, wo), columns in the kernels' (c, i, j) order.
+  const auto patches = g.unfold(x);
+  REQUIRE(patches.sizes() == torch::IntArrayRef{2 * ho * wo, 3 * kernel * kernel});
+  const auto via_patches = torch::mm(patches, w.view({4, -1}).t()).view({2, ho, wo, 4}).permute({0, 3, 1, 2});
+  CHECK(torch::allclose(via_patches, expected));
+}
+
+TEST_CASE("padding 'same' keeps the size, an even kernel pads one more at the far side", "[spatial]") {
+  ConvGeometry g;
+  g.kernel_h = g.kernel_w = 4;
+  g.pad_top = g.pad_left = 1;
+  g.pad_bottom = g.pad_right = 2;
+  const auto x = torch::randn({1, 2, 7, 6});
+  const auto y = g.conv(x, torch::randn({3, 2, 4, 4}));
+  CHECK(y.sizes() == torch::IntArrayRef{1, 3, 7, 6});
+  CHECK(g.output_size(7, 6) == std::array<std::int64_t, 2>{7, 6});
+  CHECK_THROWS_AS(square(5, 1, 1, 0).output_size(4, 8), DataError);
+}
+
+TEST_CASE("pooling and activations", "[spatial]") {
+  const auto x = torch::tensor({1.0, -2.0, 3.0, 0.5, -1.0, 4.0}, torch::kFloat64).view({1, 3, 1, 2});
+  LayerActivation relu;
+  CHECK(torch::equal(relu.apply(x), torch::relu(x)));
+  LayerActivation triangle;
+  triangle.activation = "triangle";
+  triangle.power = 2.0;
+  // Channel means at the two positions: (1 + 3 - 1) / 3 = 1 and (-2 + .5 + 4) / 3 = 5/6.
+  const auto expected =
+      torch::tensor({0.0, 0.0, 4.0, 0.0, 0.0, std::pow(4.0 - 5.0 / 6, 2)}, torch::kFloat64).view({1, 3, 1, 2});
+  CHECK(torch::allclose(triangle.apply(x), expected));
+
+  LayerActivation pooled;
+  pooled.pool.kind = "max";
+  pooled.pool.size = 3;
+  pooled.pool.stride = 2;
+  pooled.pool.padding = 1;
+  const auto big = torch::randn({2, 5, 9, 8});
+  const auto out = pooled.apply(big);
+  CHECK(out.sizes() == torch::IntArrayRef{2, 5, 5, 4});
+  CHECK(pooled.output_shape({5, 9, 8}) == std::vector<std::int64_t>{5, 5, 4});
+  CHECK(torch::equal(out, torch::max_pool2d(torch::relu(big), 3, 2, 1)));
+}
+
+TEST_CASE("channel norm: batch statistics while training, PyTorch's running averages after", "[spatial]") {
+  torch::manual_seed(6);
+  ChannelNorm norm(3, torch::TensorOptions().dtype(torch::kFloat64));
+  const auto x = torch::randn({8, 3, 4, 4}, torch::kFloat64) * 3 + 2;
+  const auto y = norm.train(x);
+  CHECK(y.mean({0, 2, 3}).abs().max().item<double>() < 1e-9);
+  CHECK((y.var({0, 2, 3}, /*unbiased=*/false) - 1).abs().max().item<double>() < 1e-3);
+  // Running: 0.9 * (0, 1) + 0.1 * (batch mean, unbiased batch variance).
+  const auto state = norm.state("n");
+  CHECK(torch::allclose(state[0].second, 0.1 * x.mean({0, 2, 3})));
+  CHECK(torch::allclose(state[1].second, 0.9 + 0.1 * x.var({0, 2, 3}, /*unbiased=*/true)));
+  const auto after = norm.apply(x);
+  CHECK(torch::allclose(after, (x - state[0].second.view({1, 3, 1, 1})) / (state[1].second.view({1, 3, 1, 1}) + 1e-5).sqrt()));
+  ChannelNorm reopened;
+  reopened.load_state(state, "n", 3);
+  CHECK(torch::equal(reopened.apply(x), after));
+  CHECK_THROWS_AS(reopened.load_state(state, "n", 4), DataError);
+}
