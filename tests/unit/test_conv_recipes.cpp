@@ -70,6 +70,21 @@ TEST_CASE("a stack of conv Krotov layers with pooling and a softmax head learns 
                      io::load_npy(f.dir / "run/artifacts/layer0_weights.npy")));
 }
 
+TEST_CASE("Dale's law between conv layers: the signs are drawn once, kept and saved", "[krotov_conv][e2e]") {
+  ConvFixture f;
+  const auto result = f.run("dale", {"layers.1.rule.inhibitory=0.25", "head.epochs=3"});
+  REQUIRE(result.status == "completed");
+  const auto signs = io::load_npy(f.dir / "dale/artifacts/layer1_input_signs.npy");
+  REQUIRE(signs.sizes() == torch::IntArrayRef{8});
+  CHECK(signs.lt(0).sum().item<int>() == 2);
+  const auto w = io::load_npy(f.dir / "dale/artifacts/layer1_weights.npy");
+  CHECK((w * signs.view({1, 8, 1, 1})).min().item<double>() >= 0);
+  CHECK(w.lt(0).any().item<bool>());  // the inhibitory channels' weights are in use
+  const auto again = testing::reopen_run(f.dir / "dale", f.dir / "dale_reopened", "[evaluate]");
+  REQUIRE(again.status == "completed");
+  CHECK(f.read_json("dale_reopened/summary.json")["test_accuracy"] == f.read_json("dale/summary.json")["test_accuracy"]);
+}
+
 TEST_CASE("conv layers refuse what they cannot take, before anything runs", "[krotov_conv][errors]") {
   ConvFixture f;
   CHECK_THROWS_WITH(f.resolve({"dataset.preprocess=[flatten]"}),

@@ -133,6 +133,11 @@ std::int64_t ConvSynapses::step_tensors(const torch::Tensor& x, const torch::Ten
   return touched.sum().item<std::int64_t>();
 }
 
+void ConvSynapses::constrain_signs(const torch::Tensor& channel_signs) {
+  auto w2 = w_.view({w_.size(0), -1});
+  constrain_to_signs(w2, channel_signs.repeat_interleave(w_.size(2) * w_.size(3)));
+}
+
 torch::Tensor ConvSynapses::norm_error() const {
   torch::NoGradGuard no_grad;
   return (w_.abs().pow(hyper_.p).flatten(1).sum(1) - 1).abs();

@@ -34,6 +34,8 @@ class ConvSynapses {
   torch::Tensor powered_kernels() const { return powered(w_, hyper_.p); }
   /// |sum |W|^p - 1| per kernel.
   torch::Tensor norm_error() const;
+  /// Dale's law per input channel: kernels' weights on channels of sign +1 stay >= 0, on -1 <= 0.
+  void constrain_signs(const torch::Tensor& channel_signs);
   /// Tests: take the tensor path (unfold per chunk of samples, index_add) that non-CPU
   /// devices take, instead of the fused CPU loops.
   void force_tensor_path(bool on) { tensor_path_ = on; }

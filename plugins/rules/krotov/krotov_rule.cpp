@@ -29,6 +29,10 @@ class KrotovRule final : public hebbkit::Rule {
         boolean("shuffle", true, "reshuffle the training set every epoch"),
         real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0),
         integer("figure_units", 100, "units drawn in the weight grid").at_least(1),
+        real("inhibitory", 0.0,
+             "Dale's law: this fraction of the layer's inputs (chosen by the seed) is inhibitory, their weights stay "
+             "<= 0 and the others' >= 0; 0: no sign constraint")
+            .in_range(0, 1),
     };
     for (auto& spec : hebbkit::krotov::Schedule::schema(0.04)) s.push_back(std::move(spec));
     return s;
@@ -38,7 +42,7 @@ class KrotovRule final : public hebbkit::Rule {
       : hidden_(p.integer("hidden")), epochs_(p.integer("epochs")), batch_(p.integer("batch")),
         schedule_(hebbkit::krotov::Schedule::from(p)), init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")),
         init_file_(p.string("init_file")), shuffle_(p.boolean("shuffle")), n_(p.real("n")),
-        figure_units_(p.integer("figure_units")) {
+        figure_units_(p.integer("figure_units")), inhibitory_(p.real("inhibitory")) {
     hyper_.p = p.real("p");
     hyper_.k = p.integer("k");
     hyper_.delta = p.real("delta");
@@ -55,7 +59,13 @@ class KrotovRule final : public hebbkit::Rule {
     for (const auto d : source.sample_shape()) inputs *= d;
     const auto needs = *plan(source.sample_shape());  // for data sets whose shape validate did not know
     hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.hidden = {}", data.index, hidden_), needs.what);
-    synapses_ = std::make_unique<hebbkit::krotov::Synapses>(initial_weights(inputs, ctx), hyper_);
+    auto w = initial_weights(inputs, ctx);
+    if (inhibitory_ > 0) {
+      signs_ = hebbkit::krotov::dale_signs(inputs, inhibitory_, w.options());
+      hebbkit::krotov::constrain_to_signs(w, signs_);
+      ctx.info("Dale's law: {} of {} inputs inhibitory", signs_.lt(0).sum().item<std::int64_t>(), inputs);
+    }
+    synapses_ = std::make_unique<hebbkit::krotov::Synapses>(w, hyper_);
     std::int64_t first_epoch = 0;
     if (auto resume = ctx.resume_point()) {
       load_state(resume->tensors);
@@ -68,7 +78,11 @@ class KrotovRule final : public hebbkit::Rule {
              first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
     hebbkit::krotov::Learner learner{
         "krotov",
-        [&](const torch::Tensor& x, double eps) { return synapses_->step(x.flatten(1).to(torch::kFloat32), eps); },
+        [&](const torch::Tensor& x, double eps) {
+          const auto touched = synapses_->step(x.flatten(1).to(torch::kFloat32), eps);
+          if (signs_.defined()) synapses_->constrain_signs(signs_);
+          return touched;
+        },
         [&] { return synapses_->norm_error(); },
         [&] {
           auto state = this->state();
@@ -92,7 +106,11 @@ class KrotovRule final : public hebbkit::Rule {
     return n_ == 1.0 ? currents : currents.pow(n_);
   }
 
-  std::vector<hebbkit::NamedTensor> state() const override { return {{"weights", synapses_->weights()}}; }
+  std::vector<hebbkit::NamedTensor> state() const override {
+    std::vector<hebbkit::NamedTensor> out = {{"weights", synapses_->weights()}};
+    if (signs_.defined()) out.emplace_back("input_signs", signs_);
+    return out;
+  }
 
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
     const auto& w = hebbkit::find_state(state, "weights");
@@ -100,6 +118,7 @@ class KrotovRule final : public hebbkit::Rule {
       throw hebbkit::DataError(fmt::format("krotov weights have shape {}, the layer has hidden = {} units",
                                            fmt::join(w.sizes(), "x"), hidden_));
     synapses_ = std::make_unique<hebbkit::krotov::Synapses>(w.to(torch::kFloat32).contiguous(), hyper_);
+    if (inhibitory_ > 0) signs_ = hebbkit::find_state(state, "input_signs").to(torch::kFloat32);
   }
 
   void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& image_shape) override {
@@ -135,6 +154,8 @@ class KrotovRule final : public hebbkit::Rule {
   bool shuffle_;
   double n_;
   std::int64_t figure_units_;
+  double inhibitory_;
+  torch::Tensor signs_;  ///< +1 / -1 per input under Dale's law; undefined without it
   hebbkit::krotov::Hyper hyper_;
   std::unique_ptr<hebbkit::krotov::Synapses> synapses_;
 };

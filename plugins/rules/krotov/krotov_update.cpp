@@ -321,6 +321,26 @@ torch::Tensor Synapses::norm_error() const {
   return (w_.abs().pow(hyper_.p).sum(1) - 1).abs();
 }
 
+void Synapses::constrain_signs(const torch::Tensor& input_signs) {
+  torch::NoGradGuard no_grad;
+  constrain_to_signs(w_, input_signs);
+  if (wp_.data_ptr() != w_.data_ptr()) wp_.copy_(powered(w_, hyper_.p));
+}
+
+torch::Tensor dale_signs(std::int64_t inputs, double inhibitory, const torch::TensorOptions& options) {
+  auto signs = torch::ones({inputs}, options);
+  const auto count = static_cast<std::int64_t>(std::llround(inhibitory * inputs));
+  if (count > 0) signs.index_fill_(0, torch::randperm(inputs, torch::kLong).slice(0, 0, count).to(options.device()), -1.0);
+  return signs;
+}
+
+void constrain_to_signs(torch::Tensor& w, const torch::Tensor& input_signs) {
+  torch::NoGradGuard no_grad;
+  // sign * max(sign * w, 0): the entry if it has its input's sign, else 0.
+  const auto s = input_signs.view({1, -1});
+  w.copy_(s * (s * w).clamp_min(0));
+}
+
 void dense_reference_step(torch::Tensor& w, const torch::Tensor& x, const Hyper& hyper, double eps) {
   torch::NoGradGuard no_grad;
   const auto v = x.t();                                   // inputs x batch

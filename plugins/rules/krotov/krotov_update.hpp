@@ -51,12 +51,21 @@ class Synapses {
   const torch::Tensor& powered_weights() const { return wp_; }
   /// |sum_i |W_ui|^p - 1| per unit: how far each unit is from its fixed point (0).
   torch::Tensor norm_error() const;
+  /// Dale's law: clamps every weight to the sign of its input (see constrain_to_signs) and
+  /// refreshes the cached powers.
+  void constrain_signs(const torch::Tensor& input_signs);
 
  private:
   torch::Tensor w_, wp_;
   torch::Tensor scratch_;  ///< the CPU update's blocks of ds, kept: a fresh buffer per step costs page faults
   Hyper hyper_;
 };
+
+/// Dale's law on a layer's inputs: a random `inhibitory` fraction of `inputs` (chosen with
+/// torch's seeded generator) gets sign -1, the rest +1.
+torch::Tensor dale_signs(std::int64_t inputs, double inhibitory, const torch::TensorOptions& options);
+/// w (units x inputs), in place: entries of inputs with sign +1 clamped to >= 0, of -1 to <= 0.
+void constrain_to_signs(torch::Tensor& w, const torch::Tensor& input_signs);
 
 /// The formulas above, transcribed literally with a dense g and a full sort. Slow; the
 /// reference the fast path is tested against. Updates `w` in place.

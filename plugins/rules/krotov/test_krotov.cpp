@@ -111,3 +111,20 @@ TEST_CASE("powered() is sign(W)|W|^(p-1)", "[krotov]") {
   CHECK(torch::allclose(powered(w, 3.0), torch::tensor({-4.0, 0.25, 9.0})));
   CHECK(torch::allclose(powered(w, 2.0), w));
 }
+
+TEST_CASE("Dale's law on a dense layer: each input's weights keep its sign through training", "[krotov]") {
+  torch::manual_seed(9);
+  const auto signs = dale_signs(40, 0.2, torch::TensorOptions().dtype(torch::kFloat64));
+  REQUIRE(signs.lt(0).sum().item<int>() == 8);
+  auto w = torch::randn({30, 40}, torch::kFloat64);
+  constrain_to_signs(w, signs);
+  Synapses s(w, {3.0, 3, 0.4, 1e-30});
+  for (int step = 0; step < 10; ++step) {
+    s.step(torch::rand({16, 40}, torch::kFloat64), 0.05);
+    s.constrain_signs(signs);
+    REQUIRE((s.weights() * signs.view({1, -1})).min().item<double>() >= 0);
+    // The cached powers follow the constrained weights.
+    REQUIRE((s.powered_weights() - powered(s.weights(), 3.0)).abs().max().item<double>() < 1e-12);
+  }
+  CHECK(s.weights().lt(0).any().item<bool>());
+}

@@ -36,6 +36,10 @@ class KrotovConvRule final : public hebbkit::Rule {
         real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
         integer("patch_chunk", 4096, "patches gathered at once by the update (memory: chunk x (patch + kernels))")
             .at_least(1),
+        real("inhibitory", 0.0,
+             "Dale's law: this fraction of the input channels (chosen by the seed) is inhibitory, the kernels' "
+             "weights on them stay <= 0 and on the others >= 0; 0: no sign constraint")
+            .in_range(0, 1),
         integer("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)").at_least(1),
     };
     for (auto& spec : hebbkit::ConvGeometry::schema(5)) s.push_back(std::move(spec));
@@ -48,7 +52,7 @@ class KrotovConvRule final : public hebbkit::Rule {
       : params_(p), kernels_(p.integer("kernels")), batch_(p.integer("batch")), shuffle_(p.boolean("shuffle")),
         batch_norm_(p.boolean("batch_norm")), powered_output_(p.string("output") == "powered"),
         init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")), chunk_(p.integer("patch_chunk")),
-        figure_units_(p.integer("figure_units")), geometry_(hebbkit::ConvGeometry::from(p)),
+        figure_units_(p.integer("figure_units")), inhibitory_(p.real("inhibitory")), geometry_(hebbkit::ConvGeometry::from(p)),
         activation_(hebbkit::LayerActivation::from(p)), schedule_(hebbkit::krotov::Schedule::from(p)),
         normalise_(p.string("normalise") == "kernel" ? hebbkit::krotov::Normalise::PerKernel
                                                      : hebbkit::krotov::Normalise::Global) {
@@ -70,6 +74,11 @@ class KrotovConvRule final : public hebbkit::Rule {
     const std::vector<std::int64_t> size = {kernels_, channels, geometry_.kernel_h, geometry_.kernel_w};
     auto w = init_ == "uniform" ? torch::rand(size, options) : torch::randn(size, options) * sigma_ + mu_;
     synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w, hyper_, normalise_, geometry_, chunk_);
+    if (inhibitory_ > 0) {
+      signs_ = hebbkit::krotov::dale_signs(channels, inhibitory_, options);
+      synapses_->constrain_signs(signs_);
+      ctx.info("Dale's law: {} of {} input channels inhibitory", signs_.lt(0).sum().item<std::int64_t>(), channels);
+    }
     if (batch_norm_) norm_ = hebbkit::ChannelNorm(channels, options);
     std::int64_t first_epoch = 0;
     if (auto resume = ctx.resume_point()) {
@@ -86,7 +95,9 @@ class KrotovConvRule final : public hebbkit::Rule {
         "krotov_conv",
         [&](const torch::Tensor& x, double eps) {
           const auto in = x.to(torch::kFloat32);
-          return synapses_->step(batch_norm_ ? norm_.train(in) : in, eps);
+          const auto touched = synapses_->step(batch_norm_ ? norm_.train(in) : in, eps);
+          if (signs_.defined()) synapses_->constrain_signs(signs_);
+          return touched;
         },
         [&] { return synapses_->norm_error(); }, [&] { return state(); }};
     hebbkit::krotov::train_epochs(source, ctx, learner, schedule_, batch_, shuffle_, first_epoch);
@@ -128,6 +139,7 @@ class KrotovConvRule final : public hebbkit::Rule {
     std::vector<hebbkit::NamedTensor> out = {{"weights", synapses_->kernels()}};
     if (batch_norm_)
       for (auto& t : norm_.state("input_norm")) out.push_back(std::move(t));
+    if (signs_.defined()) out.emplace_back("input_signs", signs_);
     return out;
   }
 
@@ -139,6 +151,7 @@ class KrotovConvRule final : public hebbkit::Rule {
     synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w.to(torch::kFloat32).clone(), hyper_, normalise_,
                                                                 geometry_, chunk_);
     if (batch_norm_) norm_.load_state(state, "input_norm", w.size(1));
+    if (inhibitory_ > 0) signs_ = hebbkit::find_state(state, "input_signs").to(torch::kFloat32);
   }
 
   void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& /*image_shape*/) override {
@@ -157,6 +170,8 @@ class KrotovConvRule final : public hebbkit::Rule {
   std::string init_;
   double mu_, sigma_;
   std::int64_t chunk_, figure_units_;
+  double inhibitory_;
+  torch::Tensor signs_;  ///< +1 / -1 per input channel under Dale's law; undefined without it
   hebbkit::ConvGeometry geometry_;
   hebbkit::LayerActivation activation_;
   hebbkit::krotov::Schedule schedule_;

@@ -110,3 +110,28 @@ TEST_CASE("the conv step in float matches the reference in double", "[krotov_con
   conv_reference_step(reference, x.to(torch::kFloat64), {2.0, 2, 0.1, 1e-5}, Normalise::PerKernel, g, 0.01);
   CHECK((fast.kernels().to(torch::kFloat64) - reference).abs().max().item<double>() < 1e-5);
 }
+
+TEST_CASE("Dale's law: weights on inhibitory channels stay <= 0, on the others >= 0, and still learn", "[krotov_conv]") {
+  torch::manual_seed(12);
+  ConvGeometry g;
+  g.kernel_h = g.kernel_w = 3;
+  const auto signs = dale_signs(6, 0.5, torch::TensorOptions().dtype(torch::kFloat64));
+  REQUIRE(signs.lt(0).sum().item<int>() == 3);
+  REQUIRE(signs.gt(0).sum().item<int>() == 3);
+  const auto w0 = torch::randn({10, 6, 3, 3}, torch::kFloat64);
+  ConvSynapses s(w0.clone(), {2.0, 2, 0.3, 1e-30}, Normalise::PerKernel, g);
+  s.constrain_signs(signs);
+  const auto per_channel = [&] { return (s.kernels() * signs.view({1, 6, 1, 1})).min().item<double>(); };
+  CHECK(per_channel() >= 0);
+  const auto start = s.kernels().clone();
+  for (int step = 0; step < 5; ++step) {
+    // Inputs of a layer below a ReLU: non-negative.
+    s.step(torch::rand({2, 6, 7, 7}, torch::kFloat64), 0.05);
+    s.constrain_signs(signs);
+    REQUIRE(per_channel() >= 0);
+  }
+  CHECK((s.kernels() - start).abs().max().item<double>() > 1e-3);
+  // Without the constraint some entry would have the wrong sign: the test constrains something.
+  ConvSynapses free(w0.clone(), {2.0, 2, 0.3, 1e-30}, Normalise::PerKernel, g);
+  CHECK((free.kernels() * signs.view({1, 6, 1, 1})).min().item<double>() < 0);
+}
