@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
@@ -20,13 +22,15 @@ std::array<std::int64_t, 2> same_padding(std::int64_t kernel, std::int64_t dilat
 
 }  // namespace
 
-ParamSchema ConvGeometry::schema(std::int64_t default_kernel) {
+ParamSchema ConvGeometry::schema(std::int64_t default_kernel, const std::string& default_padding_mode) {
   using namespace param;
   return {
       integer("kernel", default_kernel, "kernel height and width").at_least(1),
       integer("stride", 1, "step between patches").at_least(1),
       integer("dilation", 1, "spacing of a kernel's taps").at_least(1),
-      string("padding", "0", "zeros added on each side: an integer, 'valid' (0) or 'same' (output keeps the input's size; stride 1)"),
+      string("padding", "0", "pixels added on each side: an integer, 'valid' (0) or 'same' (output keeps the input's size; stride 1)"),
+      choice("padding_mode", default_padding_mode, {"zeros", "reflect"},
+             "what the padding holds: zeros, or the image mirrored at its border"),
   };
 }
 
@@ -35,6 +39,7 @@ ConvGeometry ConvGeometry::from(const Params& p) {
   g.kernel_h = g.kernel_w = p.integer("kernel");
   g.stride_h = g.stride_w = p.integer("stride");
   g.dilation_h = g.dilation_w = p.integer("dilation");
+  g.reflect = p.string("padding_mode") == "reflect";
   const std::string padding = p.string("padding");
   if (padding == "same") {
     if (g.stride_h != 1)
@@ -62,7 +67,52 @@ std::array<std::int64_t, 2> ConvGeometry::output_size(std::int64_t h, std::int64
 
 torch::Tensor ConvGeometry::pad(const torch::Tensor& x) const {
   if (pad_top == 0 && pad_bottom == 0 && pad_left == 0 && pad_right == 0) return x;
+  if (reflect) {
+    if (std::max(pad_top, pad_bottom) >= x.size(2) || std::max(pad_left, pad_right) >= x.size(3))
+      throw DataError(fmt::format("reflect padding of {} needs inputs larger than {}x{}", describe(), x.size(2), x.size(3)));
+    return torch::reflection_pad2d(x, {pad_left, pad_right, pad_top, pad_bottom});
+  }
   return torch::constant_pad_nd(x, {pad_left, pad_right, pad_top, pad_bottom}, 0.0);
+}
+
+namespace {
+template <class scalar_t>
+void gather_rows(const ConvGeometry& g, const scalar_t* xp, std::int64_t channels, std::int64_t hp, std::int64_t wp,
+                 std::int64_t ho, std::int64_t wo, std::int64_t r0, std::int64_t r1, scalar_t* dst) {
+  const std::int64_t per_image = ho * wo;
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::int64_t b = r / per_image, l = r % per_image, y = (l / wo) * g.stride_h, x = (l % wo) * g.stride_w;
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const scalar_t* plane = xp + (b * channels + c) * hp * wp;
+      for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+        const scalar_t* src = plane + (y + i * g.dilation_h) * wp + x;
+        if (g.dilation_w == 1) {
+          std::copy(src, src + g.kernel_w, dst);
+          dst += g.kernel_w;
+        } else {
+          for (std::int64_t j = 0; j < g.kernel_w; ++j) *dst++ = src[j * g.dilation_w];
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
+void ConvGeometry::gather(const torch::Tensor& padded, std::int64_t first, std::int64_t count, torch::Tensor& out) const {
+  const std::int64_t channels = padded.size(1), hp = padded.size(2), wp = padded.size(3);
+  const std::int64_t ho = (hp - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  const std::int64_t wo = (wp - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  const std::int64_t dim = patch_size(channels);
+  if (!padded.device().is_cpu() || !padded.is_contiguous() || !out.is_contiguous() || out.numel() < count * dim ||
+      out.scalar_type() != padded.scalar_type() || first + count > padded.size(0) * ho * wo)
+    throw std::logic_error("ConvGeometry::gather: padded must be a contiguous CPU batch and out large enough");
+  AT_DISPATCH_FLOATING_TYPES(padded.scalar_type(), "hebbkit_gather_patches", [&] {
+    const auto* xd = padded.data_ptr<scalar_t>();
+    auto* od = out.data_ptr<scalar_t>();
+    at::parallel_for(first, first + count, 16, [&](std::int64_t r0, std::int64_t r1) {
+      gather_rows(*this, xd, channels, hp, wp, ho, wo, r0, r1, od + (r0 - first) * dim);
+    });
+  });
 }
 
 torch::Tensor ConvGeometry::conv(const torch::Tensor& x, const torch::Tensor& kernels) const {
@@ -77,8 +127,8 @@ torch::Tensor ConvGeometry::unfold(const torch::Tensor& x) const {
 }
 
 std::string ConvGeometry::describe() const {
-  return fmt::format("{}x{}, stride {}, dilation {}, padding {}/{}/{}/{}", kernel_h, kernel_w, stride_h, dilation_h,
-                     pad_top, pad_bottom, pad_left, pad_right);
+  return fmt::format("{}x{}, stride {}, dilation {}, {} padding {}/{}/{}/{}", kernel_h, kernel_w, stride_h, dilation_h,
+                     reflect ? "reflect" : "zero", pad_top, pad_bottom, pad_left, pad_right);
 }
 
 ParamSchema Pool2d::schema(const std::string& default_kind) {

@@ -92,3 +92,17 @@ TEST_CASE("channel norm: batch statistics while training, PyTorch's running aver
   CHECK(torch::equal(reopened.apply(x), after));
   CHECK_THROWS_AS(reopened.load_state(state, "n", 4), DataError);
 }
+
+TEST_CASE("gather: rows of the patch matrix in chunks, as unfold gives them, zero or reflect padded", "[spatial]") {
+  const bool reflect = GENERATE(false, true);
+  auto g = square(3, 2, 1, 1);
+  g.reflect = reflect;
+  torch::manual_seed(3);
+  const auto x = torch::randn({3, 2, 7, 6});
+  const auto all = g.unfold(x);
+  auto out = torch::empty({10, all.size(1)});
+  g.gather(g.pad(x).contiguous(), 5, 10, out);
+  CHECK(torch::equal(out, all.slice(0, 5, 15)));
+  if (reflect) CHECK(torch::allclose(g.conv(x, torch::ones({1, 2, 3, 3})),
+                                     torch::conv2d(torch::reflection_pad2d(x, {1, 1, 1, 1}), torch::ones({1, 2, 3, 3}), {}, 2)));
+}

@@ -16,16 +16,18 @@
 
 namespace hebbkit {
 
-/// Where a kernel reads: its size, stride, dilation and the zero padding on each side.
+/// Where a kernel reads: its size, stride, dilation and the padding on each side (zeros, or
+/// the image mirrored at its border: reflect, as SoftHebb pads).
 struct HEBBKIT_API ConvGeometry {
   std::int64_t kernel_h = 1, kernel_w = 1;
   std::int64_t stride_h = 1, stride_w = 1;
   std::int64_t dilation_h = 1, dilation_w = 1;
   std::int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  bool reflect = false;
 
-  /// The keys `kernel`, `stride`, `dilation` and `padding` (an integer, "valid" or "same"),
-  /// for a conv rule's schema.
-  static ParamSchema schema(std::int64_t default_kernel);
+  /// The keys `kernel`, `stride`, `dilation`, `padding` (an integer, "valid" or "same") and
+  /// `padding_mode` (zeros or reflect), for a conv rule's schema.
+  static ParamSchema schema(std::int64_t default_kernel, const std::string& default_padding_mode = "zeros");
   /// Reads those keys. "same" pads so that the output keeps the input's size (an even
   /// extent pads one more at the bottom and right); with a stride above 1 it fails at `padding`.
   static ConvGeometry from(const Params& p);
@@ -34,8 +36,13 @@ struct HEBBKIT_API ConvGeometry {
   std::array<std::int64_t, 2> output_size(std::int64_t h, std::int64_t w) const;
   /// Values in one patch for `channels` input channels: channels * kernel_h * kernel_w.
   std::int64_t patch_size(std::int64_t channels) const { return channels * kernel_h * kernel_w; }
-  /// x (B, C, H, W) with the zero padding added (x itself when there is none).
+  /// x (B, C, H, W) with the padding added (x itself when there is none).
   torch::Tensor pad(const torch::Tensor& x) const;
+  /// Rows [first, first + count) of the patch matrix of `padded` (pad()'s output, contiguous,
+  /// on CPU) into `out` (at least count x patch_size, contiguous, same dtype), in unfold()'s
+  /// row and column order; threads split the rows. For updates that walk a batch's patches in
+  /// chunks instead of holding them all.
+  void gather(const torch::Tensor& padded, std::int64_t first, std::int64_t count, torch::Tensor& out) const;
   /// conv2d of x (B, C, H, W) with kernels (K, C, kh, kw) under this geometry; differentiable.
   torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& kernels) const;
   /// Every patch of x as a row, (B * Ho * Wo, C * kh * kw): rows in (b, ho, wo) order, columns

@@ -20,29 +20,6 @@ void apply_normalised(torch::Tensor& w2, const torch::Tensor& ds, Normalise norm
   }
 }
 
-// Rows [r0, r1) of the batch's patch matrix into dst (row r at dst + (r - r0) * D), in the
-// kernels' (c, i, j) order; xp is the padded batch (B, C, Hp, Wp), contiguous.
-template <class scalar_t>
-void gather_patches(const scalar_t* xp, std::int64_t channels, std::int64_t hp, std::int64_t wp, std::int64_t ho,
-                    std::int64_t wo, const ConvGeometry& g, std::int64_t r0, std::int64_t r1, scalar_t* dst) {
-  const std::int64_t per_image = ho * wo;
-  for (std::int64_t r = r0; r < r1; ++r) {
-    const std::int64_t b = r / per_image, l = r % per_image, y = (l / wo) * g.stride_h, x = (l % wo) * g.stride_w;
-    for (std::int64_t c = 0; c < channels; ++c) {
-      const scalar_t* plane = xp + (b * channels + c) * hp * wp;
-      for (std::int64_t i = 0; i < g.kernel_h; ++i) {
-        const scalar_t* src = plane + (y + i * g.dilation_h) * wp + x;
-        if (g.dilation_w == 1) {
-          std::copy(src, src + g.kernel_w, dst);
-          dst += g.kernel_w;
-        } else {
-          for (std::int64_t j = 0; j < g.kernel_w; ++j) *dst++ = src[j * g.dilation_w];
-        }
-      }
-    }
-  }
-}
-
 }  // namespace
 
 ConvSynapses::ConvSynapses(torch::Tensor kernels, Hyper hyper, Normalise normalise, ConvGeometry geometry,
@@ -71,7 +48,7 @@ std::int64_t ConvSynapses::step(const torch::Tensor& x, double eps) {
 
 std::int64_t ConvSynapses::step_cpu(const torch::Tensor& xp, std::int64_t ho, std::int64_t wo, const torch::Tensor& wp,
                                     torch::Tensor& ds, torch::Tensor& xx) {
-  const std::int64_t batch = xp.size(0), channels = xp.size(1), hp = xp.size(2), wpad = xp.size(3);
+  const std::int64_t batch = xp.size(0);
   const std::int64_t kernels = wp.size(0), dim = wp.size(1), total = batch * ho * wo;
   if (!patches_.defined() || patches_.scalar_type() != xp.scalar_type() || patches_.size(1) != dim)
     patches_ = torch::empty({std::min(chunk_, total), dim}, xp.options());
@@ -79,16 +56,13 @@ std::int64_t ConvSynapses::step_cpu(const torch::Tensor& xp, std::int64_t ho, st
     patches_ = torch::empty({std::min(chunk_, total), dim}, xp.options());
   std::vector<char> touched(kernels, 0);
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "krotov_conv_step", [&] {
-    const auto* xd = xp.data_ptr<scalar_t>();
     auto* pd = patches_.data_ptr<scalar_t>();
     auto* dsd = ds.data_ptr<scalar_t>();
     auto* xxd = xx.data_ptr<scalar_t>();
     const auto delta = static_cast<scalar_t>(hyper_.delta);
     for (std::int64_t start = 0; start < total; start += chunk_) {
       const std::int64_t n = std::min(chunk_, total - start);
-      at::parallel_for(start, start + n, 16, [&](std::int64_t r0, std::int64_t r1) {
-        gather_patches(xd, channels, hp, wpad, ho, wo, geometry_, r0, r1, pd + (r0 - start) * dim);
-      });
+      geometry_.gather(xp, start, n, patches_);
       const auto chunk = patches_.slice(0, 0, n);
       const Ranked ranked = rank_units(torch::mm(chunk, wp.t()), hyper_.k);
       const auto* wi = ranked.winner.data_ptr<std::int64_t>();

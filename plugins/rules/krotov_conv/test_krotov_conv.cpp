@@ -31,6 +31,7 @@ const std::vector<Case>& cases() {
       {"3x3 stride 2 padding 1", geometry(3, 2, 1, {1, 1, 1, 1})},
       {"3x3 dilation 2", geometry(3, 1, 2, {0, 0, 0, 0})},
       {"2x2 stride 3 dilation 2 padding 1", geometry(2, 3, 2, {1, 1, 1, 1})},
+      {"3x3 reflect padding 1", [] { auto g = geometry(3, 1, 1, {1, 1, 1, 1}); g.reflect = true; return g; }()},
   };
   return all;
 }
