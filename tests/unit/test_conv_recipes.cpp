@@ -85,6 +85,35 @@ TEST_CASE("Dale's law between conv layers: the signs are drawn once, kept and sa
   CHECK(f.read_json("dale_reopened/summary.json")["test_accuracy"] == f.read_json("dale/summary.json")["test_accuracy"]);
 }
 
+TEST_CASE("SoftHebb conv and linear layers learn the toy problem and reopen exactly", "[softhebb][e2e]") {
+  ConvFixture f;
+  std::ofstream(f.dir / "s.yaml")
+      << "extends: c.yaml\n"
+         "layers:\n"
+         "  - rule: {name: softhebb, kernels: 8, kernel: 5, padding: 2, lr: 0.08, epochs: 4, batch: 10, power: 0.7,\n"
+         "           pool: max, pool_size: 4, pool_stride: 4}\n"
+         "  - rule: {name: softhebb, kernels: 16, kernel: 3, padding: 1, t_invert: 0.65, lr: 0.01, epochs: 4, batch: 10,\n"
+         "           padding_mode: zeros, pool: avg, pool_size: 2}\n";
+  const auto result = testing::run_file(f.dir / "s.yaml", f.dir / "softhebb");
+  REQUIRE(result.status == "completed");
+  CHECK(f.read_json("softhebb/summary.json")["test_accuracy"].get<double>() > 0.7);
+  CHECK(io::load_npy(f.dir / "softhebb/artifacts/layer1_weights.npy").sizes() == torch::IntArrayRef{16, 8, 3, 3});
+  CHECK(io::load_npy(f.dir / "softhebb/artifacts/head_weight.npy").sizes() == torch::IntArrayRef{10, 144});
+  CHECK(std::filesystem::exists(f.dir / "softhebb/artifacts/softhebb_kernels.png"));
+  const auto again = testing::reopen_run(f.dir / "softhebb", f.dir / "softhebb_reopened", "[evaluate]");
+  REQUIRE(again.status == "completed");
+  CHECK(f.read_json("softhebb_reopened/summary.json")["test_accuracy"] ==
+        f.read_json("softhebb/summary.json")["test_accuracy"]);
+
+  INFO("on flattened inputs a SoftHebb layer is linear: 1x1 kernels over (784, 1, 1)");
+  const auto linear = testing::run_file(
+      f.dir / "s.yaml", f.dir / "linear",
+      {"dataset.preprocess=[flatten]", "depth=1", "layers.0.rule.kernels=40", "layers.0.rule.pool=none"});
+  REQUIRE(linear.status == "completed");
+  CHECK(io::load_npy(f.dir / "linear/artifacts/layer0_weights.npy").sizes() == torch::IntArrayRef{40, 784, 1, 1});
+  CHECK(f.read_json("linear/summary.json")["test_accuracy"].get<double>() > 0.7);
+}
+
 TEST_CASE("conv layers refuse what they cannot take, before anything runs", "[krotov_conv][errors]") {
   ConvFixture f;
   CHECK_THROWS_WITH(f.resolve({"dataset.preprocess=[flatten]"}),

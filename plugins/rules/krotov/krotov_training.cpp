@@ -62,7 +62,7 @@ void train_epochs(BatchSource& source, RunContext& ctx, const Learner& learner, 
     ctx.metric("settled_fraction", error.lt(0.05).to(torch::kFloat64).mean().item<double>(), epoch);
     ctx.metric("eps", eps, epoch);
     ctx.metric("touched_units_per_step", double(touched) / std::max<std::int64_t>(1, steps), epoch);
-    progress->note("max|sum|W|^p-1|", convergence);
+    progress->note(learner.norm_note, convergence);
     progress->advance();
     ctx.epoch_finished(epoch + 1, learner.checkpoint);
   }

@@ -31,6 +31,7 @@ struct Learner {
   std::function<std::int64_t(const torch::Tensor&, double)> step;  ///< minibatch, eps -> units touched
   std::function<torch::Tensor()> norm_error;                       ///< |sum |W|^p - 1| per unit
   std::function<std::vector<NamedTensor>()> checkpoint;            ///< what resuming needs
+  std::string norm_note = "max|sum|W|^p-1|";                       ///< what the progress line calls the max norm error
 };
 
 /// `epochs` passes over `source` in minibatches, from `first_epoch` (a resumed layer). After

@@ -77,7 +77,7 @@ class SoftHebbRule final : public hebbkit::Rule {
           kernels_state_->step(batch_norm_ ? norm_.train(in) : in);
           return kernels_;
         },
-        [&] { return kernels_state_->norm_error(); }, [&] { return state(); }};
+        [&] { return kernels_state_->norm_error(); }, [&] { return state(); }, "max|‖w‖-1|"};
     hebbkit::krotov::train_epochs(source, ctx, learner, schedule, batch_, shuffle_, first_epoch);
     const auto error = kernels_state_->norm_error();
     ctx.info("|‖w‖ - 1| over kernels: max {:.4g}, median {:.4g}; mean adaptive rate {:.3g}", error.max().item<double>(),
