@@ -29,6 +29,9 @@ class KrotovRule final : public hebbkit::Rule {
         boolean("shuffle", true, "reshuffle the training set every epoch"),
         real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0),
         integer("figure_units", 100, "units drawn in the weight grid").at_least(1),
+        boolean("unit_norm_inputs", false,
+                "scale every input row to L2 norm 1 before the layer (as the first layer's preprocessing does; for "
+                "layers stacked on another layer's outputs)"),
         real("inhibitory", 0.0,
              "Dale's law: this fraction of the layer's inputs (chosen by the seed) is inhibitory, their weights stay "
              "<= 0 and the others' >= 0; 0: no sign constraint")
@@ -42,7 +45,8 @@ class KrotovRule final : public hebbkit::Rule {
       : hidden_(p.integer("hidden")), epochs_(p.integer("epochs")), batch_(p.integer("batch")),
         schedule_(hebbkit::krotov::Schedule::from(p)), init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")),
         init_file_(p.string("init_file")), shuffle_(p.boolean("shuffle")), n_(p.real("n")),
-        figure_units_(p.integer("figure_units")), inhibitory_(p.real("inhibitory")) {
+        figure_units_(p.integer("figure_units")), unit_norm_inputs_(p.boolean("unit_norm_inputs")),
+        inhibitory_(p.real("inhibitory")) {
     hyper_.p = p.real("p");
     hyper_.k = p.integer("k");
     hyper_.delta = p.real("delta");
@@ -79,7 +83,7 @@ class KrotovRule final : public hebbkit::Rule {
     hebbkit::krotov::Learner learner{
         "krotov",
         [&](const torch::Tensor& x, double eps) {
-          const auto touched = synapses_->step(x.flatten(1).to(torch::kFloat32), eps);
+          const auto touched = synapses_->step(prepared(x.to(torch::kFloat32)).contiguous(), eps);
           if (signs_.defined()) synapses_->constrain_signs(signs_);
           return touched;
         },
@@ -102,7 +106,7 @@ class KrotovRule final : public hebbkit::Rule {
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {
-    const auto currents = torch::relu(torch::mm(x.flatten(1), synapses_->weights().t()));
+    const auto currents = torch::relu(torch::mm(prepared(x), synapses_->weights().t()));
     return n_ == 1.0 ? currents : currents.pow(n_);
   }
 
@@ -135,6 +139,11 @@ class KrotovRule final : public hebbkit::Rule {
   }
 
  private:
+  torch::Tensor prepared(const torch::Tensor& x) const {
+    const auto rows = x.flatten(1);
+    return unit_norm_inputs_ ? rows / rows.norm(2, {1}, true).clamp_min(1e-12) : rows;
+  }
+
   torch::Tensor initial_weights(std::int64_t inputs, hebbkit::RunContext& ctx) const {
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
     if (init_ == "uniform") return torch::rand({hidden_, inputs}, options);
@@ -154,6 +163,7 @@ class KrotovRule final : public hebbkit::Rule {
   bool shuffle_;
   double n_;
   std::int64_t figure_units_;
+  bool unit_norm_inputs_;
   double inhibitory_;
   torch::Tensor signs_;  ///< +1 / -1 per input under Dale's law; undefined without it
   hebbkit::krotov::Hyper hyper_;
