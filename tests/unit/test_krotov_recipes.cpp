@@ -93,3 +93,24 @@ TEST_CASE("a diverging head stops the run with a message, not a garbage result",
                             "centred and unit-normalised"));
   CHECK_FALSE(f.read_json("nan/summary.json").contains("test_accuracy"));
 }
+
+TEST_CASE("a stacked Krotov layer with unit_norm_inputs settles on the layer below and reopens exactly", "[krotov][e2e]") {
+  KrotovFixture f;
+  std::ofstream(f.dir / "stack.yaml")
+      << "extends: k.yaml\n"
+         "layers:\n"
+         "  - rule: {name: krotov, hidden: 40, p: 3, k: 3, delta: 0.4, eps0: 0.04, epochs: 4, batch: 20}\n"
+         "  - rule: {name: krotov, hidden: 30, p: 3, k: 3, delta: 0.4, eps0: 0.04, epochs: 6, batch: 20,\n"
+         "           unit_norm_inputs: true, sigma: 0.3, inhibitory: 0.25}\n";
+  const auto result = testing::run_file(f.dir / "stack.yaml", f.dir / "stack");
+  REQUIRE(result.status == "completed");
+  const auto w = io::load_npy(f.dir / "stack/artifacts/layer1_weights.npy");
+  REQUIRE(w.sizes() == torch::IntArrayRef{30, 40});
+  const auto signs = io::load_npy(f.dir / "stack/artifacts/layer1_input_signs.npy");
+  CHECK(signs.lt(0).sum().item<int>() == 10);
+  CHECK((w * signs.view({1, -1})).min().item<double>() >= 0);
+  const auto reopened = testing::reopen_run(f.dir / "stack", f.dir / "stack_again", "[evaluate]");
+  REQUIRE(reopened.status == "completed");
+  CHECK(f.read_json("stack_again/summary.json")["test_accuracy"] == f.read_json("stack/summary.json")["test_accuracy"]);
+  CHECK(f.read_json("stack/summary.json")["test_accuracy"].get<double>() > 0.5);
+}
