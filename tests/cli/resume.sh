@@ -2,22 +2,23 @@
 # resume.sh HEBBKIT DATA_ROOT WORKDIR: runs killed with SIGKILL part-way through a layer
 # show as `killed`, resume with `hebbkit run --resume` from the checkpoint taken inside
 # that layer, and end with the same weights and accuracies as the same run left alone.
-# Three rules: krotov (second layer of two), forward_forward (second of its own layers) and
-# backprop (batch-norm statistics and SGD momentum included).
+# Five rules: krotov (second layer of two), forward_forward (second of its own layers),
+# backprop (batch-norm statistics and SGD momentum included), krotov_conv and softhebb (each the
+# second layer, with their input batch norms).
 set -u
 hebbkit="$1" data="$2" work="$3"
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*"; tail -30 "$work"/*.txt 2>/dev/null; exit 1; }
 
-# case NAME LAYER_LINES FILES WAIT_EPOCHS: WAIT_EPOCHS is how far the checkpoint must be
-# (epochs_done) before the kill, so that it falls inside the part under test.
+# case NAME LAYER_LINES FILES WAIT_EPOCHS [PREPROCESS]: WAIT_EPOCHS is how far the checkpoint
+# must be (epochs_done) before the kill, so that it falls inside the part under test.
 case_() {
-  local name="$1" layers="$2" files="$3" wait_epochs="$4"
+  local name="$1" layers="$2" files="$3" wait_epochs="$4" preprocess="${5:-[flatten, center, unit_norm]}"
   local dir="$work/$name"
   mkdir -p "$dir"
   cat > "$dir/recipe.yaml" <<YAML
 seed: 4
-dataset: {name: mnist, root: '$data', validation: 40, preprocess: [flatten, center, unit_norm]}
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: $preprocess}
 layers:
 $layers
 head: {name: softmax, epochs: 3, lr: 0.05}
@@ -66,6 +67,14 @@ case_ ff "  - rule: {name: forward_forward, sizes: [40, 40], epochs: 400, batch:
 # backprop through fit_classifier: parameters, SGD momentum and batch-norm statistics.
 case_ backprop "  - rule: {name: backprop, model: control, epochs: 600, batch: 60, optimizer: sgd, lr: 0.05}" \
   "layer0_1_running_mean.npy layer0_1_running_var.npy layer0_2_weight.npy" 40
+
+# Conv layers on images: the kernels and the running batch-norm statistics continue exactly.
+case_ krotov_conv "  - rule: {name: softhebb, kernels: 4, kernel: 3, padding: 1, epochs: 2, pool: max, pool_size: 2}
+  - rule: {name: krotov_conv, kernels: 6, kernel: 3, epochs: 600, batch: 20}" \
+  "layer0_weights.npy layer1_weights.npy layer1_input_norm_mean.npy layer1_input_norm_var.npy" 20 "[]"
+case_ softhebb "  - rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 2, pool: max, pool_size: 2}
+  - rule: {name: softhebb, kernels: 6, kernel: 3, padding: 1, epochs: 600, batch: 20}" \
+  "layer0_weights.npy layer1_weights.npy layer1_input_norm_mean.npy layer1_input_norm_var.npy" 20 "[]"
 
 "$hebbkit" run --resume "$work/krotov/killed" >"$work/again.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] && grep -q "nothing to resume" "$work/again.txt" || fail "resuming a completed run: exit $code"
