@@ -202,6 +202,22 @@ std::vector<std::int64_t> LayerActivation::output_shape(const std::vector<std::i
   return {pre_shape[0], h, w};
 }
 
+std::vector<std::int64_t> LayerActivation::conv_output_shape(const ConvGeometry& geometry, std::int64_t kernels,
+                                                             const std::vector<std::int64_t>& input_shape,
+                                                             const Params& p) const {
+  std::array<std::int64_t, 2> out{};
+  try {
+    out = geometry.output_size(input_shape.at(1), input_shape.at(2));
+  } catch (const DataError& e) {
+    p.fail("kernel", e.what());
+  }
+  try {
+    return output_shape({kernels, out[0], out[1]});
+  } catch (const DataError& e) {
+    p.fail("pool_size", e.what());
+  }
+}
+
 ChannelNorm::ChannelNorm(std::int64_t channels, const torch::TensorOptions& options)
     : mean_(torch::zeros({channels}, options)), var_(torch::ones({channels}, options)) {}
 

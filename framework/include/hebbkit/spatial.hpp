@@ -82,6 +82,11 @@ struct HEBBKIT_API LayerActivation {
   torch::Tensor apply(const torch::Tensor& pre) const;
   /// The shape after apply() of a (K, H, W) row.
   std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& pre_shape) const;
+  /// For a rule's plan(): the output row of `kernels` kernels under `geometry` on (C, H, W)
+  /// inputs, then this; a kernel or pooling window that does not fit fails at p's key
+  /// `kernel` or `pool_size` (a RecipeError naming the recipe's place).
+  std::vector<std::int64_t> conv_output_shape(const ConvGeometry& geometry, std::int64_t kernels,
+                                              const std::vector<std::int64_t>& input_shape, const Params& p) const;
 };
 
 /// Batch normalisation of a layer's inputs per channel without learnt scale or shift

@@ -111,18 +111,7 @@ class KrotovConvRule final : public hebbkit::Rule {
       params_.fail("kernels", fmt::format("krotov_conv needs image-shaped inputs (channels, height, width); its inputs "
                                           "are {} (drop 'flatten' from dataset.preprocess, or put the conv layers "
                                           "first)", fmt::join(input_shape, "x")));
-    std::array<std::int64_t, 2> out{};
-    try {
-      out = geometry_.output_size(input_shape[1], input_shape[2]);
-    } catch (const hebbkit::DataError& e) {
-      params_.fail("kernel", e.what());
-    }
-    std::vector<std::int64_t> output;
-    try {
-      output = activation_.output_shape({kernels_, out[0], out[1]});
-    } catch (const hebbkit::DataError& e) {
-      params_.fail("pool_size", e.what());
-    }
+    const auto output = activation_.conv_output_shape(geometry_, kernels_, input_shape, params_);
     const double dim = static_cast<double>(geometry_.patch_size(input_shape[0]));
     const double bytes = 4.0 * (static_cast<double>(chunk_) * (dim + kernels_) + 4.0 * kernels_ * dim);
     return hebbkit::LayerPlan{output, bytes, "patch_chunk",

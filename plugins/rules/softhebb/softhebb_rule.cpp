@@ -90,19 +90,8 @@ class SoftHebbRule final : public hebbkit::Rule {
                                           fmt::join(input_shape, "x")));
     const auto shape = image_shape(input_shape);
     const auto& g = geometry_for(input_shape);
-    std::array<std::int64_t, 2> out{};
-    try {
-      out = g.output_size(shape[1], shape[2]);
-    } catch (const hebbkit::DataError& e) {
-      params_.fail("kernel", e.what());
-    }
-    std::vector<std::int64_t> output;
-    try {
-      output = activation_.output_shape({kernels_, out[0], out[1]});
-    } catch (const hebbkit::DataError& e) {
-      params_.fail("pool_size", e.what());
-    }
-    if (input_shape.size() == 1) output = {kernels_};
+    const auto output = input_shape.size() == 1 ? std::vector<std::int64_t>{kernels_}
+                                                : activation_.conv_output_shape(g, kernels_, shape, params_);
     const double dim = static_cast<double>(g.patch_size(shape[0]));
     const double bytes = 4.0 * (static_cast<double>(chunk_) * (dim + 3.0 * kernels_) + 3.0 * kernels_ * dim);
     return hebbkit::LayerPlan{output, bytes, "patch_chunk",
