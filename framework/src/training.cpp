@@ -165,6 +165,12 @@ torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels,
   return out;
 }
 
+torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_classes) {
+  auto out = x.flatten(1).clone();
+  out.slice(1, 0, num_classes).fill_(x.max().item<double>() / static_cast<double>(num_classes));
+  return out;
+}
+
 torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
                               const torch::Tensor& x, std::int64_t num_classes, std::size_t skip) {
   const std::int64_t n = x.size(0);

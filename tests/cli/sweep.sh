@@ -29,6 +29,14 @@ grep -q 'trial +status +head.lr +dataset.validation +val_accuracy' "$work/s1.txt
 "$hebbkit" validate "$work/s1/best.yaml" >/dev/null 2>&1 || fail "best.yaml is not a valid recipe"
 "$hebbkit" runs "$work" | grep -Eq 's1 \[sweep, 4 trials\] +completed' || fail "hebbkit runs does not show the sweep"
 
+# 1b. A seed dimension: each learning rate's mean and spread over its seeds.
+"$hebbkit" sweep "$work/tiny.yaml" --param seed=0,1 --jobs 2 --threads 1 --out "$work/seeds" >"$work/seeds.txt" 2>&1 \
+  || fail "seed sweep exit $?"
+[ "$(grep -c '^head.lr=0.05,2,' "$work/seeds/seeds.csv")" -eq 1 ] || fail "seeds.csv lacks lr 0.05 over 2 seeds"
+[ "$(grep -c '^head.lr=0.2,2,' "$work/seeds/seeds.csv")" -eq 1 ] || fail "seeds.csv lacks lr 0.2 over 2 seeds"
+grep -q 'over seeds (seeds.csv)' "$work/seeds.txt" || fail "no table over seeds printed"
+grep -q '"over_seeds"' "$work/seeds/summary.json" || fail "summary.json lacks over_seeds"
+
 # 2. The same command again: nothing new runs.
 "$hebbkit" sweep "$work/tiny.yaml" --param dataset.validation=40,100000 --jobs 2 --threads 1 --out "$work/s1" \
   >"$work/s1_again.txt" 2>&1 || fail "second sweep exit $?"

@@ -17,6 +17,12 @@ TEST_CASE("preprocessing steps do what their names say", "[data][preprocess]") {
     CHECK(x.mean(1).abs().max().item<float>() < 1e-6);
     CHECK((x.norm(2, {1}) - 1).abs().max().item<float>() < 1e-5);
   }
+  SECTION("symmetric maps [0, 1] onto [-1, 1]") {
+    const auto x = Preprocessor({"symmetric"}).apply(images);
+    CHECK(torch::allclose(x, images * 2 - 1));
+    CHECK(Preprocessor({"symmetric"}).apply(torch::tensor({0.0, 0.5, 1.0}).view({1, 3})).equal(
+        torch::tensor({-1.0, 0.0, 1.0}).view({1, 3})));
+  }
   SECTION("standardize uses train statistics per channel") {
     Preprocessor p({"standardize"});
     p.fit(images * 3 + 1);

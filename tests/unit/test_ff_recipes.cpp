@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "hebbkit/io.hpp"
+#include "hebbkit/training.hpp"
 #include "pipeline/data_prep.hpp"
 #include "run/host_context.hpp"
 #include "model/model_store.hpp"
@@ -62,6 +63,34 @@ TEST_CASE("unsupervised Forward-Forward feeds a softmax head", "[ff][e2e]") {
     CHECK_THAT(testing::read_json(f.dir / "flat/manifest.json")["error"].get<std::string>(),
                Contains("leave 'flatten' out of dataset.preprocess"));
   }
+}
+
+TEST_CASE("a softmax head reads supervised Forward-Forward through the neutral label", "[ff][e2e]") {
+  FFFixture f;
+  const std::vector<std::string> neutral = {"layers.0.rule.head_input=neutral_label", "layers.0.rule.output_norm=rms",
+                                            "head={name: softmax, epochs: 30, lr: 0.01}"};
+  REQUIRE(f.run("sup.yaml", "neutral", neutral).status == "completed");
+  const double test = f.summary("neutral")["test_accuracy"].get<double>();
+  CHECK(test > 0.8);
+  // The class count travels with the layers, so a reopened model builds the same overlay.
+  CHECK(io::load_npy(f.dir / "neutral/artifacts/layer0_label_classes.npy").item<std::int64_t>() == 10);
+  REQUIRE(testing::reopen_run(f.dir / "neutral", f.dir / "again", "evaluate").status == "completed");
+  CHECK(f.summary("again")["test_accuracy"].get<double>() == test);
+
+  INFO("the features are each layer's activities over their RMS, taken with the neutral overlay");
+  auto recipe = testing::resolve_file(f.dir / "neutral/recipe.resolved.yaml");
+  auto model = model::build(recipe);
+  model::load(model, recipe, f.dir / "neutral/model", torch::kCPU, false);
+  const auto x = torch::rand({5, 784});
+  const auto features = model.layer(0).forward(x);
+  const auto acts = model.layer(0).forward_with_activations(overlay_neutral_label(x, 10)).activations;
+  REQUIRE(features.sizes() == torch::IntArrayRef{5, 60});  // skip_first: layer 2 only
+  const auto top = acts.back();
+  CHECK(torch::allclose(features, top / (top.pow(2).mean(1, true).sqrt() + 1e-8), 1e-5, 1e-6));
+
+  INFO("an unsupervised stack has no label to neutralise");
+  CHECK_THROWS_WITH(testing::resolve_file(f.dir / "unsup.yaml", {"layers.0.rule.head_input=neutral_label"}),
+                    Contains("layers.0.rule.head_input: neutral_label overlays a label: it needs mode: supervised"));
 }
 
 TEST_CASE("growth adds a layer only while validation accuracy improves enough", "[ff][growth]") {

@@ -73,6 +73,36 @@ TEST_CASE("a Krotov-Hopfield layer with the paper's head learns the toy problem"
              Contains("layer0_weights.npy: init_file has shape 40x784, the layer needs (41, 784)"));
 }
 
+TEST_CASE("a fixed tiny Krotov recipe gives bit-identical summaries and synapses run after run", "[krotov][determinism]") {
+  // The rule is chaotic (a winner flips on the last bit), so this holds only if nothing in
+  // the run depends on timing: thread scheduling, uninitialised memory, reduction order.
+  KrotovFixture f;
+  const auto twice = [&](const std::string& out) {
+    auto options = testing::quiet_options(f.dir / out);
+    options.threads = 2;
+    return pipeline::execute(f.resolve({"layers.0.rule.epochs=6", "stages=[train, evaluate, save]"}), options);
+  };
+  REQUIRE(twice("a").status == "completed");
+  REQUIRE(twice("b").status == "completed");
+  const auto without_times = [&](const std::string& out) {
+    auto summary = f.read_json(out + "/summary.json");
+    summary.erase("seconds");
+    summary.erase("peak_rss_mib");
+    return summary;
+  };
+  CHECK(without_times("a") == without_times("b"));
+  CHECK(torch::equal(io::load_npy(f.dir / "a/artifacts/layer0_weights.npy"),
+                     io::load_npy(f.dir / "b/artifacts/layer0_weights.npy")));
+  CHECK(torch::equal(io::load_npy(f.dir / "a/artifacts/head_S.npy"), io::load_npy(f.dir / "b/artifacts/head_S.npy")));
+  const auto values = [&](const std::string& out) {
+    std::vector<double> v;
+    std::ifstream in(f.dir / out / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) v.push_back(json::parse(line)["value"].get<double>());
+    return v;
+  };
+  CHECK(values("a") == values("b"));
+}
+
 TEST_CASE("Krotov parameters are checked together before running", "[krotov][errors]") {
   KrotovFixture f;
   CHECK_THROWS_WITH(f.resolve({"layers.0.rule.k=41"}),

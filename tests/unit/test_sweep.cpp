@@ -273,3 +273,14 @@ TEST_CASE("results.csv, the table and the summary rank by the objective", "[swee
   const auto text = table(spec, rows);
   CHECK(text.find("0001") < text.find("0000"));
 }
+
+TEST_CASE("a spread is the mean, sample standard deviation, min and max of the finite values", "[sweep]") {
+  const auto s = spread_of({0.97, 0.98, 0.99, NAN});
+  CHECK(s.n == 3);
+  CHECK(s.mean == Approx(0.98));
+  CHECK(s.std == Approx(0.01));
+  CHECK(s.min == Approx(0.97));
+  CHECK(s.max == Approx(0.99));
+  CHECK(spread_of({0.5}).std == 0.0);
+  CHECK(spread_of({}).n == 0);
+}

@@ -11,9 +11,9 @@
 
 namespace hebbkit {
 
-/// Steps in order: flatten, center (subtract each sample's mean), unit_norm (scale each
-/// sample to L2 norm 1), standardize (per-channel, or per-feature once flattened, mean and
-/// std fitted on the training images).
+/// Steps in order: flatten, symmetric (2x - 1: [0, 1] pixels to [-1, 1]), center (subtract
+/// each sample's mean), unit_norm (scale each sample to L2 norm 1), standardize (per-channel,
+/// or per-feature once flattened, mean and std fitted on the training images).
 class HEBBKIT_API Preprocessor {
  public:
   explicit Preprocessor(std::vector<std::string> steps = {});

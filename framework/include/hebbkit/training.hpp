@@ -83,6 +83,11 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
 /// `num_classes` features are replaced by the one-hot of `labels` scaled by x.max().
 torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes);
 
+/// The neutral overlay: the same copy with every one of the first `num_classes` features set
+/// to x.max() / num_classes (no label preferred), what a classifier on the stack's
+/// activities sees when the label is not known.
+torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_classes);
+
 /// Forward-Forward's prediction scores: for every candidate label c, the goodness (mean
 /// squared activity) summed over the layers that `activations` returns for x with c
 /// overlaid, leaving out the first `skip` layers. (N, num_classes); differentiable in x.

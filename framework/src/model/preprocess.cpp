@@ -8,7 +8,7 @@
 namespace hebbkit {
 
 const std::vector<std::string>& Preprocessor::known_steps() {
-  static const std::vector<std::string> steps = {"flatten", "center", "unit_norm", "standardize"};
+  static const std::vector<std::string> steps = {"flatten", "symmetric", "center", "unit_norm", "standardize"};
   return steps;
 }
 
@@ -71,6 +71,7 @@ torch::Tensor Preprocessor::apply(const torch::Tensor& images) const {
 torch::Tensor Preprocessor::apply_step(std::size_t i, const torch::Tensor& x) const {
   const auto& step = steps_[i];
   if (step == "flatten") return x.flatten(1);
+  if (step == "symmetric") return x * 2 - 1;
   if (step == "center") {
     std::vector<std::int64_t> dims;
     for (std::int64_t d = 1; d < x.dim(); ++d) dims.push_back(d);

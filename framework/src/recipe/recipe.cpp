@@ -226,7 +226,7 @@ const ParamSchema& data_options_schema() {
       param::integer("train_limit", 0, "use only the first N training samples (0: all)").at_least(0),
       param::integer("test_limit", 0, "use only the first N test samples (0: all)").at_least(0),
       param::strings("preprocess", {"flatten"},
-                     "steps applied in order: flatten, center (subtract each sample's mean), "
+                     "steps applied in order: flatten, symmetric (2x - 1: pixels from [0, 1] to [-1, 1]), center (subtract each sample's mean), "
                      "unit_norm (scale each sample to L2 norm 1), standardize (per-channel mean/std of train)"),
       param::integer("eval_batch", 1000, "batch size for evaluation and feature extraction").at_least(1),
   };

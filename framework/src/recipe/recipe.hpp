@@ -27,7 +27,7 @@ struct DataOptions {
   std::int64_t validation = 0;          ///< samples held out of train, chosen by seed
   std::int64_t train_limit = 0;         ///< 0 = all
   std::int64_t test_limit = 0;          ///< 0 = all
-  std::vector<std::string> preprocess;  ///< flatten, center, unit_norm, standardize
+  std::vector<std::string> preprocess;  ///< flatten, symmetric, center, unit_norm, standardize
   std::int64_t eval_batch = 1000;
 };
 

@@ -1,7 +1,10 @@
 #include "sweep/report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -34,7 +37,90 @@ int rank_of(const Outcome& o) {
   }
 }
 
+std::string percent_or_value(double x, bool percent) {
+  if (!std::isfinite(x)) return "";
+  return percent ? fmt::format("{:.2f}", 100 * x) : fmt::format("{:.6g}", x);
+}
+
+std::optional<std::size_t> seed_dimension(const Spec& spec) {
+  for (std::size_t i = 0; i < spec.params.size(); ++i)
+    if (spec.params[i].key == "seed") return i;
+  return std::nullopt;
+}
+
+double trial_test_accuracy(const Folder& folder, std::size_t id) {
+  try {
+    const json trial = json::parse(std::ifstream(folder.trial_dir(id) / "summary.json"));
+    if (trial.contains("test_accuracy")) return trial["test_accuracy"].get<double>();
+  } catch (const std::exception&) {
+  }
+  return NAN;
+}
+
 }  // namespace
+
+Spread spread_of(const std::vector<double>& values) {
+  Spread s;
+  std::vector<double> v;
+  for (const double x : values)
+    if (std::isfinite(x)) v.push_back(x);
+  s.n = v.size();
+  if (v.empty()) return s;
+  double sum = 0;
+  for (const double x : v) sum += x;
+  s.mean = sum / static_cast<double>(v.size());
+  double squares = 0;
+  for (const double x : v) squares += (x - s.mean) * (x - s.mean);
+  s.std = v.size() > 1 ? std::sqrt(squares / static_cast<double>(v.size() - 1)) : 0.0;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  return s;
+}
+
+std::vector<SeedGroup> over_seeds(const Folder& folder, const Spec& spec, const std::vector<Row>& rows) {
+  const auto seed = seed_dimension(spec);
+  if (!seed) return {};
+  // Groups in the order their first trial appears.
+  std::vector<std::string> keys;
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> values;
+  for (const auto& row : rows) {
+    if (row.outcome.state != Outcome::State::Completed) continue;
+    std::vector<std::string> others;
+    for (std::size_t i = 0; i < spec.params.size(); ++i)
+      if (i != *seed) others.push_back(fmt::format("{}={}", spec.params[i].key, spec.params[i].value_text(row.trial.point[i])));
+    const std::string key = fmt::format("{}", fmt::join(others, " "));
+    if (!values.count(key)) keys.push_back(key);
+    values[key].first.push_back(row.outcome.value);
+    values[key].second.push_back(trial_test_accuracy(folder, row.trial.id));
+  }
+  std::vector<SeedGroup> groups;
+  for (const auto& key : keys) groups.push_back({key, spread_of(values[key].first), spread_of(values[key].second)});
+  return groups;
+}
+
+std::string seeds_table(const Spec& spec, const std::vector<SeedGroup>& groups) {
+  if (!seed_dimension(spec)) return "";
+  const bool percent = spec.objective.find("accuracy") != std::string::npos;
+  const std::string unit = percent ? " (%)" : "";
+  std::vector<std::vector<std::string>> cells = {
+      {"parameters", "seeds", spec.objective + unit + " mean", "std", "min", "max", "test accuracy (%) mean", "std", "min", "max"}};
+  for (const auto& g : groups)
+    cells.push_back({g.params.empty() ? "(as the recipe)" : g.params, std::to_string(g.objective.n),
+                     percent_or_value(g.objective.mean, percent), percent_or_value(g.objective.std, percent),
+                     percent_or_value(g.objective.min, percent), percent_or_value(g.objective.max, percent),
+                     percent_or_value(g.test_accuracy.mean, true), percent_or_value(g.test_accuracy.std, true),
+                     percent_or_value(g.test_accuracy.min, true), percent_or_value(g.test_accuracy.max, true)});
+  std::vector<std::size_t> width(cells.front().size(), 0);
+  for (const auto& line : cells)
+    for (std::size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], line[c].size());
+  std::string out;
+  for (const auto& line : cells) {
+    for (std::size_t c = 0; c < line.size(); ++c) out += fmt::format("{:<{}}  ", line[c], width[c]);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += '\n';
+  }
+  return out;
+}
 
 std::vector<Row> ranked(std::vector<Row> rows, const Spec& spec) {
   std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
@@ -59,10 +145,30 @@ void write_results(const Folder& folder, const Spec& spec, const std::vector<Row
   }
   io::write_atomic(folder.dir() / "results.csv", csv);
 
+  const auto groups = over_seeds(folder, spec, rows);
+  json seeds = json::array();
+  if (seed_dimension(spec)) {
+    std::string by_seed = "parameters,seeds,objective_mean,objective_std,objective_min,objective_max,"
+                          "test_accuracy_mean,test_accuracy_std,test_accuracy_min,test_accuracy_max\n";
+    for (const auto& g : groups) {
+      by_seed += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", csv_cell(g.params), g.objective.n, number(g.objective.mean),
+                             number(g.objective.std), number(g.objective.min), number(g.objective.max),
+                             number(g.test_accuracy.mean), number(g.test_accuracy.std), number(g.test_accuracy.min),
+                             number(g.test_accuracy.max));
+      const auto stats = [](const Spread& s) {
+        const auto or_null = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
+        return json{{"n", s.n}, {"mean", or_null(s.mean)}, {"std", or_null(s.std)}, {"min", or_null(s.min)}, {"max", or_null(s.max)}};
+      };
+      seeds.push_back({{"params", g.params}, {"objective", stats(g.objective)}, {"test_accuracy", stats(g.test_accuracy)}});
+    }
+    io::write_atomic(folder.dir() / "seeds.csv", by_seed);
+  }
+
   json summary = {{"kind", "sweep"},      {"status", status},
                   {"objective", spec.objective}, {"mode", spec.maximize ? "max" : "min"},
                   {"strategy", spec.strategy},   {"trials", rows.size()},
                   {"states", counts}};
+  if (!seeds.empty()) summary["over_seeds"] = seeds;
   const auto order = ranked(rows, spec);
   if (!order.empty() && order.front().outcome.state == Outcome::State::Completed) {
     const auto& best = order.front();

@@ -121,6 +121,8 @@ class Driver {
     }
     write_results(folder_, spec_, rows_, "completed");
     fmt::print("\n{}", table(spec_, rows_, 20));
+    if (const auto by_seed = seeds_table(spec_, over_seeds(folder_, spec_, rows_)); !by_seed.empty())
+      fmt::print("\nover seeds (seeds.csv):\n{}", by_seed);
     std::string warning;
     const auto files = write_best_and_plot(folder_, spec_, rows_, warning);
     if (!warning.empty()) fmt::print(stderr, "hebbkit: warning: the sweep's plot: {}\n", warning);

@@ -51,6 +51,13 @@ class ForwardForward final : public hebbkit::Rule {
                "initial weights: torch's Linear default, or normal(0, 1/sqrt(width)) with zero bias"),
         integer("val_every", 0, "simultaneous: goodness-based validation accuracy every this many epochs (0: at the end)")
             .at_least(0),
+        choice("head_input", "image", {"image", "neutral_label"},
+               "what the stack sees when it feeds a head (forward): the image as given, or with the neutral "
+               "label (1/classes in every label position) over its first pixels, as the public "
+               "reimplementation's linear classifier does (supervised mode)"),
+        choice("output_norm", "none", {"none", "rms"},
+               "each layer's activities as a head gets them: as they are, or divided by their root mean square "
+               "(the reimplementation's classifier input); goodness predictions always use them as they are"),
     };
   }
 
@@ -62,7 +69,8 @@ class ForwardForward final : public hebbkit::Rule {
         simultaneous_(p.string("schedule") == "simultaneous"), rms_input_(p.string("input_norm") == "rms"),
         sgd_(p.string("optimizer") == "sgd"), momentum_(p.real("momentum")), weight_decay_(p.real("weight_decay")),
         lr_cooldown_(p.boolean("lr_cooldown")), normal_init_(p.string("init") == "normal"),
-        val_every_(p.integer("val_every")) {
+        val_every_(p.integer("val_every")), neutral_input_(p.string("head_input") == "neutral_label"),
+        rms_output_(p.string("output_norm") == "rms") {
     objective_.theta = theta_;
     objective_.sum_goodness = p.string("goodness") == "sum";
     objective_.peer_weight = p.real("peer_norm");
@@ -75,6 +83,8 @@ class ForwardForward final : public hebbkit::Rule {
       p.fail("output", "output: skip_first needs at least two layers (sizes has one); use output: all");
     if (grow_width_ > 0 && !supervised_)
       p.fail("grow_width", "growth judges layers by goodness-based validation accuracy: it needs mode: supervised");
+    if (neutral_input_ && !supervised_)
+      p.fail("head_input", "neutral_label overlays a label: it needs mode: supervised");
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
@@ -147,7 +157,13 @@ class ForwardForward final : public hebbkit::Rule {
                               "sizes", fmt::format("forward_forward layers of widths [{}]", fmt::join(sizes_, ", "))};
   }
 
-  torch::Tensor forward(const torch::Tensor& x) override { return output_of(activations(x)); }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    if (!neutral_input_) return output_of(activations(x));
+    if (num_classes_ < 1)
+      throw hebbkit::DataError("forward_forward: head_input: neutral_label needs the number of classes, which this "
+                               "saved model does not hold (it was saved without head_input: neutral_label)");
+    return output_of(activations(hebbkit::overlay_neutral_label(x, num_classes_)));
+  }
 
   hebbkit::LayerOutput forward_with_activations(const torch::Tensor& x) override {
     auto acts = activations(x);
@@ -161,6 +177,8 @@ class ForwardForward final : public hebbkit::Rule {
       out.emplace_back(fmt::format("ff{}_weight", i), layers_[i].linear->weight);
       out.emplace_back(fmt::format("ff{}_bias", i), layers_[i].linear->bias);
     }
+    // forward() needs it after a reload to build the neutral overlay.
+    if (neutral_input_) out.emplace_back("label_classes", torch::full({1}, num_classes_, torch::kLong));
     return out;
   }
 
@@ -169,6 +187,8 @@ class ForwardForward final : public hebbkit::Rule {
     layers_.clear();
     rebuild_layers(state);
     if (layers_.empty()) throw hebbkit::DataError("forward_forward: the saved state holds no layer");
+    for (const auto& [name, tensor] : state)
+      if (name == "label_classes") num_classes_ = tensor.to(torch::kCPU).item<std::int64_t>();
   }
 
   // The first layer's product is shared between labels (ff::first_layer_overlaid).
@@ -210,9 +230,11 @@ class ForwardForward final : public hebbkit::Rule {
 
   // What forward() gives a head, chosen by `output`.
   torch::Tensor output_of(std::vector<torch::Tensor> acts) const {
-    if (output_ == "last") return acts.back();
+    if (output_ == "last") acts.erase(acts.begin(), acts.end() - 1);
     if (output_ == "skip_first" && acts.size() > 1) acts.erase(acts.begin());
-    return torch::cat(acts, 1);
+    if (rms_output_)
+      for (auto& a : acts) a = a / (a.pow(2).mean(1, /*keepdim=*/true).sqrt() + 1e-8);
+    return acts.size() == 1 ? acts.front() : torch::cat(acts, 1);
   }
 
   // Negative data for the first layer, fresh every epoch.
@@ -492,6 +514,7 @@ class ForwardForward final : public hebbkit::Rule {
   double momentum_, weight_decay_;
   bool lr_cooldown_, normal_init_;
   std::int64_t val_every_;
+  bool neutral_input_, rms_output_;
   hebbkit::ff::LayerObjective objective_;
   std::optional<hebbkit::TrainingCheckpoint> together_resume_;
   std::vector<Layer> layers_;

@@ -19,6 +19,15 @@ TEST_CASE("the label overlay writes the one-hot label, scaled by the max, over t
   CHECK(torch::equal(y.slice(1, 10), x.flatten(1).slice(1, 10)));
 }
 
+TEST_CASE("the neutral overlay spreads the max evenly over the label pixels", "[ff]") {
+  auto x = torch::rand({3, 1, 5, 5}) * 0.5;
+  x[1][0][4][4] = 0.8;
+  const auto y = overlay_neutral_label(x, 4);
+  REQUIRE(y.sizes() == torch::IntArrayRef{3, 25});
+  CHECK(torch::allclose(y.slice(1, 0, 4), torch::full({3, 4}, 0.2)));
+  CHECK(torch::equal(y.slice(1, 4), x.flatten(1).slice(1, 4)));
+}
+
 TEST_CASE("wrong labels are never the true one and cover every other class", "[ff]") {
   torch::manual_seed(0);
   const auto labels = torch::randint(0, 10, {5000}, torch::kInt64);
