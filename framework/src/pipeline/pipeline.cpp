@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "hebbkit/blas.hpp"
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"
 #include "hebbkit/version.hpp"
@@ -58,6 +59,7 @@ json new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch
       {"git_commit", system::git_commit()},
       {"libtorch_version", system::libtorch_version()},
       {"blas", system::loaded_blas_libraries()},
+      {"blas_core", blas_core_description()},
       {"device", device.str()},
       {"threads", at::get_num_threads()},
       {"seed", recipe.seed},
@@ -203,8 +205,9 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   std::string error;
   try {
     // Inside the try: a log that cannot be written already fails the run.
-    ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}", result.dir.string(), at::get_num_threads(),
-             device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "));
+    ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}{}", result.dir.string(), at::get_num_threads(),
+             device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "),
+             manifest["blas_core"].get<std::string>().empty() ? "" : " | kernels " + manifest["blas_core"].get<std::string>());
     run_stages(recipe, options, *store, ctx, summary);
   } catch (const Interrupted&) {
     result.status = "interrupted";

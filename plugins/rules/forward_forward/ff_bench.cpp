@@ -17,6 +17,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "hebbkit/blas.hpp"
+
 #include "ff_core.hpp"
 
 namespace {
@@ -62,6 +64,7 @@ struct NotebookLayer {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hebbkit::use_fast_blas_kernels(argv);
   int threads = 2, rounds = 3;
   std::int64_t rows = 60000, batch = 1000, inputs = 784, width = 500;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "hebbkit/blas.hpp"
+
 #include "krotov_update.hpp"
 
 namespace {
@@ -42,6 +44,7 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hebbkit::use_fast_blas_kernels(argv);
   int threads = 2, steps = 50, rounds = 9;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);

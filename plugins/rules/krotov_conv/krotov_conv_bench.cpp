@@ -22,6 +22,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "hebbkit/blas.hpp"
+
 #include "conv_update.hpp"
 
 namespace {
@@ -130,6 +132,7 @@ Figures in_child(const Case& c, int which, int threads, int steps, int rounds, s
 }  // namespace
 
 int main(int argc, char** argv) {
+  hebbkit::use_fast_blas_kernels(argv);
   int threads = 2, steps = 5, rounds = 5;
   std::int64_t batch = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
