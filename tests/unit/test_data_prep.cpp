@@ -31,6 +31,22 @@ TEST_CASE("preprocessing steps do what their names say", "[data][preprocess]") {
     CHECK((x.std({0, 2, 3}, false) - 1).abs().max().item<float>() < 1e-4);
     CHECK(p.apply(images * 3 + 1).sizes() == images.sizes());
   }
+  SECTION("subtract_mean removes the training images' mean image and reopens from its state") {
+    Preprocessor p({"flatten", "subtract_mean", "unit_norm"});
+    const auto train = images * 3 + 1;
+    p.fit(train);
+    const auto centred = Preprocessor({"flatten"}).apply(train) - Preprocessor({"flatten"}).apply(train).mean(0);
+    const auto x = p.apply(train);
+    CHECK(torch::allclose(x, centred / centred.norm(2, {1}, true), 1e-5, 1e-6));
+    // Each sample keeps its own mean (unlike center); only the shared mean image is gone.
+    CHECK(p.apply(train).sizes() == torch::IntArrayRef{16, 48});
+    const auto state = p.state();
+    REQUIRE(state.size() == 1);
+    Preprocessor reopened({"flatten", "subtract_mean", "unit_norm"});
+    reopened.load_state(state);
+    CHECK(torch::equal(reopened.apply(images), p.apply(images)));
+    CHECK_THROWS(Preprocessor({"subtract_mean"}).apply(images));
+  }
   SECTION("steps are differentiable") {
     // A weighted sum: a plain sum of centred, normalised values is always 0, so its
     // gradient would be 0 whether or not the steps pass gradients.

@@ -12,12 +12,13 @@
 namespace hebbkit {
 
 /// Steps in order: flatten, symmetric (2x - 1: [0, 1] pixels to [-1, 1]), center (subtract
-/// each sample's mean), unit_norm (scale each sample to L2 norm 1), standardize (per-channel,
-/// or per-feature once flattened, mean and std fitted on the training images).
+/// each sample's mean), subtract_mean (subtract the training images' mean image, fitted),
+/// unit_norm (scale each sample to L2 norm 1), standardize (per-channel, or per-feature once
+/// flattened, mean and std fitted on the training images).
 class HEBBKIT_API Preprocessor {
  public:
   explicit Preprocessor(std::vector<std::string> steps = {});
-  /// Fits the statistics (standardize) on the training images.
+  /// Fits the statistics (subtract_mean, standardize) on the training images.
   void fit(const torch::Tensor& train_images);
   torch::Tensor apply(const torch::Tensor& images) const;
   const std::vector<std::string>& steps() const { return steps_; }
@@ -33,7 +34,7 @@ class HEBBKIT_API Preprocessor {
  private:
   torch::Tensor apply_step(std::size_t i, const torch::Tensor& x) const;
   std::vector<std::string> steps_;
-  std::vector<torch::Tensor> means_, stds_;  // one pair per step (undefined unless standardize)
+  std::vector<torch::Tensor> means_, stds_;  // per step: mean for subtract_mean and standardize, std for standardize
 };
 
 }  // namespace hebbkit

@@ -8,7 +8,8 @@
 namespace hebbkit {
 
 const std::vector<std::string>& Preprocessor::known_steps() {
-  static const std::vector<std::string> steps = {"flatten", "symmetric", "center", "unit_norm", "standardize"};
+  static const std::vector<std::string> steps = {"flatten", "symmetric", "center", "subtract_mean",
+                                                   "unit_norm", "standardize"};
   return steps;
 }
 
@@ -27,6 +28,8 @@ void Preprocessor::fit(const torch::Tensor& train_images) {
       for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
       means_[i] = x.mean(dims, /*keepdim=*/true).squeeze(0);
       stds_[i] = x.std(dims, /*unbiased=*/false, /*keepdim=*/true).squeeze(0).clamp_min(1e-8);
+    } else if (steps_[i] == "subtract_mean") {
+      means_[i] = x.mean(0);  // the mean image (or mean vector once flattened)
     }
     x = apply_step(i, x);
   }
@@ -37,7 +40,7 @@ std::vector<NamedTensor> Preprocessor::state() const {
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     if (!means_[i].defined()) continue;
     out.emplace_back(fmt::format("step{}_mean", i), means_[i]);
-    out.emplace_back(fmt::format("step{}_std", i), stds_[i]);
+    if (stds_[i].defined()) out.emplace_back(fmt::format("step{}_std", i), stds_[i]);
   }
   return out;
 }
@@ -46,9 +49,9 @@ void Preprocessor::load_state(const std::vector<NamedTensor>& state) {
   means_.assign(steps_.size(), {});
   stds_.assign(steps_.size(), {});
   for (std::size_t i = 0; i < steps_.size(); ++i) {
-    if (steps_[i] != "standardize") continue;
+    if (steps_[i] != "standardize" && steps_[i] != "subtract_mean") continue;
     means_[i] = find_state(state, fmt::format("step{}_mean", i));
-    stds_[i] = find_state(state, fmt::format("step{}_std", i));
+    if (steps_[i] == "standardize") stds_[i] = find_state(state, fmt::format("step{}_std", i));
   }
 }
 
@@ -76,6 +79,10 @@ torch::Tensor Preprocessor::apply_step(std::size_t i, const torch::Tensor& x) co
     std::vector<std::int64_t> dims;
     for (std::int64_t d = 1; d < x.dim(); ++d) dims.push_back(d);
     return x - x.mean(dims, /*keepdim=*/true);
+  }
+  if (step == "subtract_mean") {
+    if (!means_[i].defined()) throw std::logic_error("Preprocessor: subtract_mean used before fit() or load_state()");
+    return x - means_[i].to(x.device());
   }
   if (step == "unit_norm") {
     const auto norms = x.flatten(1).norm(2, {1}).clamp_min(1e-12);

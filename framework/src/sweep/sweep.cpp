@@ -60,6 +60,17 @@ void probe(const recipe::Document& base, const Spec& spec) {
   }
 }
 
+// A validation number as the objective of a recipe without a validation split would fail
+// every trial after it ran; say so before anything runs.
+void check_objective_exists(const Spec& spec, const recipe::Recipe& base, const fs::path& recipe_file) {
+  if (spec.objective.rfind("val_", 0) != 0 || base.data.validation > 0) return;
+  for (const auto& d : spec.params)
+    if (d.key == "dataset.validation") return;
+  throw RecipeError(fmt::format("{}: objective {} needs a validation split, and dataset.validation is 0: set one "
+                                "(--set dataset.validation=5000) or choose another number (--objective test_accuracy)",
+                                recipe_file.string(), spec.objective));
+}
+
 class Driver {
  public:
   Driver(Folder folder, Spec spec, std::unique_ptr<Strategy> strategy, std::unique_ptr<Executor> executor,
@@ -220,7 +231,8 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
     const Spec spec = make_spec(doc, cli, seed);
     const std::string name = doc.root["name"] && doc.root["name"].IsScalar() ? doc.root["name"].Scalar() : recipe_file.stem().string();
     doc.root["name"] = name;  // base.yaml's own stem must not rename the trials
-    recipe::resolve(copy(doc), plugins::default_registry());
+    const recipe::Recipe resolved = recipe::resolve(copy(doc), plugins::default_registry());
+    check_objective_exists(spec, resolved, recipe_file);
     probe(doc, spec);
     auto strategy = make_strategy(spec.strategy, spec.params, spec.seed, spec.maximize, spec.trials);
     std::size_t target = spec.trials;
