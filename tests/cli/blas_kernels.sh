@@ -19,7 +19,9 @@ if grep -q '^flags.* avx2 .*' /proc/cpuinfo && grep -q '^flags.* fma ' /proc/cpu
       echo "an AVX2 CPU runs OpenBLAS's $core kernels"; exit 1 ;;
   esac
 fi
-grep -q "kernels $core" "$work/auto.txt" || { echo "the log does not name the kernels ($core):"; cat "$work/auto.txt"; exit 1; }
+if [ -n "$core" ] && ! grep -q "kernels $core" "$work/auto.txt"; then
+  echo "the log does not name the kernels ($core):"; cat "$work/auto.txt"; exit 1
+fi
 
 OPENBLAS_CORETYPE=Prescott "$hebbkit" run "$recipe" --out "$work/user" --threads 1 --progress lines >"$work/user.txt" 2>&1 ||
   { echo "run failed:"; cat "$work/user.txt"; exit 1; }
