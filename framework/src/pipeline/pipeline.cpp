@@ -205,9 +205,10 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   std::string error;
   try {
     // Inside the try: a log that cannot be written already fails the run.
+    const auto kernels = manifest["blas_core"].get<std::string>();
     ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}{}", result.dir.string(), at::get_num_threads(),
              device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "),
-             manifest["blas_core"].get<std::string>().empty() ? "" : " | kernels " + manifest["blas_core"].get<std::string>());
+             kernels.empty() ? "" : " | kernels " + kernels);
     run_stages(recipe, options, *store, ctx, summary);
   } catch (const Interrupted&) {
     result.status = "interrupted";
