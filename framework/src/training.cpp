@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -27,10 +28,21 @@ std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool 
 torch::Tensor apply_batched(const std::function<torch::Tensor(const torch::Tensor&)>& fn, const torch::Tensor& x,
                             std::int64_t batch) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (std::int64_t start = 0; start < x.size(0); start += batch)
-    parts.push_back(fn(x.slice(0, start, std::min(x.size(0), start + batch))));
-  return torch::cat(parts);
+  const std::int64_t n = x.size(0);
+  if (n == 0) return fn(x);
+  // Each part is copied into the result while it is still in cache (a cat at the end
+  // would read every part again from memory); the result never aliases x.
+  torch::Tensor out;
+  for (std::int64_t start = 0; start < n; start += batch) {
+    const auto part = fn(x.slice(0, start, std::min(n, start + batch)));
+    if (!out.defined()) {
+      auto shape = part.sizes().vec();
+      shape[0] = n;
+      out = torch::empty(shape, part.options());
+    }
+    out.slice(0, start, start + part.size(0)).copy_(part);
+  }
+  return out;
 }
 
 void check_finite(double value, const std::string& what, const std::string& advice) {
@@ -69,6 +81,39 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
     return std::make_unique<torch::optim::SGD>(
         parameters, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
   throw RecipeError(fmt::format("{}: optimizer '{}' is not one of: adam, sgd", t.label, t.optimizer));
+}
+
+// The closed form's loss and gradients against autograd's on one minibatch; throws on a
+// difference beyond float rounding, naming the head and the parameter.
+void check_closed_form(const std::vector<torch::Tensor>& parameters,
+                       const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                       const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                       const ClosedFormStep& closed, const Batch& b, const ClassifierTraining& t) {
+  const auto loss = loss_of(logits_of(b.inputs), b.labels);
+  // A diverged head is reported by the epoch loop's finite-loss check, in its own words.
+  if (!std::isfinite(loss.item<double>())) return;
+  const auto reference = torch::autograd::grad({loss}, parameters, {}, /*retain_graph=*/false,
+                                               /*create_graph=*/false, /*allow_unused=*/true);
+  const auto differs = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return !a.defined() || a.sizes() != b.sizes() ||
+           !torch::allclose(a.to(torch::kFloat64), b.to(torch::kFloat64), 1e-3, 1e-6 * (1 + b.abs().max().item<double>()));
+  };
+  if (closed.gradients.size() != parameters.size())
+    throw std::logic_error(fmt::format("{}: its closed-form step returned {} gradients for {} parameters", t.label,
+                                       closed.gradients.size(), parameters.size()));
+  if (differs(closed.loss.reshape({}), loss.detach()))
+    throw std::logic_error(fmt::format("{}: its closed-form loss {} differs from autograd's {}", t.label,
+                                       closed.loss.item<double>(), loss.item<double>()));
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const auto expected = reference[i].defined() ? reference[i] : torch::zeros_like(parameters[i]);
+    if (!torch::isfinite(expected).all().item<bool>()) return;
+    if (differs(closed.gradients[i], expected))
+      throw std::logic_error(fmt::format(
+          "{}: its closed-form gradient of parameter {} differs from autograd's (largest difference {})", t.label, i,
+          closed.gradients[i].defined() && closed.gradients[i].sizes() == expected.sizes()
+              ? (closed.gradients[i] - expected).abs().max().item<double>()
+              : std::numeric_limits<double>::infinity()));
+  }
 }
 
 }  // namespace
@@ -114,6 +159,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
   for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
   double train_accuracy = -1;
   std::int64_t classes = 0;
+  bool closed_form_checked = false;
   const std::int64_t step = std::max<std::int64_t>(1, t.lr_step);
   for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
     const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / step));
@@ -122,10 +168,26 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
     std::int64_t correct = 0;
     train_mode(true);
     train.for_each_batch(t.batch, /*shuffle=*/true, [&](const Batch& b) {
-      const auto logits = logits_of(b.inputs);
-      const auto loss = loss_of(logits, b.labels);
-      optimizer->zero_grad();
-      loss.backward();
+      torch::Tensor logits, loss;
+      if (t.closed_form) {
+        ClosedFormStep step;
+        {
+          torch::NoGradGuard no_grad;
+          step = t.closed_form(b.inputs, b.labels);
+        }
+        if (!closed_form_checked) {
+          check_closed_form(parameters, logits_of, loss_of, step, b, t);
+          closed_form_checked = true;
+        }
+        for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad() = step.gradients[i];
+        logits = std::move(step.logits);
+        loss = std::move(step.loss);
+      } else {
+        logits = logits_of(b.inputs);
+        loss = loss_of(logits, b.labels);
+        optimizer->zero_grad();
+        loss.backward();
+      }
       optimizer->step();
       loss_sum += loss.item<double>() * b.index.size(0);
       correct += logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();

@@ -114,6 +114,55 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
   }
 }
 
+TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wrong formula is refused",
+          "[training][head]") {
+  TempDir dir("closed_form");
+  run::RunStore store(dir / "run");
+  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  torch::manual_seed(0);
+  const auto x = torch::randn({300, 6});
+  const auto y = torch::argmax(x.slice(1, 0, 3), 1);
+  const auto logits_of = [](const torch::Tensor& w) {
+    return [w](const torch::Tensor& b) { return b.mm(w); };
+  };
+  const auto ce = [](const torch::Tensor& logits, const torch::Tensor& labels) {
+    return torch::nn::functional::cross_entropy(logits, labels);
+  };
+  // d mean CE / d w = x^T (softmax - onehot) / B.
+  const auto closed_form = [](const torch::Tensor& w, double scale) {
+    return [w, scale](const torch::Tensor& b, const torch::Tensor& labels) {
+      const auto logits = b.mm(w);
+      auto g = torch::softmax(logits, 1) - torch::one_hot(labels, 3).to(torch::kFloat32);
+      return ClosedFormStep{logits, torch::nn::functional::cross_entropy(logits, labels),
+                            {b.t().mm(g) * (scale / b.size(0))}};
+    };
+  };
+  auto w_auto = torch::zeros({6, 3}).requires_grad_(true), w_closed = torch::zeros({6, 3}).requires_grad_(true);
+  ClassifierTraining training{"toy head", 3, 32, 0.05, 0.9, 0.0, ""};
+  torch::manual_seed(1);
+  fit_classifier({w_auto}, logits_of(w_auto), ce, x, y, {}, {}, training, ctx);
+  training.closed_form = closed_form(w_closed, 1.0);
+  torch::manual_seed(1);
+  fit_classifier({w_closed}, logits_of(w_closed), ce, x, y, {}, {}, training, ctx);
+  CHECK(accuracy(x.mm(w_closed), y) > 0.8);
+  CHECK(torch::allclose(w_closed, w_auto, 1e-5, 1e-6));
+
+  auto w_wrong = torch::zeros({6, 3}).requires_grad_(true);
+  training.closed_form = closed_form(w_wrong, 2.0);
+  CHECK_THROWS_WITH(fit_classifier({w_wrong}, logits_of(w_wrong), ce, x, y, {}, {}, training, ctx),
+                    Contains("toy head: its closed-form gradient of parameter 0 differs from autograd's"));
+  CHECK(torch::equal(w_wrong, torch::zeros({6, 3})));
+}
+
+TEST_CASE("apply_batched joins the parts in order and never aliases its input", "[training]") {
+  const auto x = torch::arange(10, torch::kFloat32).reshape({5, 2});
+  const auto same = apply_batched([](const torch::Tensor& b) { return b; }, x, 2);
+  CHECK(torch::equal(same, x));
+  CHECK(same.data_ptr() != x.data_ptr());
+  CHECK(torch::equal(apply_batched([](const torch::Tensor& b) { return b.sum(1); }, x, 10), x.sum(1)));
+  CHECK(apply_batched([](const torch::Tensor& b) { return b * 2; }, x.slice(0, 0, 0), 2).size(0) == 0);
+}
+
 TEST_CASE("a layer too big for the machine is refused before it is allocated, naming the key", "[training][errors]") {
   CHECK_NOTHROW(check_fits_in_memory(1e6, "layers.0.rule.hidden = 10", "10 units x 784 inputs"));
   CHECK_THROWS_WITH(check_fits_in_memory(1e18, "layers.0.rule.hidden = 10", "10 units x 784 inputs"),

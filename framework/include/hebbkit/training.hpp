@@ -39,6 +39,14 @@ double machine_memory_bytes();
 /// Fraction of rows of `logits` whose argmax equals `labels`.
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels);
 
+/// A minibatch worked out in closed form: logits (B, classes), the mean loss (a scalar) and
+/// the gradient of that loss for every parameter, in the order fit_classifier got them.
+struct ClosedFormStep {
+  torch::Tensor logits;
+  torch::Tensor loss;
+  std::vector<torch::Tensor> gradients;
+};
+
 /// How `fit_classifier` trains: Adam (or SGD) over `epochs` passes of shuffled minibatches, the
 /// learning rate multiplied by `lr_decay` after every `lr_step` epochs.
 struct ClassifierTraining {
@@ -58,6 +66,12 @@ struct ClassifierTraining {
   /// Tensors that change in training without being trained (batch-norm running
   /// statistics): checkpointed with the parameters so that a resumed run is exact.
   std::vector<torch::Tensor> buffers;
+  /// Optional fast path for a head whose gradient has a short formula: (inputs, labels) ->
+  /// the batch's logits, loss and gradients, without building an autograd graph (which
+  /// costs more than a small head's GEMMs). It must agree with logits_of and loss_of:
+  /// fit_classifier checks it against autograd on its first minibatch and throws
+  /// std::logic_error when a gradient differs. Only for deterministic heads (no dropout).
+  std::function<ClosedFormStep(const torch::Tensor& inputs, const torch::Tensor& labels)> closed_form;
 };
 
 /// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it

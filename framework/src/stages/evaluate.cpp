@@ -25,8 +25,17 @@ class Evaluate final : public Stage {
     for (const auto& name : splits_) {
       const Split& split = name == "train" ? data.train : name == "val" ? data.val : data.test;
       if (split.size() == 0) continue;
-      const auto logits = apply_batched([&](const torch::Tensor& x) { return env.model.logits(x); }, split.images,
-                                        env.recipe.data.eval_batch);
+      // A deep stack takes minutes over 50,000 images: show progress per batch.
+      const std::int64_t batch = env.recipe.data.eval_batch;
+      auto progress = env.ctx.progress(fmt::format("{} split", name), (split.size() + batch - 1) / batch, "batch");
+      const auto logits = apply_batched(
+          [&](const torch::Tensor& x) {
+            auto out = env.model.logits(x);
+            progress->advance();
+            return out;
+          },
+          split.images, batch);
+      progress->finish();
       const double acc = accuracy(logits, split.labels);
       env.ctx.metric(fmt::format("{}_accuracy", name), acc);
       env.summary[fmt::format("{}_accuracy", name)] = acc;

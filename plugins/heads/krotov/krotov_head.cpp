@@ -32,12 +32,16 @@ class KrotovHead final : public hebbkit::FeatureHead {
     const auto h_val = data.val_features.defined() ? activate(data.val_features) : torch::Tensor();
     classes_ = torch::randn({data.num_classes, h.size(1)}, h.options()).mul_(0.01).requires_grad_(true);
     const auto loss = [this](const torch::Tensor& c, const torch::Tensor& labels) { return this->loss(c, labels).mean(); };
+    hebbkit::ClassifierTraining training{
+        "krotov head", epochs_, batch_, lr_, lr_decay_, 0.0,
+        fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
+                    "(dataset.preprocess: [flatten, center, unit_norm])",
+                    n_)};
+    training.closed_form = [this](const torch::Tensor& hb, const torch::Tensor& labels) {
+      return closed_form_step(hb, labels);
+    };
     hebbkit::fit_classifier({classes_}, [this](const torch::Tensor& hb) { return classify(hb); }, loss, h, data.labels,
-                            h_val, data.val_labels,
-                            {"krotov head", epochs_, batch_, lr_, lr_decay_, 0.0,
-                             fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
-                                         "(dataset.preprocess: [flatten, center, unit_norm])", n_)},
-                            ctx);
+                            h_val, data.val_labels, training, ctx);
   }
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override { return classify(activate(features)); }
@@ -60,6 +64,18 @@ class KrotovHead final : public hebbkit::FeatureHead {
   }
 
  private:
+  // c = tanh(beta S h), L = mean_b sum_c |c - t|^m:
+  // dL/dS = beta [(m/B) |c - t|^(m-1) sign(c - t) (1 - c^2)]^T h.
+  hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& h, const torch::Tensor& labels) const {
+    const auto c = classify(h);
+    const auto targets = torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
+    const auto d = c - targets;
+    const auto d_abs = d.abs();
+    const auto loss = d_abs.pow(m_).sum(1).mean();
+    const auto dz = d_abs.pow(m_ - 1).mul_(d.sign()).mul_(1 - c * c).mul_(beta_ * m_ / static_cast<double>(h.size(0)));
+    return {c, loss, {torch::mm(dz.t(), h)}};
+  }
+
   torch::Tensor activate(const torch::Tensor& features) const { return torch::relu(features.flatten(1)).pow(n_); }
   torch::Tensor classify(const torch::Tensor& h) const { return torch::tanh(beta_ * torch::mm(h, classes_.t())); }
 

@@ -49,6 +49,10 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     training.momentum = momentum_;
     training.lr_step = lr_step_;
     training.train_mode = [&](bool on) { training_ = on; };
+    // Without dropout or batch norm the gradient is short: d loss / d logits = (softmax - onehot) / B.
+    if (!batch_norm_ && dropout_ == 0) training.closed_form = [this](const torch::Tensor& xb, const torch::Tensor& yb) {
+      return closed_form_step(xb, yb);
+    };
     if (batch_norm_)
       for (auto& [name, t] : norm_.state("feature_norm")) training.buffers.push_back(t);
     torch::Tensor val;
@@ -92,6 +96,16 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   std::vector<torch::Tensor> parameters() override { return linear_->parameters(); }
 
  private:
+  hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& x, const torch::Tensor& labels) const {
+    const auto logits = torch::addmm(linear_->bias, x, linear_->weight.t());
+    const auto log_p = torch::log_softmax(logits, 1);
+    const auto loss = -log_p.gather(1, labels.unsqueeze(1)).mean();
+    auto g = log_p.exp();
+    g.scatter_add_(1, labels.unsqueeze(1), torch::full({x.size(0), 1}, -1.0, g.options()));
+    g.div_(static_cast<double>(x.size(0)));
+    return {logits, loss, {torch::mm(g.t(), x), g.sum(0)}};
+  }
+
   std::int64_t epochs_, batch_, lr_step_;
   double lr_, lr_decay_, weight_decay_, momentum_, dropout_;
   std::string optimizer_;

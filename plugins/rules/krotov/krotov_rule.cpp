@@ -106,7 +106,8 @@ class KrotovRule final : public hebbkit::Rule {
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {
-    const auto currents = torch::relu(torch::mm(prepared(x), synapses_->weights().t()));
+    // In place: the product is fresh, and mm's backward does not read it.
+    const auto currents = torch::mm(prepared(x), synapses_->weights().t()).relu_();
     return n_ == 1.0 ? currents : currents.pow(n_);
   }
 

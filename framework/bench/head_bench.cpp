@@ -1,0 +1,188 @@
+// head_bench [--threads N] [--rows R] [--features F] [--rounds K]
+//
+// Times what happens after the Hebbian layers are trained, against the GEMMs it cannot avoid:
+//  - one epoch of a head on frozen features (the softmax and krotov head plugins, batch 100,
+//    R x F features, 10 classes), through the plugin as a recipe builds it; its floor is the
+//    forward GEMM (B x F times F x 10) and the weight-gradient GEMM (10 x B times B x F) of every
+//    minibatch, on contiguous rows;
+//  - feature extraction by a frozen Krotov-Hopfield layer (F units x 784 inputs, the host's
+//    batch of 1000), through the krotov rule plugin; its floor is the GEMM of every batch.
+// Prints ms per epoch (or pass), the floor and the ratio (target <= 1.3). A shared machine drifts
+// by tens of percent within a minute, so plugin and floor alternate and the figures are medians.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
+
+#include "hebbkit/blas.hpp"
+#include "hebbkit/hebbkit.hpp"
+#include "recipe/recipe.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <class Fn>
+double ms_of(Fn&& fn) {
+  const auto start = Clock::now();
+  fn();
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// A run context that keeps nothing: no log, no metrics, no progress display.
+class QuietContext final : public hebbkit::RunContext {
+ public:
+  torch::Device device() const override { return torch::kCPU; }
+  std::uint64_t seed() const override { return 0; }
+  const std::filesystem::path& artifacts() const override { return folder_; }
+  void info(const std::string&) override {}
+  void warn(const std::string&) override {}
+  void metric(const std::string&, double, std::int64_t, std::int64_t) override {}
+  std::unique_ptr<hebbkit::Progress> progress(const std::string&, std::int64_t, const std::string&) override {
+    return std::make_unique<Silent>();
+  }
+  void check_interrupted() const override {}
+
+ private:
+  struct Silent final : hebbkit::Progress {
+    void advance(std::int64_t) override {}
+    void note(const std::string&, double) override {}
+    void finish() override {}
+  };
+  std::filesystem::path folder_ = std::filesystem::temp_directory_path();
+};
+
+// Feature heads never look at the stack; the host hands them one all the same.
+class NoLayers final : public hebbkit::Encoder {
+ public:
+  torch::Tensor prepare(const torch::Tensor& images) override { return images; }
+  torch::Tensor forward_prepared(const torch::Tensor& x) override { return x; }
+  std::size_t layer_count() const override { return 0; }
+  hebbkit::Rule& layer(std::size_t) override { throw std::out_of_range("head_bench: no layers"); }
+};
+
+// The layer and head as a recipe names them, resolved against the build's plugins.
+hebbkit::recipe::Recipe recipe_with(const std::string& layer, const std::string& head) {
+  hebbkit::recipe::Document doc;
+  doc.file = "head_bench.yaml";
+  doc.root = YAML::Load(fmt::format("{{schema: 1, name: head_bench, dataset: {{name: mnist}}, layers: [{{rule: {}}}], "
+                                    "head: {}, stages: [train]}}",
+                                    layer, head));
+  return hebbkit::recipe::resolve(doc, hebbkit::plugins::default_registry());
+}
+
+struct Row {
+  std::string name;
+  std::vector<double> plugin_ms, floor_ms;
+};
+
+void print(const Row& row) {
+  std::vector<double> ratio;
+  for (std::size_t i = 0; i < row.plugin_ms.size(); ++i) ratio.push_back(row.plugin_ms[i] / row.floor_ms[i]);
+  fmt::print("{:<44} {:>10.1f} {:>10.1f} {:>7.3f} {:>7.3f}-{:<7.3f}\n", row.name, median(row.plugin_ms),
+             median(row.floor_ms), median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+             *std::max_element(ratio.begin(), ratio.end()));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hebbkit::use_fast_blas_kernels(argv);
+  int threads = 2, rounds = 5;
+  std::int64_t rows = 60000, features = 2000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rows")) rows = std::max(100, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--features")) features = std::max(10, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::max(1, std::atoi(argv[i + 1]));
+  }
+  at::set_num_threads(threads);
+  torch::manual_seed(0);
+  constexpr std::int64_t classes = 10, batch = 100, inputs = 784, extraction_batch = 1000;
+  fmt::print("heads and feature extraction vs their GEMM floor, {} thread(s), {} rows x {} features, {} rounds, "
+             "medians (ratio range)\n",
+             at::get_num_threads(), rows, features, rounds);
+  fmt::print("{:<44} {:>10} {:>10} {:>7} {:>15}\n", "case", "ms", "floor ms", "ratio", "range");
+
+  // Non-negative, sparse-ish features of unit scale, like relu(W v) on unit-norm images.
+  const auto x = torch::relu(torch::randn({rows, features}) * 0.1);
+  const auto labels = torch::randint(classes, {rows}, torch::kInt64);
+  QuietContext ctx;
+  NoLayers no_layers;
+
+  // Floor of one head epoch: the two GEMMs of every minibatch, on contiguous rows.
+  const auto w = torch::randn({classes, features}) * 0.01;
+  const auto g = torch::randn({batch, classes});
+  const auto head_floor = [&] {
+    for (std::int64_t s = 0; s < rows; s += batch) {
+      const auto xb = x.slice(0, s, std::min(rows, s + batch));
+      (void)torch::mm(xb, w.t());
+      (void)torch::mm(g.slice(0, 0, xb.size(0)).t(), xb);
+    }
+  };
+  const std::vector<std::pair<std::string, std::string>> heads = {
+      {"softmax head (Adam, batch 100), epoch", "{name: softmax, batch: 100}"},
+      {"krotov head (n 4.5, m 6, batch 100), epoch", "{name: krotov, batch: 100}"},
+  };
+  for (const auto& [name, head] : heads) {
+    // One epoch is told from the head's one-off set-up (the krotov head powers every feature
+    // once) by fitting for 1 and for 3 epochs.
+    const auto recipe_of = [&](int epochs) {
+      return recipe_with(fmt::format("{{name: krotov, hidden: {}}}", features),
+                         fmt::format("{}, epochs: {}}}", head.substr(0, head.size() - 1), epochs));
+    };
+    const auto one = recipe_of(1), three = recipe_of(3);
+    const auto fit_ms = [&](const hebbkit::recipe::Recipe& recipe) {
+      auto fresh = recipe.head.make<hebbkit::Head>();
+      hebbkit::HeadFit fit{x, labels, {}, {}, {}, {}, no_layers, classes};
+      return ms_of([&] { fresh->fit(fit, ctx); });
+    };
+    Row row{name, {}, {}};
+    std::vector<double> setup_ms;
+    for (int r = 0; r < rounds; ++r) {
+      const double t1 = fit_ms(one), t3 = fit_ms(three);
+      row.plugin_ms.push_back((t3 - t1) / 2);
+      setup_ms.push_back(t1 - row.plugin_ms.back());
+      row.floor_ms.push_back(ms_of(head_floor));
+    }
+    print(row);
+    fmt::print("{:<44} {:>10.1f}\n", "  its set-up, once per fit", median(setup_ms));
+  }
+
+  // Feature extraction by a frozen Krotov-Hopfield layer, as the host computes a head's inputs.
+  {
+    const auto recipe = recipe_with(fmt::format("{{name: krotov, hidden: {}}}", features), "{name: softmax}");
+    auto layer = recipe.layers.front().make<hebbkit::Rule>();
+    auto synapses = torch::randn({features, inputs});
+    synapses = synapses / synapses.norm(2, {1}, true);
+    layer->load_state({{"weights", synapses}});
+    auto images = torch::rand({rows, inputs});
+    images = images / images.norm(2, {1}, true);
+    Row row{fmt::format("krotov layer {}x{}: features of {} images", features, inputs, rows), {}, {}};
+    for (int r = 0; r < rounds; ++r) {
+      row.plugin_ms.push_back(ms_of([&] {
+        (void)hebbkit::apply_batched([&](const torch::Tensor& b) { return layer->forward(b); }, images,
+                                     extraction_batch);
+      }));
+      row.floor_ms.push_back(ms_of([&] {
+        torch::NoGradGuard no_grad;
+        for (std::int64_t s = 0; s < rows; s += extraction_batch)
+          (void)torch::mm(images.slice(0, s, std::min(rows, s + extraction_batch)), synapses.t());
+      }));
+    }
+    print(row);
+  }
+  return 0;
+}
