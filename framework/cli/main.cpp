@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "hebbkit/blas.hpp"
+#include "hebbkit/heap.hpp"
 #include "hebbkit/version.hpp"
 #include "recipe/schema_check.hpp"
 #include "sweep/sweep.hpp"
@@ -39,6 +40,7 @@ std::string check_threads(const std::string& text) {
 
 int main(int argc, char** argv) {
   hebbkit::use_fast_blas_kernels(argv);
+  hebbkit::keep_freed_memory();
   using namespace hebbkit;
   CLI::App app{"hebbkit — experiments with local learning rules (Krotov-Hopfield, Forward-Forward)"};
   app.set_version_flag("--version", std::string("hebbkit ") + version_string());
