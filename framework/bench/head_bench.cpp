@@ -10,7 +10,6 @@
 // Prints ms per epoch (or pass), the floor and the ratio (target <= 1.3). A shared machine drifts
 // by tens of percent within a minute, so plugin and floor alternate and the figures are medians.
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -24,22 +23,12 @@
 #include "hebbkit/heap.hpp"
 #include "hebbkit/hebbkit.hpp"
 #include "recipe/recipe.hpp"
+#include "bench.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-template <class Fn>
-double ms_of(Fn&& fn) {
-  const auto start = Clock::now();
-  fn();
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+using hebbkit::bench::median;
+using hebbkit::bench::ms_of;
 
 // A run context that keeps nothing: no log, no metrics, no progress display.
 class QuietContext final : public hebbkit::RunContext {

@@ -57,10 +57,9 @@ class KrotovHead final : public hebbkit::FeatureHead {
 
   std::vector<torch::Tensor> parameters() override { return {classes_}; }
 
-  // sum_c |c - t|^m with targets +1 for the true class and -1 for the others.
+  // sum_c |c - t|^m.
   torch::Tensor loss(const torch::Tensor& c, const torch::Tensor& labels) override {
-    const auto targets = torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
-    return (c - targets).abs().pow(m_).sum(1);
+    return (c - targets_of(c, labels)).abs().pow(m_).sum(1);
   }
 
  private:
@@ -68,12 +67,16 @@ class KrotovHead final : public hebbkit::FeatureHead {
   // dL/dS = beta [(m/B) |c - t|^(m-1) sign(c - t) (1 - c^2)]^T h.
   hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& h, const torch::Tensor& labels) const {
     const auto c = classify(h);
-    const auto targets = torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
-    const auto d = c - targets;
+    const auto d = c - targets_of(c, labels);
     const auto d_abs = d.abs();
     const auto loss = d_abs.pow(m_).sum(1).mean();
     const auto dz = d_abs.pow(m_ - 1).mul_(d.sign()).mul_(1 - c * c).mul_(beta_ * m_ / static_cast<double>(h.size(0)));
     return {c, loss, {torch::mm(dz.t(), h)}};
+  }
+
+  // +1 for the true class, -1 for the others.
+  static torch::Tensor targets_of(const torch::Tensor& c, const torch::Tensor& labels) {
+    return torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
   }
 
   torch::Tensor activate(const torch::Tensor& features) const { return torch::relu(features.flatten(1)).pow(n_); }

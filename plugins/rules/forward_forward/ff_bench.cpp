@@ -9,7 +9,6 @@
 //             positives and negatives, two products, ReLU, mean-square goodness, log(1+exp),
 //             autograd backward, Adam), written with torch ops only, no hebbkit code.
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -19,21 +18,17 @@
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "bench.hpp"
 
 #include "ff_core.hpp"
 
 namespace {
 
+using hebbkit::bench::median;
+
 template <class Fn>
 double seconds(Fn&& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return hebbkit::bench::ms_of(fn) / 1000;
 }
 
 // The notebook's layer, step for step, on a batch of positive and negative rows.

@@ -8,7 +8,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <vector>
 #include <cstring>
@@ -18,6 +17,7 @@
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "bench.hpp"
 
 #include "krotov_update.hpp"
 
@@ -26,15 +26,13 @@ namespace {
 template <class Fn>
 double ms_per_call(Fn&& fn, int calls) {
   for (int i = 0; i < 3; ++i) fn();  // warm-up: allocator, BLAS threads
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < calls; ++i) fn();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / calls;
+  return hebbkit::bench::ms_of([&] {
+           for (int i = 0; i < calls; ++i) fn();
+         }) /
+         calls;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+using hebbkit::bench::median;
 
 double peak_rss_mib() {
   rusage usage{};

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -24,6 +23,7 @@
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "bench.hpp"
 
 #include "conv_update.hpp"
 
@@ -51,10 +51,7 @@ std::int64_t status_kib(const char* key) {
   return 0;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using hebbkit::bench::median;
 
 struct Figures {
   double ms = 0, peak_mib = 0;
@@ -100,9 +97,10 @@ Figures measure(const Case& c, int which, int threads, int steps, int rounds, st
   { std::ofstream("/proc/self/clear_refs") << "5"; }
   std::vector<double> ms;
   for (int r = 0; r < rounds; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int s = 0; s < steps; ++s) call();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / steps);
+    ms.push_back(hebbkit::bench::ms_of([&] {
+                   for (int s = 0; s < steps; ++s) call();
+                 }) /
+                 steps);
   }
   return {median(ms), std::max<std::int64_t>(0, status_kib("VmHWM:") - before) / 1024.0};
 }
