@@ -15,6 +15,8 @@
 #include "hebbkit/rule.hpp"
 #include "hebbkit/state.hpp"
 
+#include "adam_step.hpp"
+
 namespace hebbkit {
 
 std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool shuffle, torch::Device device) {
@@ -188,7 +190,10 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
         optimizer->zero_grad();
         loss.backward();
       }
-      optimizer->step();
+      if (auto* adam = dynamic_cast<torch::optim::Adam*>(optimizer.get()))
+        adam_step(*adam);
+      else
+        optimizer->step();
       loss_sum += loss.item<double>() * b.index.size(0);
       correct += logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
       if (classes == 0) classes = logits.size(1);

@@ -22,6 +22,10 @@ class KrotovRule final : public hebbkit::Rule {
         integer("epochs", 100, "passes over the training set").at_least(0),
         integer("batch", 100, "minibatch size").at_least(1),
         real("prec", 1e-30, "floor of the update normaliser").at_least(0),
+        real("homeostasis", 0.0,
+             "units are ranked by current minus a threshold that rises this much per win and falls by the fair "
+             "share (batch / hidden) per minibatch, so no unit stays dead; 0: the published rule")
+            .at_least(0),
         choice("init", "normal", {"normal", "uniform", "npy"}, "initial synapses: normal(mu, sigma), uniform [0, 1), or init_file"),
         real("mu", 0.0, "mean of the normal initialisation"),
         real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
@@ -51,6 +55,7 @@ class KrotovRule final : public hebbkit::Rule {
     hyper_.k = p.integer("k");
     hyper_.delta = p.real("delta");
     hyper_.prec = p.real("prec");
+    hyper_.homeostasis = p.real("homeostasis");
     if (hyper_.k > hidden_) p.fail("k", fmt::format("k = {} must not exceed hidden = {}", hyper_.k, hidden_));
     if (init_ == "npy" && init_file_.empty()) p.fail("init_file", "init: npy needs init_file: a .npy file");
     if (init_ != "npy" && !init_file_.empty())
@@ -75,10 +80,12 @@ class KrotovRule final : public hebbkit::Rule {
       load_state(resume->tensors);
       synapses_ = std::make_unique<hebbkit::krotov::Synapses>(
           synapses_->weights(), hebbkit::find_state(resume->tensors, "powered_weights").contiguous(), hyper_);
+      if (hyper_.homeostasis > 0) synapses_->set_thresholds(hebbkit::find_state(resume->tensors, "thresholds").clone());
       first_epoch = resume->epochs_done;
     }
-    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} ({}) batch={} for {} epochs{}", hidden_, inputs,
-             hyper_.p, hyper_.k, hyper_.delta, schedule_.eps0, schedule_.kind, batch_, epochs_,
+    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} ({}) batch={}{} for {} epochs{}", hidden_, inputs,
+             hyper_.p, hyper_.k, hyper_.delta, schedule_.eps0, schedule_.kind, batch_,
+             hyper_.homeostasis > 0 ? fmt::format(" homeostasis={}", hyper_.homeostasis) : std::string(), epochs_,
              first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
     hebbkit::krotov::Learner learner{
         "krotov",
@@ -91,6 +98,7 @@ class KrotovRule final : public hebbkit::Rule {
         [&] {
           auto state = this->state();
           state.emplace_back("powered_weights", synapses_->powered_weights());
+          if (synapses_->thresholds().defined()) state.emplace_back("thresholds", synapses_->thresholds());
           return state;
         }};
     hebbkit::krotov::train_epochs(source, ctx, learner, schedule_, batch_, shuffle_, first_epoch);

@@ -12,6 +12,7 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <hebbkit/vector_clones.hpp>
 #include <torch/torch.h>
 
 namespace hebbkit::krotov {
@@ -148,14 +149,6 @@ scalar_t max_abs(const scalar_t* d, std::int64_t n) {
   return m;
 }
 
-// The update's hot loop, compiled for AVX-512, AVX2 and baseline x86-64 and chosen when the
-// plugin loads (the build itself targets baseline x86-64).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HEBBKIT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HEBBKIT_VECTOR_CLONES
-#endif
-
 // d[j] += c * x[j] over a column range.
 HEBBKIT_VECTOR_CLONES void add_scaled(float* __restrict d, const float* __restrict x, float c, std::int64_t n) {
   for (std::int64_t j = 0; j < n; ++j) d[j] += c * x[j];
@@ -287,7 +280,7 @@ std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   const std::int64_t batch = x.size(0);
   // The one GEMM: currents of every unit for every sample, (batch, hidden).
   const auto currents = torch::mm(x, wp_.t());
-  const Ranked ranked = rank_units(currents, hyper_.k);
+  const Ranked ranked = hyper_.homeostasis > 0 ? rank_with_thresholds(currents, batch) : rank_units(currents, hyper_.k);
 
   if (x.device().is_cpu() && x.is_contiguous() && w_.is_contiguous() && wp_.is_contiguous()) {
     const Touched touched = touched_rows(ranked, w_.size(0));
@@ -326,6 +319,18 @@ std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   return touched;
 }
 
+Ranked Synapses::rank_with_thresholds(const torch::Tensor& currents, std::int64_t batch) {
+  const std::int64_t hidden = w_.size(0);
+  if (!theta_.defined()) theta_ = torch::zeros({hidden}, currents.options());
+  Ranked ranked = rank_units(currents - theta_, hyper_.k);
+  // The update is the rule's own: it uses the currents, not the lowered ones.
+  ranked.winner_current = currents.gather(1, ranked.winner.to(currents.device()).unsqueeze(1)).squeeze(1);
+  ranked.kth_current = currents.gather(1, ranked.kth.to(currents.device()).unsqueeze(1)).squeeze(1);
+  const auto wins = torch::bincount(ranked.winner.to(currents.device()), {}, hidden).to(theta_.scalar_type());
+  theta_.add_(wins - static_cast<double>(batch) / static_cast<double>(hidden), hyper_.homeostasis);
+  return ranked;
+}
+
 torch::Tensor Synapses::norm_error() const {
   torch::NoGradGuard no_grad;
   return (w_.abs().pow(hyper_.p).sum(1) - 1).abs();
@@ -351,18 +356,23 @@ void constrain_to_signs(torch::Tensor& w, const torch::Tensor& input_signs) {
   w.copy_(s * (s * w).clamp_min(0));
 }
 
-void dense_reference_step(torch::Tensor& w, const torch::Tensor& x, const Hyper& hyper, double eps) {
+void dense_reference_step(torch::Tensor& w, const torch::Tensor& x, const Hyper& hyper, double eps,
+                          torch::Tensor* theta) {
   torch::NoGradGuard no_grad;
   const auto v = x.t();                                   // inputs x batch
   const auto wp = torch::sign(w) * torch::abs(w).pow(hyper.p - 1);
   const auto currents = torch::mm(wp, v);                 // hidden x batch
-  const auto order = currents.argsort(/*dim=*/0, /*descending=*/true);
+  const bool homeostatic = hyper.homeostasis > 0 && theta != nullptr;
+  const auto ranked_by = homeostatic ? currents - theta->unsqueeze(1) : currents;
+  const auto order = ranked_by.argsort(/*dim=*/0, /*descending=*/true);
   auto g = torch::zeros_like(currents);
-  const std::int64_t batch = x.size(0);
+  const std::int64_t batch = x.size(0), hidden = w.size(0);
   for (std::int64_t b = 0; b < batch; ++b) {
     g.index_put_({order[0][b], b}, 1.0);
     g.index_put_({order[hyper.k - 1][b], b}, -hyper.delta);
+    if (homeostatic) (*theta)[order[0][b]] += hyper.homeostasis;
   }
+  if (homeostatic) *theta -= hyper.homeostasis * static_cast<double>(batch) / static_cast<double>(hidden);
   const auto xx = (g * currents).sum(1);
   const auto ds = torch::mm(g, v.t()) - xx.unsqueeze(1) * w;
   const auto nc = std::max(ds.abs().max().item<double>(), hyper.prec);

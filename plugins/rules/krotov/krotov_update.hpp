@@ -8,6 +8,9 @@
 //   g  = 1 for each sample's strongest unit, -delta for its k-th strongest, else 0
 //   xx = sum_b g[u,b] I[u,b];  ds = g V^T - xx[:,None] * W
 //   W += eps * ds / max(max|ds|, prec)
+// With homeostasis > 0 the ranking (not I) uses I - theta, a per-unit threshold that rises
+// by `homeostasis` for every win and falls by the same times the fair share batch/hidden
+// per minibatch, so units that never win are lowered until they do (a "conscience").
 #include <cstdint>
 
 #include <torch/types.h>
@@ -19,6 +22,7 @@ struct Hyper {
   std::int64_t k = 2;   ///< rank of the anti-Hebbian unit, 2..hidden
   double delta = 0.4;   ///< strength of anti-Hebbian learning
   double prec = 1e-30;  ///< floor of the update's normaliser
+  double homeostasis = 0.0;  ///< threshold change per win beyond a fair share; 0: the published rule
 };
 
 /// Each sample's strongest and k-th strongest unit and their currents.
@@ -45,10 +49,14 @@ class Synapses {
   /// Continues from a checkpoint: the cached powers are taken as saved, not recomputed,
   /// because they were updated row by row and must match bit for bit.
   Synapses(torch::Tensor weights, torch::Tensor powered_weights, Hyper hyper);
+  /// Homeostatic thresholds to continue from (a checkpoint's); zeros when not set.
+  void set_thresholds(torch::Tensor thresholds) { theta_ = std::move(thresholds); }
   /// One update on a minibatch `x` shaped (batch, inputs). Returns the number of units touched.
   std::int64_t step(const torch::Tensor& x, double eps);
   const torch::Tensor& weights() const { return w_; }
   const torch::Tensor& powered_weights() const { return wp_; }
+  /// Per-unit ranking thresholds (hidden); undefined until a step with homeostasis > 0.
+  const torch::Tensor& thresholds() const { return theta_; }
   /// |sum_i |W_ui|^p - 1| per unit: how far each unit is from its fixed point (0).
   torch::Tensor norm_error() const;
   /// Dale's law: clamps every weight to the sign of its input (see constrain_to_signs) and
@@ -56,7 +64,11 @@ class Synapses {
   void constrain_signs(const torch::Tensor& input_signs);
 
  private:
+  /// Ranks by currents - thresholds, returns the units' own currents, updates the thresholds.
+  Ranked rank_with_thresholds(const torch::Tensor& currents, std::int64_t batch);
+
   torch::Tensor w_, wp_;
+  torch::Tensor theta_;  ///< homeostatic thresholds
   torch::Tensor scratch_;  ///< the CPU update's blocks of ds, kept: a fresh buffer per step costs page faults
   Hyper hyper_;
 };
@@ -69,6 +81,8 @@ void constrain_to_signs(torch::Tensor& w, const torch::Tensor& input_signs);
 
 /// The formulas above, transcribed literally with a dense g and a full sort. Slow; the
 /// reference the fast path is tested against. Updates `w` in place.
-void dense_reference_step(torch::Tensor& w, const torch::Tensor& x, const Hyper& hyper, double eps);
+/// With homeostasis, `theta` (hidden) is the thresholds, also updated in place.
+void dense_reference_step(torch::Tensor& w, const torch::Tensor& x, const Hyper& hyper, double eps,
+                          torch::Tensor* theta = nullptr);
 
 }  // namespace hebbkit::krotov

@@ -128,3 +128,45 @@ TEST_CASE("Dale's law on a dense layer: each input's weights keep its sign throu
   }
   CHECK(s.weights().lt(0).any().item<bool>());
 }
+
+TEST_CASE("with homeostasis the fast step and its thresholds equal the dense formulas", "[krotov]") {
+  const bool strided = GENERATE(false, true);
+  CAPTURE(strided);
+  torch::manual_seed(11);
+  Hyper hyper{3.0, 4, 0.4, 1e-30};
+  hyper.homeostasis = 0.05;
+  auto dense = torch::randn({80, 30}, torch::kFloat64);
+  auto theta = torch::zeros({80}, torch::kFloat64);
+  Synapses fast(dense.clone(), hyper);
+  for (int step = 0; step < 10; ++step) {
+    auto x = unit_rows(torch::randn({16, 30}, torch::kFloat64));
+    if (strided) x = x.t().contiguous().t();
+    fast.step(x, 0.05);
+    dense_reference_step(dense, x, hyper, 0.05, &theta);
+    CAPTURE(step);
+    REQUIRE((fast.weights() - dense).abs().max().item<double>() < 1e-9);
+    REQUIRE((fast.thresholds() - theta).abs().max().item<double>() < 1e-12);
+  }
+  // Thresholds move: up for frequent winners, down for the rest, summing to zero.
+  CHECK(theta.max().item<double>() > 0);
+  CHECK(theta.min().item<double>() < 0);
+  CHECK(std::abs(theta.sum().item<double>()) < 1e-9);
+}
+
+TEST_CASE("homeostasis revives a unit that never wins; the published rule leaves it dead", "[krotov]") {
+  // Ten units near the data and one pointing away from every input: its current is negative
+  // for all of them, so it never ranks first without a threshold.
+  auto run = [](double homeostasis) {
+    torch::manual_seed(12);
+    auto w = torch::rand({11, 20}, torch::kFloat64);
+    w[10] = -torch::ones({20}, torch::kFloat64) / std::pow(20.0, 1.0 / 3.0);
+    Hyper hyper{3.0, 2, 0.2, 1e-30};
+    hyper.homeostasis = homeostasis;
+    Synapses s(w.clone(), hyper);
+    const auto dead_before = s.weights()[10].clone();
+    for (int i = 0; i < 300; ++i) s.step(unit_rows(torch::rand({10, 20}, torch::kFloat64)), 0.02);
+    return (s.weights()[10] - dead_before).abs().max().item<double>();
+  };
+  CHECK(run(0.0) < 1e-12);
+  CHECK(run(0.02) > 0.1);
+}
