@@ -56,7 +56,7 @@ function(hebbkit_reuse_pch target)
     set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
     target_compile_options(${target} PRIVATE -fPIC)
   endif()
-  # The header is only valid with the same definitions (torch's, FMT_SHARED).
-  target_link_libraries(${target} PRIVATE torch fmt::fmt)
+  # The header is only valid with the same definitions and flags (torch's, FMT_SHARED, -fopenmp).
+  target_link_libraries(${target} PRIVATE torch fmt::fmt OpenMP::OpenMP_CXX)
   target_precompile_headers(${target} REUSE_FROM hebbkit_pch)
 endfunction()

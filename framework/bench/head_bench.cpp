@@ -21,6 +21,7 @@
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "hebbkit/denormals.hpp"
 #include "hebbkit/hebbkit.hpp"
 #include "recipe/recipe.hpp"
 #include "bench.hpp"
@@ -91,6 +92,7 @@ void print(const Row& row) {
 int main(int argc, char** argv) {
   hebbkit::use_fast_blas_kernels(argv);
   hebbkit::keep_freed_memory();
+  hebbkit::flush_denormals();
   int threads = 2, rounds = 5;
   std::int64_t rows = 60000, features = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "hebbkit/denormals.hpp"
 #include "hebbkit/version.hpp"
 #include "recipe/schema_check.hpp"
 #include "sweep/sweep.hpp"
@@ -41,6 +42,7 @@ std::string check_threads(const std::string& text) {
 int main(int argc, char** argv) {
   hebbkit::use_fast_blas_kernels(argv);
   hebbkit::keep_freed_memory();
+  hebbkit::flush_denormals();
   using namespace hebbkit;
   CLI::App app{"hebbkit — experiments with local learning rules (Krotov-Hopfield, Forward-Forward)"};
   app.set_version_flag("--version", std::string("hebbkit ") + version_string());

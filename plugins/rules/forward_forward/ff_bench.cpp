@@ -18,6 +18,7 @@
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "hebbkit/denormals.hpp"
 #include "bench.hpp"
 
 #include "ff_core.hpp"
@@ -62,6 +63,7 @@ struct NotebookLayer {
 int main(int argc, char** argv) {
   hebbkit::use_fast_blas_kernels(argv);
   hebbkit::keep_freed_memory();
+  hebbkit::flush_denormals();
   int threads = 2, rounds = 3;
   std::int64_t rows = 60000, batch = 1000, inputs = 784, width = 500;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -23,6 +23,7 @@
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/heap.hpp"
+#include "hebbkit/denormals.hpp"
 #include "bench.hpp"
 
 #include "conv_update.hpp"
@@ -133,6 +134,7 @@ Figures in_child(const Case& c, int which, int threads, int steps, int rounds, s
 int main(int argc, char** argv) {
   hebbkit::use_fast_blas_kernels(argv);
   hebbkit::keep_freed_memory();
+  hebbkit::flush_denormals();
   int threads = 2, steps = 5, rounds = 5;
   std::int64_t batch = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
