@@ -2,7 +2,7 @@
 # resume.sh HEBBKIT DATA_ROOT WORKDIR: runs killed with SIGKILL part-way through a layer
 # show as `killed`, resume with `hebbkit run --resume` from the checkpoint taken inside
 # that layer, and end with the same weights and accuracies as the same run left alone.
-# Five rules: krotov (second layer of two), forward_forward (second of its own layers),
+# Five rules: krotov (second layer of two, with homeostatic thresholds), forward_forward (second of its own layers),
 # backprop (batch-norm statistics and SGD momentum included), krotov_conv and softhebb (each the
 # second layer, with their input batch norms).
 set -u
@@ -57,7 +57,7 @@ YAML
 }
 
 case_ krotov "  - rule: {name: krotov, hidden: 30, k: 3, epochs: 5}
-  - rule: {name: krotov, hidden: 200, k: 3, epochs: 1500, batch: 20}" \
+  - rule: {name: krotov, hidden: 200, k: 3, epochs: 1500, batch: 20, homeostasis: 0.01}" \
   "layer0_weights.npy layer1_weights.npy" 20
 
 # forward_forward trains its own layers one after another: the kill falls in its second.
