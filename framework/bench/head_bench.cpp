@@ -19,9 +19,7 @@
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
 
-#include "hebbkit/blas.hpp"
-#include "hebbkit/heap.hpp"
-#include "hebbkit/denormals.hpp"
+#include "hebbkit/process.hpp"
 #include "hebbkit/hebbkit.hpp"
 #include "recipe/recipe.hpp"
 #include "bench.hpp"
@@ -90,9 +88,7 @@ void print(const Row& row) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hebbkit::use_fast_blas_kernels(argv);
-  hebbkit::keep_freed_memory();
-  hebbkit::flush_denormals();
+  hebbkit::tune_process(argv);
   int threads = 2, rounds = 5;
   std::int64_t rows = 60000, features = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -152,6 +148,38 @@ int main(int argc, char** argv) {
     }
     print(row);
     fmt::print("{:<44} {:>10.1f}\n", "  its set-up, once per fit", median(setup_ms));
+  }
+
+  // The conv recipes' classifier (cifar10_hebbian_conv, fashion_mnist_krotov_conv): batch norm
+  // and dropout 0.5 on 96 x 14 x 14 conv features, batch 64; its floor is the same two GEMMs.
+  {
+    const std::int64_t conv_rows = std::min<std::int64_t>(rows, 10000), conv_batch = 64;
+    const auto cx = torch::relu(torch::randn({conv_rows, 96, 14, 14}));
+    const auto clabels = torch::randint(classes, {conv_rows}, torch::kInt64);
+    const auto flat = cx.flatten(1);
+    const auto cw = torch::randn({classes, flat.size(1)}) * 0.01;
+    const auto cg = torch::randn({conv_batch, classes});
+    const auto head = "{name: softmax, batch: 64, batch_norm: true, dropout: 0.5";
+    const auto one = recipe_with("{name: krotov_conv}", fmt::format("{}, epochs: 1}}", head));
+    const auto three = recipe_with("{name: krotov_conv}", fmt::format("{}, epochs: 3}}", head));
+    const auto fit_ms = [&](const hebbkit::recipe::Recipe& recipe) {
+      auto fresh = recipe.head.make<hebbkit::Head>();
+      hebbkit::HeadFit fit{cx, clabels, {}, {}, {}, {}, no_layers, classes};
+      return ms_of([&] { fresh->fit(fit, ctx); });
+    };
+    Row row{fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows), {}, {}};
+    for (int r = 0; r < rounds; ++r) {
+      const double t1 = fit_ms(one), t3 = fit_ms(three);
+      row.plugin_ms.push_back((t3 - t1) / 2);
+      row.floor_ms.push_back(ms_of([&] {
+        for (std::int64_t s = 0; s < conv_rows; s += conv_batch) {
+          const auto xb = flat.slice(0, s, std::min(conv_rows, s + conv_batch));
+          (void)torch::mm(xb, cw.t());
+          (void)torch::mm(cg.slice(0, 0, xb.size(0)).t(), xb);
+        }
+      }));
+    }
+    print(row);
   }
 
   // Feature extraction by a frozen Krotov-Hopfield layer, as the host computes a head's inputs.

@@ -8,9 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
-#include "hebbkit/blas.hpp"
-#include "hebbkit/heap.hpp"
-#include "hebbkit/denormals.hpp"
+#include "hebbkit/process.hpp"
 #include "hebbkit/version.hpp"
 #include "recipe/schema_check.hpp"
 #include "sweep/sweep.hpp"
@@ -40,9 +38,7 @@ std::string check_threads(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hebbkit::use_fast_blas_kernels(argv);
-  hebbkit::keep_freed_memory();
-  hebbkit::flush_denormals();
+  hebbkit::tune_process(argv);
   using namespace hebbkit;
   CLI::App app{"hebbkit — experiments with local learning rules (Krotov-Hopfield, Forward-Forward)"};
   app.set_version_flag("--version", std::string("hebbkit ") + version_string());

@@ -3,8 +3,8 @@
 // does not know CPUs newer than it (e.g. Intel family 6 model 0xCF) and falls back to its
 // Prescott (SSE3) kernels there: every product then runs 5-8x slower than the CPU allows.
 // The kernels cannot be switched in a running process, so an executable re-executes itself
-// once with OPENBLAS_CORETYPE naming the kernels the CPU can run. hebbkit and its
-// benchmarks call use_fast_blas_kernels(argv) first thing in main(); so can a plugin's own tool.
+// once with OPENBLAS_CORETYPE naming the kernels the CPU can run. Executables get
+// this through tune_process(argv) (hebbkit/process.hpp), first thing in main().
 #include <optional>
 #include <string>
 

@@ -3,9 +3,8 @@
 // that reads or makes one: a GEMM over weights with many of them runs about 10x slower.
 // Hebbian weights make them: a Krotov unit's weight on a pixel that is 0 in every image it
 // wins decays geometrically (W += eps (v - I W)), and its cached sign(W)|W|^(p-1) underflows
-// first. A Fashion-MNIST run's epochs went from 2 s to 20 s that way. hebbkit and its
-// benchmarks call flush_denormals() first thing in main() (with keep_freed_memory()); so can
-// a plugin's own tool. Such values become 0, which no result here can tell from them.
+// first. A Fashion-MNIST run's epochs went from 2 s to 20 s that way. Executables get
+// this through tune_process(argv) (hebbkit/process.hpp), first thing in main(). Such values become 0, which no result here can tell from them.
 
 namespace hebbkit {
 

@@ -3,8 +3,8 @@
 // few megabytes are free there, and serves blocks above its mmap threshold with fresh pages.
 // A training loop frees and reallocates the same minibatch-sized tensors every step, so each
 // step then pays for zero-filling page faults: a head's epoch on 2000 features ran 2.3x its
-// GEMMs, 1.1x with the memory kept. hebbkit and its benchmarks call keep_freed_memory() first
-// thing in main() (after use_fast_blas_kernels); so can a plugin's own tool.
+// GEMMs, 1.1x with the memory kept. Executables get this through tune_process(argv)
+// (hebbkit/process.hpp), first thing in main().
 
 namespace hebbkit {
 

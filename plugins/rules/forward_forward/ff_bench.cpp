@@ -16,9 +16,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "hebbkit/blas.hpp"
-#include "hebbkit/heap.hpp"
-#include "hebbkit/denormals.hpp"
+#include "hebbkit/process.hpp"
 #include "bench.hpp"
 
 #include "ff_core.hpp"
@@ -61,9 +59,7 @@ struct NotebookLayer {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hebbkit::use_fast_blas_kernels(argv);
-  hebbkit::keep_freed_memory();
-  hebbkit::flush_denormals();
+  hebbkit::tune_process(argv);
   int threads = 2, rounds = 3;
   std::int64_t rows = 60000, batch = 1000, inputs = 784, width = 500;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -15,9 +15,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "hebbkit/blas.hpp"
-#include "hebbkit/heap.hpp"
-#include "hebbkit/denormals.hpp"
+#include "hebbkit/process.hpp"
 #include "bench.hpp"
 
 #include "krotov_update.hpp"
@@ -44,9 +42,7 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hebbkit::use_fast_blas_kernels(argv);
-  hebbkit::keep_freed_memory();
-  hebbkit::flush_denormals();
+  hebbkit::tune_process(argv);
   int threads = 2, steps = 50, rounds = 9;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);

@@ -21,9 +21,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "hebbkit/blas.hpp"
-#include "hebbkit/heap.hpp"
-#include "hebbkit/denormals.hpp"
+#include "hebbkit/process.hpp"
 #include "bench.hpp"
 
 #include "conv_update.hpp"
@@ -132,9 +130,7 @@ Figures in_child(const Case& c, int which, int threads, int steps, int rounds, s
 }  // namespace
 
 int main(int argc, char** argv) {
-  hebbkit::use_fast_blas_kernels(argv);
-  hebbkit::keep_freed_memory();
-  hebbkit::flush_denormals();
+  hebbkit::tune_process(argv);
   int threads = 2, steps = 5, rounds = 5;
   std::int64_t batch = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
