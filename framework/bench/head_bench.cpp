@@ -159,9 +159,10 @@ int main(int argc, char** argv) {
     const auto flat = cx.flatten(1);
     const auto cw = torch::randn({classes, flat.size(1)}) * 0.01;
     const auto cg = torch::randn({conv_batch, classes});
+    // (The layer is never run: feature heads get the features.)
     const auto head = "{name: softmax, batch: 64, batch_norm: true, dropout: 0.5";
-    const auto one = recipe_with("{name: krotov_conv}", fmt::format("{}, epochs: 1}}", head));
-    const auto three = recipe_with("{name: krotov_conv}", fmt::format("{}, epochs: 3}}", head));
+    const auto one = recipe_with("{name: krotov, hidden: 10}", fmt::format("{}, epochs: 1}}", head));
+    const auto three = recipe_with("{name: krotov, hidden: 10}", fmt::format("{}, epochs: 3}}", head));
     const auto fit_ms = [&](const hebbkit::recipe::Recipe& recipe) {
       auto fresh = recipe.head.make<hebbkit::Head>();
       hebbkit::HeadFit fit{cx, clabels, {}, {}, {}, {}, no_layers, classes};

@@ -5,6 +5,7 @@
 #include "hebbkit/context.hpp"
 #include "hebbkit/data_formats.hpp"
 #include "hebbkit/dataset.hpp"
+#include "hebbkit/dropout.hpp"
 #include "hebbkit/encoder.hpp"
 #include "hebbkit/errors.hpp"
 #include "hebbkit/head.hpp"

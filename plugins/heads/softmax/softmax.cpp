@@ -68,7 +68,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     auto x = features;
     if (batch_norm_) x = training_ ? norm_.train(x) : norm_.apply(x);
     x = x.flatten(1);
-    if (training_ && dropout_ > 0) x = torch::dropout(x, dropout_, /*train=*/true);
+    if (training_ && dropout_ > 0) x = hebbkit::dropout(x, dropout_, /*train=*/true);
     return linear_->forward(x);
   }
 
