@@ -188,6 +188,9 @@ LayerActivation LayerActivation::from(const Params& p) {
 }
 
 torch::Tensor LayerActivation::apply(const torch::Tensor& pre) const {
+  // relu commutes with max pooling (max of relus = relu of the max, exactly): pooling first
+  // makes the activation's pass over a conv layer's output pool_size^2 times smaller.
+  if (activation == "relu" && pool.kind == "max" && power == 1.0) return torch::relu(pool.apply(pre));
   torch::Tensor y;
   if (activation == "relu") y = torch::relu(pre);
   else if (activation == "triangle") y = torch::relu(pre - pre.mean(1, /*keepdim=*/true));

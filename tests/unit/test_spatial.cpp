@@ -72,6 +72,14 @@ TEST_CASE("pooling and activations", "[spatial]") {
   CHECK(out.sizes() == torch::IntArrayRef{2, 5, 5, 4});
   CHECK(pooled.output_shape({5, 9, 8}) == std::vector<std::int64_t>{5, 5, 4});
   CHECK(torch::equal(out, torch::max_pool2d(torch::relu(big), 3, 2, 1)));
+  // Gradients too (the pooling runs before the relu there).
+  const auto leaf = big.clone().requires_grad_();
+  pooled.apply(leaf).pow(2).sum().backward();
+  const auto reference = big.clone().requires_grad_();
+  torch::max_pool2d(torch::relu(reference), 3, 2, 1).pow(2).sum().backward();
+  CHECK(torch::allclose(leaf.grad(), reference.grad()));
+  pooled.power = 1.5;
+  CHECK(torch::allclose(pooled.apply(big), torch::max_pool2d(torch::relu(big).pow(1.5), 3, 2, 1)));
 }
 
 TEST_CASE("channel norm: batch statistics while training, PyTorch's running averages after", "[spatial]") {
