@@ -1,4 +1,4 @@
-// head_bench [--threads N] [--rows R] [--features F] [--rounds K]
+// head_bench [--threads N] [--rows R] [--features F] [--rounds K] [--only TEXT]
 //
 // Times what happens after the Hebbian layers are trained, against the GEMMs it cannot avoid:
 //  - one epoch of a head on frozen features (the softmax and krotov head plugins, batch 100,
@@ -7,7 +7,8 @@
 //    minibatch, on contiguous rows;
 //  - feature extraction by a frozen Krotov-Hopfield layer (F units x 784 inputs, the host's
 //    batch of 1000), through the krotov rule plugin; its floor is the GEMM of every batch.
-// Prints ms per epoch (or pass), the floor and the ratio (target <= 1.3). A shared machine drifts
+// Prints ms per epoch (or pass), the floor and the ratio (target <= 1.3). --only runs the cases
+// whose name contains TEXT (e.g. under a profiler). A shared machine drifts
 // by tens of percent within a minute, so plugin and floor alternate and the figures are medians.
 #include <algorithm>
 #include <cstdlib>
@@ -90,12 +91,14 @@ void print(const Row& row) {
 int main(int argc, char** argv) {
   hebbkit::tune_process(argv);
   int threads = 2, rounds = 5;
+  std::string only;
   std::int64_t rows = 60000, features = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--rows")) rows = std::max(100, std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--features")) features = std::max(10, std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--rounds")) rounds = std::max(1, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
   }
   at::set_num_threads(threads);
   torch::manual_seed(0);
@@ -125,7 +128,9 @@ int main(int argc, char** argv) {
       {"softmax head (Adam, batch 100), epoch", "{name: softmax, batch: 100}"},
       {"krotov head (n 4.5, m 6, batch 100), epoch", "{name: krotov, batch: 100}"},
   };
+  const auto wanted = [&](const std::string& name) { return name.find(only) != std::string::npos; };
   for (const auto& [name, head] : heads) {
+    if (!wanted(name)) continue;
     // One epoch is told from the head's one-off set-up (the krotov head powers every feature
     // once) by fitting for 1 and for 5 epochs.
     const auto recipe_of = [&](int epochs) {
@@ -152,7 +157,8 @@ int main(int argc, char** argv) {
 
   // The conv recipes' classifier (cifar10_hebbian_conv, fashion_mnist_krotov_conv): batch norm
   // and dropout 0.5 on 96 x 14 x 14 conv features, batch 64; its floor is the same two GEMMs.
-  {
+  const std::int64_t conv_rows_shown = std::min<std::int64_t>(rows, 10000);
+  if (wanted(fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows_shown))) {
     const std::int64_t conv_rows = std::min<std::int64_t>(rows, 10000), conv_batch = 64;
     const auto cx = torch::relu(torch::randn({conv_rows, 96, 14, 14}));
     const auto clabels = torch::randint(classes, {conv_rows}, torch::kInt64);
@@ -168,7 +174,7 @@ int main(int argc, char** argv) {
       hebbkit::HeadFit fit{cx, clabels, {}, {}, {}, {}, no_layers, classes};
       return ms_of([&] { fresh->fit(fit, ctx); });
     };
-    Row row{fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows), {}, {}};
+    Row row{fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows_shown), {}, {}};
     for (int r = 0; r < rounds; ++r) {
       const double t1 = fit_ms(one), t3 = fit_ms(three);
       row.plugin_ms.push_back((t3 - t1) / 2);
@@ -184,7 +190,7 @@ int main(int argc, char** argv) {
   }
 
   // Feature extraction by a frozen Krotov-Hopfield layer, as the host computes a head's inputs.
-  {
+  if (wanted(fmt::format("krotov layer {}x{}: features of {} images", features, inputs, rows))) {
     const auto recipe = recipe_with(fmt::format("{{name: krotov, hidden: {}}}", features), "{name: softmax}");
     auto layer = recipe.layers.front().make<hebbkit::Rule>();
     auto synapses = torch::randn({features, inputs});

@@ -199,6 +199,29 @@ torch::Tensor LayerActivation::apply(const torch::Tensor& pre) const {
   return pool.apply(y);
 }
 
+torch::Tensor LayerActivation::conv_output(const ConvGeometry& geometry, const torch::Tensor& x,
+                                           const torch::Tensor& kernels) const {
+  const bool graph = torch::GradMode::is_enabled() && (x.requires_grad() || kernels.requires_grad());
+  const std::int64_t n = x.size(0);
+  if (graph || n <= 1) return apply(geometry.conv(x, kernels));
+  const auto [h, w] = geometry.output_size(x.size(2), x.size(3));
+  const double bytes_per_image = static_cast<double>(kernels.size(0) * h * w) * x.element_size();
+  const auto chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>((4 << 20) / bytes_per_image));
+  if (chunk >= n) return apply(geometry.conv(x, kernels));
+  torch::NoGradGuard no_grad;
+  torch::Tensor out;
+  for (std::int64_t start = 0; start < n; start += chunk) {
+    const auto part = apply(geometry.conv(x.slice(0, start, std::min(n, start + chunk)), kernels));
+    if (!out.defined()) {
+      auto shape = part.sizes().vec();
+      shape[0] = n;
+      out = torch::empty(shape, part.options());
+    }
+    out.slice(0, start, start + part.size(0)).copy_(part);
+  }
+  return out;
+}
+
 std::vector<std::int64_t> LayerActivation::output_shape(const std::vector<std::int64_t>& pre_shape) const {
   if (pre_shape.size() != 3) return pre_shape;
   const auto [h, w] = pool.output_size(pre_shape[1], pre_shape[2]);

@@ -82,6 +82,26 @@ TEST_CASE("pooling and activations", "[spatial]") {
   CHECK(torch::allclose(pooled.apply(big), torch::max_pool2d(torch::relu(big).pow(1.5), 3, 2, 1)));
 }
 
+TEST_CASE("a conv layer's output a few images at a time equals the whole batch's", "[spatial]") {
+  torch::manual_seed(4);
+  const auto g = square(3, 1, 1, 1);
+  LayerActivation pooled;
+  pooled.pool.kind = "max";
+  // 64 kernels at 30 x 30: 230 KB of pre-activations per image, so 40 images take 3 chunks.
+  const auto x = torch::randn({40, 3, 30, 30});
+  const auto kernels = torch::randn({64, 3, 3, 3});
+  const auto whole = pooled.apply(g.conv(x, kernels));
+  const auto chunked = pooled.conv_output(g, x, kernels);
+  CHECK(chunked.sizes() == whole.sizes());
+  CHECK(torch::allclose(chunked, whole, 1e-5, 1e-5));
+  // With a gradient wanted it is one differentiable call.
+  const auto leaf = x.clone().requires_grad_();
+  const auto y = pooled.conv_output(g, leaf, kernels);
+  REQUIRE(y.requires_grad());
+  y.sum().backward();
+  CHECK(leaf.grad().abs().sum().item<double>() > 0);
+}
+
 TEST_CASE("channel norm: batch statistics while training, PyTorch's running averages after", "[spatial]") {
   torch::manual_seed(6);
   ChannelNorm norm(3, torch::TensorOptions().dtype(torch::kFloat64));

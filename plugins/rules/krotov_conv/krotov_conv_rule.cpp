@@ -121,7 +121,7 @@ class KrotovConvRule final : public hebbkit::Rule {
   torch::Tensor forward(const torch::Tensor& x) override {
     const auto in = batch_norm_ ? norm_.apply(x) : x;
     const auto& w = synapses_->kernels();
-    return activation_.apply(geometry_.conv(in, powered_output_ ? synapses_->powered_kernels() : w));
+    return activation_.conv_output(geometry_, in, powered_output_ ? synapses_->powered_kernels() : w);
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {

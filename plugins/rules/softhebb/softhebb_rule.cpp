@@ -103,7 +103,7 @@ class SoftHebbRule final : public hebbkit::Rule {
     auto in = as_image(x);
     if (batch_norm_) in = norm_.apply(in);
     const auto& g = vector ? linear_geometry() : geometry_;
-    const auto y = activation_.apply(g.conv(in, kernels_state_->weights()));
+    const auto y = activation_.conv_output(g, in, kernels_state_->weights());
     return vector ? y.flatten(1) : y;
   }
 
