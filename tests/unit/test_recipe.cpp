@@ -152,3 +152,16 @@ TEST_CASE("every recipe mistake is reported with place and key path", "[recipe][
     CHECK_THAT(resolve_error(file, {"layers=[{rul: {name: x}}]"}), Contains("layers.0: expected a map with key 'rule'"));
   }
 }
+
+TEST_CASE("every recipe in experiments/ resolves against the built plugins", "[recipe]") {
+  // A renamed key or plugin must not leave a published recipe broken until someone runs it.
+  const auto folder = std::filesystem::path(HEBBKIT_SOURCE_DIR) / "experiments";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() != ".yaml") continue;
+    CAPTURE(entry.path().filename().string());
+    CHECK_NOTHROW(recipe::resolve(recipe::load(entry.path(), {}), plugins::default_registry()));
+    ++count;
+  }
+  CHECK(count >= 20);
+}
