@@ -1,7 +1,10 @@
 #include "hebbkit/spatial.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <vector>
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -10,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "hebbkit/errors.hpp"
+#include "hebbkit/vector_clones.hpp"
 
 namespace hebbkit {
 namespace {
@@ -153,8 +157,79 @@ Pool2d Pool2d::from(const Params& p) {
   return pool;
 }
 
+namespace {
+
+// Max pooling of contiguous (planes, h, w) into (planes, oh, ow) without arg-max indices:
+// for each output row, the maxima down the window's rows (contiguous, vectorised over the
+// row), then along that row, padded with -inf, over each window. The select keeps NaN (as
+// torch does) and lets the loops vectorise.
+template <class scalar_t>
+inline scalar_t nan_max(scalar_t m, scalar_t v) {
+  return (v > m || v != v) ? v : m;
+}
+
+template <class scalar_t>
+inline void max_pool_plane(const scalar_t* __restrict x, scalar_t* __restrict y, scalar_t* __restrict row,
+                           std::int64_t h, std::int64_t w, std::int64_t size, std::int64_t stride,
+                           std::int64_t padding, std::int64_t oh, std::int64_t ow) {
+  constexpr auto lowest = -std::numeric_limits<scalar_t>::infinity();
+  const std::int64_t padded = w + 2 * padding;
+  for (std::int64_t j = 0; j < padding; ++j) row[j] = row[padded - 1 - j] = lowest;
+  scalar_t* inner = row + padding;
+  for (std::int64_t oi = 0; oi < oh; ++oi) {
+    const std::int64_t i0 = std::max<std::int64_t>(0, oi * stride - padding);
+    const std::int64_t i1 = std::min(h, oi * stride - padding + size);
+    std::copy(x + i0 * w, x + (i0 + 1) * w, inner);
+    for (std::int64_t i = i0 + 1; i < i1; ++i)
+      for (std::int64_t j = 0; j < w; ++j) inner[j] = nan_max(inner[j], x[i * w + j]);
+    scalar_t* out = y + oi * ow;
+    for (std::int64_t oj = 0; oj < ow; ++oj) out[oj] = row[oj * stride];
+    for (std::int64_t d = 1; d < size; ++d)
+      for (std::int64_t oj = 0; oj < ow; ++oj) out[oj] = nan_max(out[oj], row[oj * stride + d]);
+  }
+}
+
+// target_clones does not take templates: one clone set per dtype.
+HEBBKIT_VECTOR_CLONES void max_pool_plane_of(const float* x, float* y, float* row, std::int64_t h, std::int64_t w,
+                                             std::int64_t size, std::int64_t stride, std::int64_t padding,
+                                             std::int64_t oh, std::int64_t ow) {
+  max_pool_plane(x, y, row, h, w, size, stride, padding, oh, ow);
+}
+HEBBKIT_VECTOR_CLONES void max_pool_plane_of(const double* x, double* y, double* row, std::int64_t h, std::int64_t w,
+                                             std::int64_t size, std::int64_t stride, std::int64_t padding,
+                                             std::int64_t oh, std::int64_t ow) {
+  max_pool_plane(x, y, row, h, w, size, stride, padding, oh, ow);
+}
+
+template <class scalar_t>
+void max_pool_planes(const scalar_t* in, scalar_t* out, std::int64_t planes, std::int64_t h, std::int64_t w,
+                     std::int64_t size, std::int64_t stride, std::int64_t padding, std::int64_t oh, std::int64_t ow) {
+  at::parallel_for(0, planes, 16, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<scalar_t> row(static_cast<std::size_t>(w + 2 * padding));
+    for (std::int64_t plane = begin; plane < end; ++plane)
+      max_pool_plane_of(in + plane * h * w, out + plane * oh * ow, row.data(), h, w, size, stride, padding, oh, ow);
+  });
+}
+
+}  // namespace
+
 torch::Tensor Pool2d::apply(const torch::Tensor& x) const {
-  if (kind == "max") return torch::max_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
+  if (kind == "max") {
+    // torch 1.13's CPU max pooling tracks each window's arg-max in a scalar loop: 72% of a
+    // conv model's evaluation. Without a graph to record, the maxima alone (exactly the same).
+    const bool graph = torch::GradMode::is_enabled() && x.requires_grad();
+    const bool plain = x.dim() == 4 && x.device().is_cpu() && 2 * padding <= size &&
+                       (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
+    if (graph || !plain) return torch::max_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
+    const auto [oh, ow] = output_size(x.size(2), x.size(3));
+    const auto in = x.contiguous();
+    auto out = torch::empty({x.size(0), x.size(1), oh, ow}, x.options());
+    AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "hebbkit_max_pool", [&] {
+      max_pool_planes<scalar_t>(in.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), x.size(0) * x.size(1), x.size(2),
+                                x.size(3), size, stride, padding, oh, ow);
+    });
+    return out;
+  }
   if (kind == "avg") return torch::avg_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
   return x;
 }

@@ -72,6 +72,23 @@ TEST_CASE("pooling and activations", "[spatial]") {
   CHECK(out.sizes() == torch::IntArrayRef{2, 5, 5, 4});
   CHECK(pooled.output_shape({5, 9, 8}) == std::vector<std::int64_t>{5, 5, 4});
   CHECK(torch::equal(out, torch::max_pool2d(torch::relu(big), 3, 2, 1)));
+  // Without a graph max pooling is two window reductions; the same maxima as torch's.
+  for (const auto& [size, stride, padding] : std::vector<std::array<std::int64_t, 3>>{{2, 2, 0}, {4, 2, 1}, {3, 1, 1}}) {
+    Pool2d pool;
+    pool.kind = "max";
+    pool.size = size, pool.stride = stride, pool.padding = padding;
+    CAPTURE(size, stride, padding);
+    CHECK(torch::equal(pool.apply(big), torch::max_pool2d(big, size, stride, padding)));
+    const auto wide = big.to(torch::kFloat64).transpose(2, 3);  // double, not contiguous
+    CHECK(torch::equal(pool.apply(wide), torch::max_pool2d(wide, size, stride, padding)));
+  }
+  // A NaN in a window wins it, as in torch.
+  auto holed = big.clone();
+  holed[1][2][3][4] = std::numeric_limits<float>::quiet_NaN();
+  Pool2d two;
+  two.kind = "max";
+  CHECK(torch::equal(two.apply(holed).isnan(), torch::max_pool2d(holed, 2, 2).isnan()));
+  CHECK(two.apply(holed).isnan().sum().item<int>() == 1);
   // Gradients too (the pooling runs before the relu there).
   const auto leaf = big.clone().requires_grad_();
   pooled.apply(leaf).pow(2).sum().backward();
