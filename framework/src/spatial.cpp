@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "hebbkit/errors.hpp"
+#include "hebbkit/training.hpp"
 #include "hebbkit/vector_clones.hpp"
 
 namespace hebbkit {
@@ -283,18 +284,7 @@ torch::Tensor LayerActivation::conv_output(const ConvGeometry& geometry, const t
   const double bytes_per_image = static_cast<double>(kernels.size(0) * h * w) * x.element_size();
   const auto chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>((4 << 20) / bytes_per_image));
   if (chunk >= n) return apply(geometry.conv(x, kernels));
-  torch::NoGradGuard no_grad;
-  torch::Tensor out;
-  for (std::int64_t start = 0; start < n; start += chunk) {
-    const auto part = apply(geometry.conv(x.slice(0, start, std::min(n, start + chunk)), kernels));
-    if (!out.defined()) {
-      auto shape = part.sizes().vec();
-      shape[0] = n;
-      out = torch::empty(shape, part.options());
-    }
-    out.slice(0, start, start + part.size(0)).copy_(part);
-  }
-  return out;
+  return apply_batched([&](const torch::Tensor& part) { return apply(geometry.conv(part, kernels)); }, x, chunk);
 }
 
 std::vector<std::int64_t> LayerActivation::output_shape(const std::vector<std::int64_t>& pre_shape) const {
