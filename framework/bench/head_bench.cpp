@@ -157,9 +157,8 @@ int main(int argc, char** argv) {
 
   // The conv recipes' classifier (cifar10_hebbian_conv, fashion_mnist_krotov_conv): batch norm
   // and dropout 0.5 on 96 x 14 x 14 conv features, batch 64; its floor is the same two GEMMs.
-  const std::int64_t conv_rows_shown = std::min<std::int64_t>(rows, 10000);
-  if (wanted(fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows_shown))) {
-    const std::int64_t conv_rows = std::min<std::int64_t>(rows, 10000), conv_batch = 64;
+  const std::int64_t conv_rows = std::min<std::int64_t>(rows, 10000), conv_batch = 64;
+  if (const auto name = fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows); wanted(name)) {
     const auto cx = torch::relu(torch::randn({conv_rows, 96, 14, 14}));
     const auto clabels = torch::randint(classes, {conv_rows}, torch::kInt64);
     const auto flat = cx.flatten(1);
@@ -174,7 +173,7 @@ int main(int argc, char** argv) {
       hebbkit::HeadFit fit{cx, clabels, {}, {}, {}, {}, no_layers, classes};
       return ms_of([&] { fresh->fit(fit, ctx); });
     };
-    Row row{fmt::format("softmax head, batch norm + dropout, {} x 96x14x14", conv_rows_shown), {}, {}};
+    Row row{name, {}, {}};
     for (int r = 0; r < rounds; ++r) {
       const double t1 = fit_ms(one), t3 = fit_ms(three);
       row.plugin_ms.push_back((t3 - t1) / 2);
@@ -190,7 +189,7 @@ int main(int argc, char** argv) {
   }
 
   // Feature extraction by a frozen Krotov-Hopfield layer, as the host computes a head's inputs.
-  if (wanted(fmt::format("krotov layer {}x{}: features of {} images", features, inputs, rows))) {
+  if (const auto name = fmt::format("krotov layer {}x{}: features of {} images", features, inputs, rows); wanted(name)) {
     const auto recipe = recipe_with(fmt::format("{{name: krotov, hidden: {}}}", features), "{name: softmax}");
     auto layer = recipe.layers.front().make<hebbkit::Rule>();
     auto synapses = torch::randn({features, inputs});
@@ -198,7 +197,7 @@ int main(int argc, char** argv) {
     layer->load_state({{"weights", synapses}});
     auto images = torch::rand({rows, inputs});
     images = images / images.norm(2, {1}, true);
-    Row row{fmt::format("krotov layer {}x{}: features of {} images", features, inputs, rows), {}, {}};
+    Row row{name, {}, {}};
     for (int r = 0; r < rounds; ++r) {
       row.plugin_ms.push_back(ms_of([&] {
         (void)hebbkit::apply_batched([&](const torch::Tensor& b) { return layer->forward(b); }, images,

@@ -278,12 +278,11 @@ torch::Tensor LayerActivation::apply(const torch::Tensor& pre) const {
 torch::Tensor LayerActivation::conv_output(const ConvGeometry& geometry, const torch::Tensor& x,
                                            const torch::Tensor& kernels) const {
   const bool graph = torch::GradMode::is_enabled() && (x.requires_grad() || kernels.requires_grad());
-  const std::int64_t n = x.size(0);
-  if (graph || n <= 1) return apply(geometry.conv(x, kernels));
+  if (graph) return apply(geometry.conv(x, kernels));
   const auto [h, w] = geometry.output_size(x.size(2), x.size(3));
   const double bytes_per_image = static_cast<double>(kernels.size(0) * h * w) * x.element_size();
   const auto chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>((4 << 20) / bytes_per_image));
-  if (chunk >= n) return apply(geometry.conv(x, kernels));
+  if (chunk >= x.size(0)) return apply(geometry.conv(x, kernels));
   return apply_batched([&](const torch::Tensor& part) { return apply(geometry.conv(part, kernels)); }, x, chunk);
 }
 
