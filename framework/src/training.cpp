@@ -103,6 +103,12 @@ void check_closed_form(const std::vector<torch::Tensor>& parameters,
   if (closed.gradients.size() != parameters.size())
     throw std::logic_error(fmt::format("{}: its closed-form step returned {} gradients for {} parameters", t.label,
                                        closed.gradients.size(), parameters.size()));
+  if (closed.correct >= 0) {
+    const auto counted = closed.logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
+    if (closed.correct != counted)
+      throw std::logic_error(fmt::format("{}: its closed-form step counted {} rows right, its logits' argmax {}",
+                                         t.label, closed.correct, counted));
+  }
   if (differs(closed.loss.reshape({}), loss.detach()))
     throw std::logic_error(fmt::format("{}: its closed-form loss {} differs from autograd's {}", t.label,
                                        closed.loss.item<double>(), loss.item<double>()));
@@ -171,6 +177,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
     train_mode(true);
     train.for_each_batch(t.batch, /*shuffle=*/true, [&](const Batch& b) {
       torch::Tensor logits, loss;
+      std::int64_t counted = -1;
       if (t.closed_form) {
         ClosedFormStep step;
         {
@@ -184,6 +191,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
         for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad() = step.gradients[i];
         logits = std::move(step.logits);
         loss = std::move(step.loss);
+        counted = step.correct;
       } else {
         logits = logits_of(b.inputs);
         loss = loss_of(logits, b.labels);
@@ -195,7 +203,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
       else
         optimizer->step();
       loss_sum += loss.item<double>() * b.index.size(0);
-      correct += logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
+      correct += counted >= 0 ? counted : logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
       if (classes == 0) classes = logits.size(1);
       ctx.check_interrupted();
     });

@@ -152,6 +152,16 @@ TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wron
   CHECK_THROWS_WITH(fit_classifier({w_wrong}, logits_of(w_wrong), ce, x, y, {}, {}, training, ctx),
                     Contains("toy head: its closed-form gradient of parameter 0 differs from autograd's"));
   CHECK(torch::equal(w_wrong, torch::zeros({6, 3})));
+
+  // A step that miscounts its right answers is refused as well.
+  auto w_miscount = torch::zeros({6, 3}).requires_grad_(true);
+  training.closed_form = [inner = closed_form(w_miscount, 1.0)](const torch::Tensor& b, const torch::Tensor& labels) {
+    auto step = inner(b, labels);
+    step.correct = b.size(0) + 1;
+    return step;
+  };
+  CHECK_THROWS_WITH(fit_classifier({w_miscount}, logits_of(w_miscount), ce, x, y, {}, {}, training, ctx),
+                    Contains("toy head: its closed-form step counted 33 rows right"));
 }
 
 TEST_CASE("apply_batched joins the parts in order and never aliases its input", "[training]") {
@@ -169,4 +179,35 @@ TEST_CASE("a layer too big for the machine is refused before it is allocated, na
                     Contains("layers.0.rule.hidden = 10: 10 units x 784 inputs need about 1000000000.0 GB; this machine "
                              "has"));
   CHECK(machine_memory_bytes() > 1e8);
+}
+
+TEST_CASE("cross_entropy_step gives ATen's loss, gradient and argmax count in one pass", "[training][head]") {
+  torch::manual_seed(3);
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    auto logits = (torch::randn({37, 10}) * 4).to(dtype);
+    logits[5].fill_(1.5);  // a tie: the first class counts as the argmax, as torch's argmax
+    const auto labels = torch::randint(10, {37}, torch::kInt64);
+    labels[5].fill_(0);
+    const auto ce = cross_entropy_step(logits, labels);
+    const auto leaf = logits.clone().requires_grad_(true);
+    const auto reference = torch::nn::functional::cross_entropy(leaf, labels);
+    reference.backward();
+    const double tol = dtype == torch::kFloat32 ? 1e-5 : 1e-12;
+    CHECK(ce.loss.dim() == 0);
+    CHECK(ce.loss.scalar_type() == dtype);
+    CHECK(ce.loss.item<double>() == Approx(reference.item<double>()).epsilon(tol));
+    CHECK(torch::allclose(ce.grad, leaf.grad(), tol, tol));
+    CHECK(ce.correct == logits.argmax(1).eq(labels).sum().item<std::int64_t>());
+    CHECK(ce.correct >= 1);
+  }
+  // Rows of huge logits stay finite (the row's max is taken out before exp).
+  const auto big = torch::tensor({{1000.0f, 0.0f}, {0.0f, -1000.0f}});
+  const auto ce = cross_entropy_step(big, torch::tensor({1, 0}, torch::kInt64));
+  CHECK(ce.loss.item<double>() == Approx(500.0));
+  CHECK(torch::isfinite(ce.grad).all().item<bool>());
+  CHECK(ce.correct == 1);
+  CHECK_THROWS_WITH(cross_entropy_step(torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kInt64)),
+                    Contains("label 3 of row 1 is not a class of 3 logits"));
+  CHECK_THROWS_WITH(cross_entropy_step(torch::zeros({2, 3}), torch::zeros({3}, torch::kInt64)),
+                    Contains("logits of shape 2x3 need labels of shape (2), got 3"));
 }

@@ -66,12 +66,48 @@ class KrotovHead final : public hebbkit::FeatureHead {
   // c = tanh(beta S h), L = mean_b sum_c |c - t|^m:
   // dL/dS = beta [(m/B) |c - t|^(m-1) sign(c - t) (1 - c^2)]^T h.
   hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& h, const torch::Tensor& labels) const {
-    const auto c = classify(h);
+    const auto z = torch::mm(h, classes_.t());
+    if (z.device().is_cpu() && z.scalar_type() == torch::kFloat32) return closed_form_rows<float>(h, z, labels);
+    if (z.device().is_cpu() && z.scalar_type() == torch::kFloat64) return closed_form_rows<double>(h, z, labels);
+    const auto c = torch::tanh(beta_ * z);
     const auto d = c - targets_of(c, labels);
     const auto d_abs = d.abs();
     const auto loss = d_abs.pow(m_).sum(1).mean();
     const auto dz = d_abs.pow(m_ - 1).mul_(d.sign()).mul_(1 - c * c).mul_(beta_ * m_ / static_cast<double>(h.size(0)));
     return {c, loss, {torch::mm(dz.t(), h)}};
+  }
+
+  // The same formulas one row at a time on z = S h (the tensor way is a dozen small ops per
+  // minibatch, each a dispatch and a pass), counting the rows whose first argmax is the label.
+  template <typename T>
+  hebbkit::ClosedFormStep closed_form_rows(const torch::Tensor& h, const torch::Tensor& z,
+                                           const torch::Tensor& labels_in) const {
+    const auto labels = labels_in.to(torch::kInt64).contiguous();
+    auto c = torch::empty_like(z), dz = torch::empty_like(z);
+    const std::int64_t rows = z.size(0), classes = z.size(1);
+    const T* zp = z.data_ptr<T>();
+    const std::int64_t* yp = labels.data_ptr<std::int64_t>();
+    T* cp = c.data_ptr<T>();
+    T* dp = dz.data_ptr<T>();
+    const T beta = static_cast<T>(beta_), m = static_cast<T>(m_), scale = static_cast<T>(beta_ * m_ / rows);
+    double loss = 0;
+    std::int64_t correct = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t label = yp[r];
+      if (label < 0 || label >= classes)
+        throw hebbkit::DataError(fmt::format("krotov head: label {} is not one of {} classes", label, classes));
+      std::int64_t best = 0;
+      for (std::int64_t k = 0; k < classes; ++k) {
+        const std::int64_t i = r * classes + k;
+        const T ck = cp[i] = std::tanh(beta * zp[i]);
+        const T d = ck - (k == label ? T(1) : T(-1)), ad = std::abs(d);
+        loss += static_cast<double>(std::pow(ad, m));
+        dp[i] = std::pow(ad, m - 1) * static_cast<T>((d > 0) - (d < 0)) * (1 - ck * ck) * scale;
+        if (ck > cp[r * classes + best]) best = k;
+      }
+      correct += best == label;
+    }
+    return {c, torch::scalar_tensor(loss / static_cast<double>(rows), z.options()), {torch::mm(dz.t(), h)}, correct};
   }
 
   // +1 for the true class, -1 for the others.

@@ -98,12 +98,8 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
  private:
   hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& x, const torch::Tensor& labels) const {
     const auto logits = torch::addmm(linear_->bias, x, linear_->weight.t());
-    const auto log_p = torch::log_softmax(logits, 1);
-    const auto loss = -log_p.gather(1, labels.unsqueeze(1)).mean();
-    auto g = log_p.exp();
-    g.scatter_add_(1, labels.unsqueeze(1), torch::full({x.size(0), 1}, -1.0, g.options()));
-    g.div_(static_cast<double>(x.size(0)));
-    return {logits, loss, {torch::mm(g.t(), x), g.sum(0)}};
+    auto ce = hebbkit::cross_entropy_step(logits, labels);
+    return {logits, std::move(ce.loss), {torch::mm(ce.grad.t(), x), ce.grad.sum(0)}, ce.correct};
   }
 
   std::int64_t epochs_, batch_, lr_step_;
