@@ -153,6 +153,25 @@ int main(int argc, char** argv) {
     }
     print(row);
     fmt::print("{:<44} {:>10.1f}\n", "  its set-up, once per fit", median(setup_ms));
+    // Part of the gap to the floor that any shuffled minibatch pays: copying its rows together.
+    std::vector<double> gather_ms;
+    for (int r = 0; r < rounds; ++r)
+      gather_ms.push_back(ms_of([&] {
+        for (const auto& idx : hebbkit::minibatches(rows, batch, /*shuffle=*/true, torch::kCPU))
+          (void)x.index_select(0, idx);
+      }));
+    fmt::print("{:<44} {:>10.1f}\n", "  gathering its shuffled minibatches", median(gather_ms));
+    // The heads' closed-form steps do the floor's two products with narrow_linear instead.
+    std::vector<double> narrow_ms;
+    for (int r = 0; r < rounds; ++r)
+      narrow_ms.push_back(ms_of([&] {
+        for (std::int64_t s = 0; s < rows; s += batch) {
+          const auto xb = x.slice(0, s, std::min(rows, s + batch));
+          (void)hebbkit::narrow_linear(xb, w);
+          (void)hebbkit::narrow_linear_weight_gradient(g.slice(0, 0, xb.size(0)), xb);
+        }
+      }));
+    fmt::print("{:<44} {:>10.1f}\n", "  the floor's products by narrow_linear", median(narrow_ms));
   }
 
   // The conv recipes' classifier (cifar10_hebbian_conv, fashion_mnist_krotov_conv): batch norm

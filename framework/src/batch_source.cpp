@@ -8,6 +8,13 @@
 
 namespace hebbkit {
 
+std::int64_t RowSelection::size() const { return index.defined() ? index.size(0) : source.size(0); }
+
+torch::Tensor RowSelection::gathered() const {
+  torch::NoGradGuard no_grad;
+  return index.defined() ? source.index_select(0, index) : source;
+}
+
 BatchSource::~BatchSource() = default;
 
 void BatchSource::for_each_batch(std::int64_t batch, bool shuffle, const std::function<void(const Batch&)>& fn) {

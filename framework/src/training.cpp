@@ -169,23 +169,33 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
   std::int64_t classes = 0;
   bool closed_form_checked = false;
   const std::int64_t step = std::max<std::int64_t>(1, t.lr_step);
+  const torch::Tensor in_place = t.closed_form && train.precomputed() ? train.all() : torch::Tensor();
   for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
     const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / step));
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     double loss_sum = 0;
     std::int64_t correct = 0;
     train_mode(true);
-    train.for_each_batch(t.batch, /*shuffle=*/true, [&](const Batch& b) {
+    // A closed-form step reads a held training set's rows in place; the same shuffled order.
+    const auto each_batch = [&](const std::function<void(const Batch&)>& fn) {
+      if (!in_place.defined()) return train.for_each_batch(t.batch, /*shuffle=*/true, fn);
+      for (const auto& idx : minibatches(n, t.batch, /*shuffle=*/true, train.labels().device()))
+        fn(Batch{torch::Tensor(), train.labels().index_select(0, idx), idx});
+    };
+    each_batch([&](const Batch& b) {
       torch::Tensor logits, loss;
       std::int64_t counted = -1;
       if (t.closed_form) {
         ClosedFormStep step;
         {
           torch::NoGradGuard no_grad;
-          step = t.closed_form(b.inputs, b.labels);
+          step = t.closed_form(in_place.defined() ? RowSelection{in_place, b.index} : RowSelection{b.inputs, {}},
+                               b.labels);
         }
         if (!closed_form_checked) {
-          check_closed_form(parameters, logits_of, loss_of, step, b, t);
+          check_closed_form(parameters, logits_of, loss_of, step,
+                            b.inputs.defined() ? b : Batch{RowSelection{in_place, b.index}.gathered(), b.labels, b.index},
+                            t);
           closed_form_checked = true;
         }
         for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad() = step.gradients[i];

@@ -130,7 +130,8 @@ TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wron
   };
   // d mean CE / d w = x^T (softmax - onehot) / B.
   const auto closed_form = [](const torch::Tensor& w, double scale) {
-    return [w, scale](const torch::Tensor& b, const torch::Tensor& labels) {
+    return [w, scale](const RowSelection& rows, const torch::Tensor& labels) {
+      const auto b = rows.gathered();
       const auto logits = b.mm(w);
       auto g = torch::softmax(logits, 1) - torch::one_hot(labels, 3).to(torch::kFloat32);
       return ClosedFormStep{logits, torch::nn::functional::cross_entropy(logits, labels),
@@ -155,9 +156,9 @@ TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wron
 
   // A step that miscounts its right answers is refused as well.
   auto w_miscount = torch::zeros({6, 3}).requires_grad_(true);
-  training.closed_form = [inner = closed_form(w_miscount, 1.0)](const torch::Tensor& b, const torch::Tensor& labels) {
+  training.closed_form = [inner = closed_form(w_miscount, 1.0)](const RowSelection& b, const torch::Tensor& labels) {
     auto step = inner(b, labels);
-    step.correct = b.size(0) + 1;
+    step.correct = b.size() + 1;
     return step;
   };
   CHECK_THROWS_WITH(fit_classifier({w_miscount}, logits_of(w_miscount), ce, x, y, {}, {}, training, ctx),

@@ -18,6 +18,17 @@ struct Batch {
   torch::Tensor index;   ///< (B) int64 row numbers in the source
 };
 
+/// Rows `index` of `source` where they lie, not yet copied together (index undefined: every
+/// row of source), for loops that read a minibatch's rows in place.
+struct HEBBKIT_API RowSelection {
+  torch::Tensor source;  ///< (N, ...)
+  torch::Tensor index;   ///< (B) int64 row numbers, or undefined
+  /// Rows selected: B, or N without an index.
+  std::int64_t size() const;
+  /// The rows copied into one tensor (source itself without an index).
+  torch::Tensor gathered() const;
+};
+
 class HEBBKIT_API BatchSource {
  public:
   virtual ~BatchSource();

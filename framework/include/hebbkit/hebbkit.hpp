@@ -11,6 +11,7 @@
 #include "hebbkit/head.hpp"
 #include "hebbkit/io.hpp"
 #include "hebbkit/model.hpp"
+#include "hebbkit/narrow_linear.hpp"
 #include "hebbkit/params.hpp"
 #include "hebbkit/plugin.hpp"
 #include "hebbkit/preprocess.hpp"

@@ -82,10 +82,13 @@ struct ClassifierTraining {
   std::vector<torch::Tensor> buffers;
   /// Optional fast path for a head whose gradient has a short formula: (inputs, labels) ->
   /// the batch's logits, loss and gradients, without building an autograd graph (which
-  /// costs more than a small head's GEMMs). It must agree with logits_of and loss_of:
-  /// fit_classifier checks it against autograd on its first minibatch and throws
-  /// std::logic_error when a gradient differs. Only for deterministic heads (no dropout).
-  std::function<ClosedFormStep(const torch::Tensor& inputs, const torch::Tensor& labels)> closed_form;
+  /// costs more than a small head's GEMMs). The inputs are the minibatch's rows of the
+  /// training set where they lie when it is held in memory (copying 100 shuffled rows
+  /// together costs a quarter of such a step; narrow_linear reads them in place), else the
+  /// minibatch itself. It must agree with logits_of and loss_of: fit_classifier checks it
+  /// against autograd on its first minibatch and throws std::logic_error when a gradient
+  /// differs. Only for deterministic heads (no dropout).
+  std::function<ClosedFormStep(const RowSelection& inputs, const torch::Tensor& labels)> closed_form;
 };
 
 /// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it

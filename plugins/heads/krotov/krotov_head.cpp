@@ -1,5 +1,7 @@
 // The Krotov-Hopfield paper's classifier: h = relu(x)^n on the frozen features,
 // c = tanh(beta S h), loss sum_c |c - t|^m with t in {-1, +1}, Adam with decaying lr.
+#include <cmath>
+
 #include <hebbkit/hebbkit.hpp>
 #include <torch/torch.h>
 
@@ -37,7 +39,7 @@ class KrotovHead final : public hebbkit::FeatureHead {
         fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
                     "(dataset.preprocess: [flatten, center, unit_norm])",
                     n_)};
-    training.closed_form = [this](const torch::Tensor& hb, const torch::Tensor& labels) {
+    training.closed_form = [this](const hebbkit::RowSelection& hb, const torch::Tensor& labels) {
       return closed_form_step(hb, labels);
     };
     hebbkit::fit_classifier({classes_}, [this](const torch::Tensor& hb) { return classify(hb); }, loss, h, data.labels,
@@ -65,10 +67,11 @@ class KrotovHead final : public hebbkit::FeatureHead {
  private:
   // c = tanh(beta S h), L = mean_b sum_c |c - t|^m:
   // dL/dS = beta [(m/B) |c - t|^(m-1) sign(c - t) (1 - c^2)]^T h.
-  hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& h, const torch::Tensor& labels) const {
-    const auto z = torch::mm(h, classes_.t());
-    if (z.device().is_cpu() && z.scalar_type() == torch::kFloat32) return closed_form_rows<float>(h, z, labels);
-    if (z.device().is_cpu() && z.scalar_type() == torch::kFloat64) return closed_form_rows<double>(h, z, labels);
+  hebbkit::ClosedFormStep closed_form_step(const hebbkit::RowSelection& rows, const torch::Tensor& labels) const {
+    const auto z = hebbkit::narrow_linear(rows, classes_);
+    if (z.device().is_cpu() && z.scalar_type() == torch::kFloat32) return closed_form_rows<float>(rows, z, labels);
+    if (z.device().is_cpu() && z.scalar_type() == torch::kFloat64) return closed_form_rows<double>(rows, z, labels);
+    const auto h = rows.gathered();
     const auto c = torch::tanh(beta_ * z);
     const auto d = c - targets_of(c, labels);
     const auto d_abs = d.abs();
@@ -80,7 +83,7 @@ class KrotovHead final : public hebbkit::FeatureHead {
   // The same formulas one row at a time on z = S h (the tensor way is a dozen small ops per
   // minibatch, each a dispatch and a pass), counting the rows whose first argmax is the label.
   template <typename T>
-  hebbkit::ClosedFormStep closed_form_rows(const torch::Tensor& h, const torch::Tensor& z,
+  hebbkit::ClosedFormStep closed_form_rows(const hebbkit::RowSelection& h, const torch::Tensor& z,
                                            const torch::Tensor& labels_in) const {
     const auto labels = labels_in.to(torch::kInt64).contiguous();
     auto c = torch::empty_like(z), dz = torch::empty_like(z);
@@ -90,6 +93,15 @@ class KrotovHead final : public hebbkit::FeatureHead {
     T* cp = c.data_ptr<T>();
     T* dp = dz.data_ptr<T>();
     const T beta = static_cast<T>(beta_), m = static_cast<T>(m_), scale = static_cast<T>(beta_ * m_ / rows);
+    // |d|^(m-1) by multiplication when m is a whole number (the paper's 6): std::pow on every
+    // element cost as much as the minibatch's GEMMs.
+    const int whole = m_ == std::floor(m_) && m_ <= 32 ? static_cast<int>(m_) - 1 : -1;
+    const auto power_m1 = [&](T a) {
+      if (whole < 0) return std::pow(a, m - 1);
+      T out = 1;
+      for (int i = 0; i < whole; ++i) out *= a;
+      return out;
+    };
     double loss = 0;
     std::int64_t correct = 0;
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -101,13 +113,15 @@ class KrotovHead final : public hebbkit::FeatureHead {
         const std::int64_t i = r * classes + k;
         const T ck = cp[i] = std::tanh(beta * zp[i]);
         const T d = ck - (k == label ? T(1) : T(-1)), ad = std::abs(d);
-        loss += static_cast<double>(std::pow(ad, m));
-        dp[i] = std::pow(ad, m - 1) * static_cast<T>((d > 0) - (d < 0)) * (1 - ck * ck) * scale;
+        const T ad_m1 = power_m1(ad);
+        loss += static_cast<double>(ad_m1 * ad);
+        dp[i] = ad_m1 * static_cast<T>((d > 0) - (d < 0)) * (1 - ck * ck) * scale;
         if (ck > cp[r * classes + best]) best = k;
       }
       correct += best == label;
     }
-    return {c, torch::scalar_tensor(loss / static_cast<double>(rows), z.options()), {torch::mm(dz.t(), h)}, correct};
+    return {c, torch::scalar_tensor(loss / static_cast<double>(rows), z.options()),
+            {hebbkit::narrow_linear_weight_gradient(dz, h)}, correct};
   }
 
   // +1 for the true class, -1 for the others.

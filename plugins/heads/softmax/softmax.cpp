@@ -50,9 +50,10 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     training.lr_step = lr_step_;
     training.train_mode = [&](bool on) { training_ = on; };
     // Without dropout or batch norm the gradient is short: d loss / d logits = (softmax - onehot) / B.
-    if (!batch_norm_ && dropout_ == 0) training.closed_form = [this](const torch::Tensor& xb, const torch::Tensor& yb) {
-      return closed_form_step(xb, yb);
-    };
+    if (!batch_norm_ && dropout_ == 0)
+      training.closed_form = [this](const hebbkit::RowSelection& xb, const torch::Tensor& yb) {
+        return closed_form_step(xb, yb);
+      };
     if (batch_norm_)
       for (auto& [name, t] : norm_.state("feature_norm")) training.buffers.push_back(t);
     torch::Tensor val;
@@ -96,10 +97,11 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   std::vector<torch::Tensor> parameters() override { return linear_->parameters(); }
 
  private:
-  hebbkit::ClosedFormStep closed_form_step(const torch::Tensor& x, const torch::Tensor& labels) const {
-    const auto logits = torch::addmm(linear_->bias, x, linear_->weight.t());
+  hebbkit::ClosedFormStep closed_form_step(const hebbkit::RowSelection& x, const torch::Tensor& labels) const {
+    const auto logits = hebbkit::narrow_linear(x, linear_->weight, linear_->bias);
     auto ce = hebbkit::cross_entropy_step(logits, labels);
-    return {logits, std::move(ce.loss), {torch::mm(ce.grad.t(), x), ce.grad.sum(0)}, ce.correct};
+    return {logits, std::move(ce.loss), {hebbkit::narrow_linear_weight_gradient(ce.grad, x), ce.grad.sum(0)},
+            ce.correct};
   }
 
   std::int64_t epochs_, batch_, lr_step_;
