@@ -110,12 +110,24 @@ std::int64_t selected(const torch::Tensor& x, const torch::Tensor& rows, const c
   if (!rows.defined()) return x.size(0);
   if (rows.dim() != 1 || rows.scalar_type() != torch::kInt64)
     throw DataError(fmt::format("{}: the row index must be one-dimensional int64", what));
-  if (rows.numel() > 0) {
-    const auto [low, high] = torch::aminmax(rows);
-    if (low.item<std::int64_t>() < 0 || high.item<std::int64_t>() >= x.size(0))
-      throw DataError(fmt::format("{}: row index {}..{} outside the {} rows", what, low.item<std::int64_t>(),
-                                  high.item<std::int64_t>(), x.size(0)));
+  if (rows.numel() == 0) return 0;
+  // A plain loop on the CPU: a minibatch's hundred numbers are not worth two tensor ops.
+  std::int64_t low = 0, high = 0;
+  if (rows.device().is_cpu()) {
+    const auto index = rows.contiguous();
+    const std::int64_t* p = index.data_ptr<std::int64_t>();
+    low = high = p[0];
+    for (std::int64_t i = 1; i < index.numel(); ++i) {
+      low = std::min(low, p[i]);
+      high = std::max(high, p[i]);
+    }
+  } else {
+    const auto [lo, hi] = torch::aminmax(rows);
+    low = lo.item<std::int64_t>();
+    high = hi.item<std::int64_t>();
   }
+  if (low < 0 || high >= x.size(0))
+    throw DataError(fmt::format("{}: row index {}..{} outside the {} rows", what, low, high, x.size(0)));
   return rows.size(0);
 }
 
@@ -133,7 +145,8 @@ torch::Tensor narrow_linear(const torch::Tensor& x, const torch::Tensor& w, cons
                                 bias.defined() ? fmt::format("{}", fmt::join(bias.sizes(), "x")) : "none"));
   torch::NoGradGuard no_grad;
   const std::int64_t rows = selected(x, row_index, "narrow_linear"), width = x.size(1), classes = w.size(0);
-  if (!narrow(x) || !narrow(w) || classes > kMaxOutputs || (bias.defined() && !narrow(bias.unsqueeze(0)))) {
+  if (!narrow(x) || !narrow(w) || classes > kMaxOutputs || (bias.defined() && !narrow(bias.unsqueeze(0))) ||
+      (row_index.defined() && !row_index.device().is_cpu())) {
     const auto xs = row_index.defined() ? x.index_select(0, row_index.to(x.device())) : x;
     return bias.defined() ? torch::addmm(bias, xs, w.t()) : torch::mm(xs, w.t());
   }
@@ -149,17 +162,16 @@ torch::Tensor narrow_linear(const torch::Tensor& x, const torch::Tensor& w, cons
   const auto weights = [&](std::int64_t k) { return k < classes ? wp + k * width : zeros.data(); };
   const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / std::max<std::int64_t>(1, width * classes));
   at::parallel_for(0, rows, grain, [&](std::int64_t begin, std::int64_t end) {
-                     std::array<float, kGroup> sums;
-                     for (std::int64_t r = begin; r < end; ++r)
-                       for (std::int64_t k = 0; k < classes; k += kGroup) {
-                         const float* next =
-                             k == 0 && r + 1 < end ? xp + (ip ? ip[r + 1] : r + 1) * width : nullptr;
-                         dot4(xp + (ip ? ip[r] : r) * width, next, weights(k), weights(k + 1), weights(k + 2), weights(k + 3), width,
-                              sums.data());
-                         for (std::int64_t i = 0; i < kGroup && k + i < classes; ++i)
-                           op[r * classes + k + i] = sums[i] + (bp ? bp[k + i] : 0.0f);
-                       }
-                   });
+    std::array<float, kGroup> sums;
+    for (std::int64_t r = begin; r < end; ++r)
+      for (std::int64_t k = 0; k < classes; k += kGroup) {
+        const float* next = k == 0 && r + 1 < end ? xp + (ip ? ip[r + 1] : r + 1) * width : nullptr;
+        dot4(xp + (ip ? ip[r] : r) * width, next, weights(k), weights(k + 1), weights(k + 2), weights(k + 3), width,
+             sums.data());
+        for (std::int64_t i = 0; i < kGroup && k + i < classes; ++i)
+          op[r * classes + k + i] = sums[i] + (bp ? bp[k + i] : 0.0f);
+      }
+  });
   return out;
 }
 
@@ -174,7 +186,7 @@ torch::Tensor narrow_linear_weight_gradient(const torch::Tensor& g, const torch:
   if (g.size(0) != rows)
     throw DataError(fmt::format("narrow_linear_weight_gradient: gradient {} and {} selected input rows differ",
                                 fmt::join(g.sizes(), "x"), rows));
-  if (!narrow(x) || !narrow(g) || classes > kMaxOutputs)
+  if (!narrow(x) || !narrow(g) || classes > kMaxOutputs || (row_index.defined() && !row_index.device().is_cpu()))
     return torch::mm(g.t(), row_index.defined() ? x.index_select(0, row_index.to(x.device())) : x);
   const auto index = row_index.defined() ? row_index.contiguous() : row_index;
   const std::int64_t* ip = index.defined() ? index.data_ptr<std::int64_t>() : nullptr;
