@@ -85,17 +85,43 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
   throw RecipeError(fmt::format("{}: optimizer '{}' is not one of: adam, sgd", t.label, t.optimizer));
 }
 
+// What autograd makes of one minibatch: the loss and the parameters' gradients.
+struct AutogradReference {
+  torch::Tensor loss;
+  std::vector<torch::Tensor> gradients;
+};
+
+// Run before the closed-form step on the same minibatch, with torch's generator and the
+// head's buffers put back afterwards: a head with dropout or batch norm then hands its
+// closed form the same mask and the same batch statistics.
+AutogradReference autograd_reference(const std::vector<torch::Tensor>& parameters,
+                                     const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                                     const Batch& b, const ClassifierTraining& t) {
+  std::vector<torch::Tensor> saved;
+  for (const auto& buffer : t.buffers) saved.push_back(buffer.clone());
+  AutogradReference out;
+  {
+    GeneratorGuard same_draws;
+    out.loss = loss_of(logits_of(b.inputs), b.labels);
+    if (std::isfinite(out.loss.item<double>()))
+      out.gradients = torch::autograd::grad({out.loss}, parameters, {}, /*retain_graph=*/false,
+                                            /*create_graph=*/false, /*allow_unused=*/true);
+  }
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < saved.size(); ++i) t.buffers[i].copy_(saved[i]);
+  out.loss = out.loss.detach();
+  return out;
+}
+
 // The closed form's loss and gradients against autograd's on one minibatch; throws on a
 // difference beyond float rounding, naming the head and the parameter.
-void check_closed_form(const std::vector<torch::Tensor>& parameters,
-                       const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
-                       const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+void check_closed_form(const std::vector<torch::Tensor>& parameters, const AutogradReference& autograd,
                        const ClosedFormStep& closed, const Batch& b, const ClassifierTraining& t) {
-  const auto loss = loss_of(logits_of(b.inputs), b.labels);
+  const auto& loss = autograd.loss;
   // A diverged head is reported by the epoch loop's finite-loss check, in its own words.
   if (!std::isfinite(loss.item<double>())) return;
-  const auto reference = torch::autograd::grad({loss}, parameters, {}, /*retain_graph=*/false,
-                                               /*create_graph=*/false, /*allow_unused=*/true);
+  const auto& reference = autograd.gradients;
   const auto differs = [](const torch::Tensor& a, const torch::Tensor& b) {
     return !a.defined() || a.sizes() != b.sizes() ||
            !torch::allclose(a.to(torch::kFloat64), b.to(torch::kFloat64), 1e-3, 1e-6 * (1 + b.abs().max().item<double>()));
@@ -109,7 +135,7 @@ void check_closed_form(const std::vector<torch::Tensor>& parameters,
       throw std::logic_error(fmt::format("{}: its closed-form step counted {} rows right, its logits' argmax {}",
                                          t.label, closed.correct, counted));
   }
-  if (differs(closed.loss.reshape({}), loss.detach()))
+  if (differs(closed.loss.reshape({}), loss))
     throw std::logic_error(fmt::format("{}: its closed-form loss {} differs from autograd's {}", t.label,
                                        closed.loss.item<double>(), loss.item<double>()));
   for (std::size_t i = 0; i < parameters.size(); ++i) {
@@ -186,6 +212,12 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
       torch::Tensor logits, loss;
       std::int64_t counted = -1;
       if (t.closed_form) {
+        std::optional<Batch> gathered;
+        std::optional<AutogradReference> reference;
+        if (!closed_form_checked) {
+          gathered = b.inputs.defined() ? b : Batch{RowSelection{in_place, b.index}.gathered(), b.labels, b.index};
+          reference = autograd_reference(parameters, logits_of, loss_of, *gathered, t);
+        }
         ClosedFormStep step;
         {
           torch::NoGradGuard no_grad;
@@ -193,9 +225,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                                b.labels);
         }
         if (!closed_form_checked) {
-          check_closed_form(parameters, logits_of, loss_of, step,
-                            b.inputs.defined() ? b : Batch{RowSelection{in_place, b.index}.gathered(), b.labels, b.index},
-                            t);
+          check_closed_form(parameters, *reference, step, *gathered, t);
           closed_form_checked = true;
         }
         for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad() = step.gradients[i];

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include "hebbkit/dropout.hpp"
 #include "hebbkit/model.hpp"
 #include "hebbkit/training.hpp"
 #include "run/host_context.hpp"
@@ -180,6 +181,46 @@ TEST_CASE("a layer too big for the machine is refused before it is allocated, na
                     Contains("layers.0.rule.hidden = 10: 10 units x 784 inputs need about 1000000000.0 GB; this machine "
                              "has"));
   CHECK(machine_memory_bytes() > 1e8);
+}
+
+TEST_CASE("a closed form with dropout and a running buffer trains as autograd does", "[training][head]") {
+  TempDir dir("closed_form_dropout");
+  run::RunStore store(dir / "run");
+  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  torch::manual_seed(0);
+  const auto x = torch::randn({300, 6});
+  const auto y = torch::argmax(x.slice(1, 0, 3), 1);
+  const auto ce = [](const torch::Tensor& logits, const torch::Tensor& labels) {
+    return torch::nn::functional::cross_entropy(logits, labels);
+  };
+  // A head as the softmax head with dropout: a running mean of its inputs (a buffer) and a
+  // fresh mask per minibatch, both before the only parameter.
+  struct Toy {
+    torch::Tensor w = torch::zeros({6, 3}).requires_grad_(true), running = torch::zeros({6});
+    torch::Tensor input(const torch::Tensor& b) {
+      running.mul_(0.9).add_(b.mean(0), 0.1);
+      return hebbkit::dropout(b, 0.3, /*train=*/true);
+    }
+  };
+  Toy by_autograd, by_formula;
+  ClassifierTraining training{"dropout head", 3, 32, 0.05, 0.9, 0.0, ""};
+  training.buffers = {by_autograd.running};
+  torch::manual_seed(1);
+  fit_classifier({by_autograd.w}, [&](const torch::Tensor& b) { return by_autograd.input(b).mm(by_autograd.w); }, ce,
+                 x, y, {}, {}, training, ctx);
+  training.buffers = {by_formula.running};
+  training.closed_form = [&](const RowSelection& rows, const torch::Tensor& labels) {
+    const auto b = by_formula.input(rows.gathered());
+    const auto logits = b.mm(by_formula.w);
+    auto step = cross_entropy_step(logits, labels);
+    return ClosedFormStep{logits, step.loss, {b.t().mm(step.grad)}, step.correct};
+  };
+  torch::manual_seed(1);
+  fit_classifier({by_formula.w}, [&](const torch::Tensor& b) { return by_formula.input(b).mm(by_formula.w); }, ce, x,
+                 y, {}, {}, training, ctx);
+  CHECK(torch::allclose(by_formula.w, by_autograd.w, 1e-5, 1e-6));
+  CHECK(torch::allclose(by_formula.running, by_autograd.running, 1e-6, 1e-7));
+  CHECK(accuracy(x.mm(by_formula.w), y) > 0.7);
 }
 
 TEST_CASE("cross_entropy_step gives ATen's loss, gradient and argmax count in one pass", "[training][head]") {

@@ -85,9 +85,11 @@ struct ClassifierTraining {
   /// costs more than a small head's GEMMs). The inputs are the minibatch's rows of the
   /// training set where they lie when it is held in memory (copying 100 shuffled rows
   /// together costs a quarter of such a step; narrow_linear reads them in place), else the
-  /// minibatch itself. It must agree with logits_of and loss_of: fit_classifier checks it
-  /// against autograd on its first minibatch and throws std::logic_error when a gradient
-  /// differs. Only for deterministic heads (no dropout).
+  /// minibatch itself. It must agree with logits_of and loss_of in training mode:
+  /// fit_classifier checks it against autograd on its first minibatch (autograd first, then
+  /// torch's CPU generator and `buffers` put back, so a step with dropout or batch norm
+  /// draws the same mask and sees the same statistics) and throws std::logic_error when a
+  /// gradient differs. Dropout off the CPU draws from another generator: no closed form there.
   std::function<ClosedFormStep(const RowSelection& inputs, const torch::Tensor& labels)> closed_form;
 };
 

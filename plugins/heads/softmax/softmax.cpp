@@ -49,8 +49,10 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     training.momentum = momentum_;
     training.lr_step = lr_step_;
     training.train_mode = [&](bool on) { training_ = on; };
-    // Without dropout or batch norm the gradient is short: d loss / d logits = (softmax - onehot) / B.
-    if (!batch_norm_ && dropout_ == 0)
+    // The gradient is short: d loss / d logits = (softmax - onehot) / B, and batch norm and
+    // dropout act on the fixed features, before the only parameters. Dropout off the CPU
+    // draws from a generator that fit_classifier's check cannot replay: autograd there.
+    if (dropout_ == 0 || ctx.device().is_cpu())
       training.closed_form = [this](const hebbkit::RowSelection& xb, const torch::Tensor& yb) {
         return closed_form_step(xb, yb);
       };
@@ -66,11 +68,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   }
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override {
-    auto x = features;
-    if (batch_norm_) x = training_ ? norm_.train(x) : norm_.apply(x);
-    x = x.flatten(1);
-    if (training_ && dropout_ > 0) x = hebbkit::dropout(x, dropout_, /*train=*/true);
-    return linear_->forward(x);
+    return linear_->forward(logits_input(features));
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {
@@ -97,11 +95,25 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   std::vector<torch::Tensor> parameters() override { return linear_->parameters(); }
 
  private:
-  hebbkit::ClosedFormStep closed_form_step(const hebbkit::RowSelection& x, const torch::Tensor& labels) const {
+  hebbkit::ClosedFormStep closed_form_step(const hebbkit::RowSelection& rows, const torch::Tensor& labels) {
+    // Batch norm and dropout make new rows (as logits_from_features does in training); the
+    // plain head reads the training set's rows in place.
+    const auto x = batch_norm_ || dropout_ > 0
+                       ? hebbkit::RowSelection{logits_input(rows.gathered()), {}}
+                       : rows;
     const auto logits = hebbkit::narrow_linear(x, linear_->weight, linear_->bias);
     auto ce = hebbkit::cross_entropy_step(logits, labels);
     return {logits, std::move(ce.loss), {hebbkit::narrow_linear_weight_gradient(ce.grad, x), ce.grad.sum(0)},
             ce.correct};
+  }
+
+  // The linear layer's input: features normalised, flattened and dropped out as the mode says.
+  torch::Tensor logits_input(const torch::Tensor& features) {
+    auto x = features;
+    if (batch_norm_) x = training_ ? norm_.train(x) : norm_.apply(x);
+    x = x.flatten(1);
+    if (training_ && dropout_ > 0) x = hebbkit::dropout(x, dropout_, /*train=*/true);
+    return x;
   }
 
   std::int64_t epochs_, batch_, lr_step_;
