@@ -51,33 +51,23 @@ class TopK {
 // value, so after one vectorisable max pass only those stripes are scanned exactly.
 constexpr std::int64_t kStripes = 64;
 
-// m[j] = max of row[j], row[j + kStripes], ... over the first `full` values.
+// m[j] = max of row[j], row[j + kStripes], ... over the first `full` values. With the maxima
+// in a local array the compiler keeps them in registers (4 AVX-512 ones for floats) and
+// emits vmaxps, whose semantics `a > b ? a : b` this is.
 template <class scalar_t>
-void stripe_maxima(const scalar_t* row, std::int64_t full, scalar_t* m) {
-  std::copy(row, row + kStripes, m);
+void stripe_maxima_loop(const scalar_t* __restrict row, std::int64_t full, scalar_t* __restrict m) {
+  scalar_t acc[kStripes];
+  for (std::int64_t j = 0; j < kStripes; ++j) acc[j] = row[j];
   for (std::int64_t c = kStripes; c < full; c += kStripes)
-    for (std::int64_t j = 0; j < kStripes; ++j) m[j] = row[c + j] > m[j] ? row[c + j] : m[j];
+    for (std::int64_t j = 0; j < kStripes; ++j) acc[j] = row[c + j] > acc[j] ? row[c + j] : acc[j];
+  for (std::int64_t j = 0; j < kStripes; ++j) m[j] = acc[j];
 }
-
-#if defined(__SSE2__)
-// The compiler does not vectorise the float select above; _mm_max_ps(a, b) is a > b ? a : b.
-template <>
-void stripe_maxima<float>(const float* row, std::int64_t full, float* m) {
-  static_assert(kStripes % 16 == 0, "four registers of four lanes per step");
-  for (std::int64_t j = 0; j < kStripes; j += 16) {
-    __m128 a = _mm_loadu_ps(row + j), b = _mm_loadu_ps(row + j + 4), c = _mm_loadu_ps(row + j + 8),
-           d = _mm_loadu_ps(row + j + 12);
-    for (std::int64_t s = kStripes; s < full; s += kStripes) {
-      const float* r = row + s + j;
-      a = _mm_max_ps(_mm_loadu_ps(r), a);
-      b = _mm_max_ps(_mm_loadu_ps(r + 4), b);
-      c = _mm_max_ps(_mm_loadu_ps(r + 8), c);
-      d = _mm_max_ps(_mm_loadu_ps(r + 12), d);
-    }
-    _mm_storeu_ps(m + j, a), _mm_storeu_ps(m + j + 4, b), _mm_storeu_ps(m + j + 8, c), _mm_storeu_ps(m + j + 12, d);
-  }
+HEBBKIT_VECTOR_CLONES void stripe_maxima(const float* row, std::int64_t full, float* m) {
+  stripe_maxima_loop(row, full, m);
 }
-#endif
+HEBBKIT_VECTOR_CLONES void stripe_maxima(const double* row, std::int64_t full, double* m) {
+  stripe_maxima_loop(row, full, m);
+}
 
 // The k best units of one row into `best`. `stripes` and `candidates` are scratch.
 template <class scalar_t>
@@ -262,6 +252,51 @@ Ranked rank_units(const torch::Tensor& currents, std::int64_t k) {
   return {winner, kth, winner_current, kth_current};
 }
 
+Ranked currents_ranked(const torch::Tensor& x, const torch::Tensor& wp, std::int64_t k) {
+  const std::int64_t hidden = wp.size(0), batch = x.size(0);
+  // Blocks of whole stripes, one per thread; fewer when the layer is small.
+  const std::int64_t parts = std::max<std::int64_t>(
+      1, std::min<std::int64_t>(at::get_num_threads(), hidden / std::max<std::int64_t>(kStripes, k * 4)));
+  if (!x.device().is_cpu() || parts == 1) return rank_units(torch::mm(x, wp.t()), k);
+  const std::int64_t block = (hidden + parts - 1) / parts;
+  auto winner = torch::empty({batch}, torch::kInt64), kth = torch::empty({batch}, torch::kInt64);
+  auto winner_current = torch::empty({batch}, x.options()), kth_current = torch::empty({batch}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "krotov_currents_ranked", [&] {
+    // Each block's k best per sample: (part, sample, rank).
+    std::vector<scalar_t> values(parts * batch * k);
+    std::vector<std::int64_t> units(parts * batch * k);
+    at::parallel_for(0, parts, 1, [&](std::int64_t p0, std::int64_t p1) {
+      TopK<scalar_t> best(k), stripes(k);
+      std::vector<std::int64_t> candidates;
+      for (std::int64_t part = p0; part < p1; ++part) {
+        const std::int64_t u0 = part * block, n = std::min(hidden, u0 + block) - u0;
+        // Inside a parallel region the GEMM runs on this thread alone.
+        const auto c = torch::mm(x, wp.slice(0, u0, u0 + n).t()).contiguous();
+        const scalar_t* data = c.data_ptr<scalar_t>();
+        candidates.reserve(n);
+        for (std::int64_t b = 0; b < batch; ++b) {
+          rank_row(data + b * n, n, k, best, stripes, candidates);
+          const std::int64_t at = (part * batch + b) * k;
+          for (std::int64_t i = 0; i < k; ++i) values[at + i] = best.value(i), units[at + i] = u0 + best.index(i);
+        }
+      }
+    });
+    auto* w_idx = winner.data_ptr<std::int64_t>();
+    auto* k_idx = kth.data_ptr<std::int64_t>();
+    auto* w_val = winner_current.data_ptr<scalar_t>();
+    auto* k_val = kth_current.data_ptr<scalar_t>();
+    TopK<scalar_t> best(k);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      best.clear();
+      for (std::int64_t part = 0; part < parts; ++part)
+        for (std::int64_t i = 0, at = (part * batch + b) * k; i < k; ++i) best.offer(values[at + i], units[at + i]);
+      w_idx[b] = best.index(0), k_idx[b] = best.index(k - 1);
+      w_val[b] = best.value(0), k_val[b] = best.value(k - 1);
+    }
+  });
+  return {winner, kth, winner_current, kth_current};
+}
+
 torch::Tensor powered(const torch::Tensor& w, double p) {
   if (p == 2.0) return w.clone();
   if (p == 3.0) return w * w.abs();  // the paper's MNIST setting, without a pow()
@@ -279,8 +314,8 @@ std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   torch::NoGradGuard no_grad;
   const std::int64_t batch = x.size(0);
   // The one GEMM: currents of every unit for every sample, (batch, hidden).
-  const auto currents = torch::mm(x, wp_.t());
-  const Ranked ranked = hyper_.homeostasis > 0 ? rank_with_thresholds(currents, batch) : rank_units(currents, hyper_.k);
+  const Ranked ranked = hyper_.homeostasis > 0 ? rank_with_thresholds(torch::mm(x, wp_.t()), batch)
+                                               : currents_ranked(x, wp_, hyper_.k);
 
   if (x.device().is_cpu() && x.is_contiguous() && w_.is_contiguous() && wp_.is_contiguous()) {
     const Touched touched = touched_rows(ranked, w_.size(0));

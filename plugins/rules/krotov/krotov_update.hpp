@@ -37,6 +37,12 @@ struct Ranked {
 /// devices use topk.
 Ranked rank_units(const torch::Tensor& currents, std::int64_t k);
 
+/// rank_units(x wp^T, k) without the currents in one piece: on CPU each thread multiplies
+/// its block of units by x and ranks that block while it is still in its cache, then the
+/// blocks' k best are merged (one parallel region instead of a threaded GEMM and a threaded
+/// ranking, and no currents read from another core's cache).
+Ranked currents_ranked(const torch::Tensor& x, const torch::Tensor& wp, std::int64_t k);
+
 /// sign(W) * |W|^(p-1), the matrix the currents are computed with.
 torch::Tensor powered(const torch::Tensor& w, double p);
 

@@ -52,6 +52,30 @@ TEST_CASE("ranking picks the strongest and k-th unit of each row, ties to the lo
   CHECK(torch::equal(ranked.kth_current, values.select(1, k - 1)));
 }
 
+TEST_CASE("ranking each thread's block of units as it is multiplied equals ranking the whole product", "[krotov]") {
+  // Small integers make every product exact, so the blocks' GEMMs and the whole one agree
+  // bit for bit and ties are real: units 10 and 290 (in different blocks) have the same
+  // weights, as do units 0..3 of the first block.
+  const int threads = GENERATE(1, 2, 3);
+  const auto dtype = GENERATE(torch::kFloat32, torch::kFloat64);
+  const auto [units, k] = GENERATE(table<std::int64_t, std::int64_t>({{300, 2}, {300, 7}, {129, 3}, {40, 20}}));
+  CAPTURE(threads, units, k);
+  const int before = at::get_num_threads();
+  at::set_num_threads(threads);
+  torch::manual_seed(6);
+  auto wp = torch::randint(-3, 4, {units, 24}).to(dtype);
+  const auto x = torch::randint(0, 3, {37, 24}).to(dtype);
+  wp.slice(0, 0, 4).copy_(wp[4].expand({4, 24}));
+  if (units > 290) wp[290].copy_(wp[10]);
+  const auto ranked = currents_ranked(x, wp, k);
+  const auto [values, order] = torch::mm(x, wp.t()).sort(/*stable=*/true, /*dim=*/1, /*descending=*/true);
+  at::set_num_threads(before);
+  CHECK(torch::equal(ranked.winner, order.select(1, 0)));
+  CHECK(torch::equal(ranked.kth, order.select(1, k - 1)));
+  CHECK(torch::equal(ranked.winner_current, values.select(1, 0)));
+  CHECK(torch::equal(ranked.kth_current, values.select(1, k - 1)));
+}
+
 TEST_CASE("the fast step equals the dense formulas with many units and many touched rows", "[krotov]") {
   const auto [p, k] = GENERATE(table<double, std::int64_t>({{3.0, 7}, {2.0, 2}}));
   CAPTURE(p, k);
