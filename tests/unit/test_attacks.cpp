@@ -13,6 +13,7 @@
 #include "run/host_context.hpp"
 #include "run/run_store.hpp"
 #include "support/recipe_runs.hpp"
+#include "support/scratch_run.hpp"
 #include "support/tiny_data.hpp"
 
 using namespace hebbkit;
@@ -68,8 +69,8 @@ struct TestImages {
 
 TestImages test_batch(Trained& t) {
   auto recipe = testing::resolve_file(t.file);
-  run::RunStore store(t.dir / "scratch");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("attacks_ctx");
+  auto& ctx = scratch.ctx;
   const auto content = recipe.dataset.make<Dataset>()->load(t.dir / "data", ctx);
   return {content.test.images, content.test.labels};
 }
@@ -80,8 +81,8 @@ TEST_CASE("every attack stays inside its epsilon ball and [0, 1]", "[attacks]") 
   Trained t;
   Model model = t.model();
   const auto [x, y] = test_batch(t);
-  run::RunStore store(t.dir / "ctx");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("attacks_ctx");
+  auto& ctx = scratch.ctx;
   torch::manual_seed(3);
   for (const std::string node : {"{name: fgsm}", "{name: pgd, steps: 5}", "{name: pgd, norm: l2, steps: 5}",
                                  "{name: noise}", "{name: noise, norm: l2}", "{name: square, queries: 50}"}) {
@@ -101,8 +102,8 @@ TEST_CASE("FGSM at epsilon 0 changes nothing, and PGD is never weaker than FGSM"
   Trained t;
   Model model = t.model();
   const auto [x, y] = test_batch(t);
-  run::RunStore store(t.dir / "ctx");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("attacks_ctx");
+  auto& ctx = scratch.ctx;
   auto fgsm = t.attack("{name: fgsm}");
   CHECK(torch::equal(fgsm->perturb(model, x, y, 0.0, ctx).images, x));
 
@@ -126,8 +127,8 @@ TEST_CASE("Square lowers accuracy where the gradient says nothing", "[attacks]")
   Model model = t.model();
   Masked masked(model);
   const auto [x, y] = test_batch(t);
-  run::RunStore store(t.dir / "ctx");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("attacks_ctx");
+  auto& ctx = scratch.ctx;
   const double clean = accuracy_on(masked, x, y);
   const auto fgsm = t.attack("{name: fgsm}")->perturb(masked, x, y, 0.2, ctx);
   CHECK(fgsm.zero_gradient == x.size(0));  // every gradient is zero: FGSM is blind

@@ -10,6 +10,7 @@
 #include "run/host_context.hpp"
 #include "model/model_store.hpp"
 #include "support/recipe_runs.hpp"
+#include "support/scratch_run.hpp"
 #include "support/tiny_data.hpp"
 
 using namespace hebbkit;
@@ -121,8 +122,8 @@ TEST_CASE("growth adds a layer only while validation accuracy improves enough", 
 TEST_CASE("the goodness head is a differentiable classifier an attack can use", "[ff][attack]") {
   FFFixture f;
   auto recipe = testing::resolve_file(f.dir / "sup.yaml", {"layers.0.rule.epochs=10"});
-  run::RunStore store(f.dir / "direct");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("ff_direct");
+  auto& ctx = scratch.ctx;
   const auto content = recipe.dataset.make<Dataset>()->load(f.dir / "data", ctx);
   Model classifier = model::build(recipe);
   classifier.preprocessor().fit(content.train.images);

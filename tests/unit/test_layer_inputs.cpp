@@ -16,6 +16,7 @@
 #include "run/run_store.hpp"
 #include "stages/layer_inputs.hpp"
 #include "support/recipe_runs.hpp"
+#include "support/scratch_run.hpp"
 #include "support/tiny_data.hpp"
 
 using namespace hebbkit;
@@ -169,9 +170,8 @@ struct RecordingSink final : run::CheckpointSink {
 }  // namespace
 
 TEST_CASE("fit_classifier continues from a checkpoint exactly where it stopped", "[checkpoint][training]") {
-  TempDir dir("classifier_resume");
-  run::RunStore store(dir / "run");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("classifier_resume");
+  auto& ctx = scratch.ctx;
   torch::manual_seed(0);
   const auto x = torch::randn({120, 6});
   const auto y = x.slice(1, 0, 3).argmax(1);

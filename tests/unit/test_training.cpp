@@ -7,6 +7,7 @@
 #include "hebbkit/model.hpp"
 #include "hebbkit/training.hpp"
 #include "run/host_context.hpp"
+#include "support/scratch_run.hpp"
 #include "support/tiny_data.hpp"
 
 using namespace hebbkit;
@@ -74,9 +75,8 @@ TEST_CASE("goodness scores through a stack of rules equal the per-label passes",
 }
 
 TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at chance", "[training][head]") {
-  TempDir dir("fit");
-  run::RunStore store(dir / "run");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("fit");
+  auto& ctx = scratch.ctx;
   torch::manual_seed(0);
   const auto x = torch::randn({200, 5});
   const auto y = x.select(1, 0).gt(0).to(torch::kInt64);
@@ -104,7 +104,7 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
     };
     fit_classifier({bias}, stuck, ce, x, torch::ones({200}, torch::kInt64), {}, {},
                    {"stuck head", 2, 50, 0.1, 1.0, 0.0, ""}, ctx);
-    std::ifstream log(dir / "run/log.txt");
+    std::ifstream log(scratch.dir / "run/log.txt");
     const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     CHECK_THAT(text, Contains("stuck head: train accuracy after the last epoch is 0.0%, near chance"));
   }
@@ -117,9 +117,8 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
 
 TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wrong formula is refused",
           "[training][head]") {
-  TempDir dir("closed_form");
-  run::RunStore store(dir / "run");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("closed_form");
+  auto& ctx = scratch.ctx;
   torch::manual_seed(0);
   const auto x = torch::randn({300, 6});
   const auto y = torch::argmax(x.slice(1, 0, 3), 1);
@@ -184,9 +183,8 @@ TEST_CASE("a layer too big for the machine is refused before it is allocated, na
 }
 
 TEST_CASE("a closed form with dropout and a running buffer trains as autograd does", "[training][head]") {
-  TempDir dir("closed_form_dropout");
-  run::RunStore store(dir / "run");
-  run::HostContext ctx(store, torch::kCPU, 0, run::ProgressStyle::Silent);
+  testing::ScratchRun scratch("closed_form_dropout");
+  auto& ctx = scratch.ctx;
   torch::manual_seed(0);
   const auto x = torch::randn({300, 6});
   const auto y = torch::argmax(x.slice(1, 0, 3), 1);
