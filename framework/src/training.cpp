@@ -286,16 +286,26 @@ torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_cla
   return out;
 }
 
+namespace {
+
+// Mean square of each row, summed over acts[skip..]: one reading pass per layer (a norm)
+// instead of a squared copy and its mean.
+torch::Tensor summed_goodness(const std::vector<torch::Tensor>& acts, std::size_t skip, const torch::Tensor& like) {
+  auto total = torch::zeros({like.size(0)}, like.options());
+  for (std::size_t i = skip; i < acts.size(); ++i)
+    total = total + acts[i].norm(2, {1}).square() / static_cast<double>(acts[i].size(1));
+  return total;
+}
+
+}  // namespace
+
 torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
                               const torch::Tensor& x, std::int64_t num_classes, std::size_t skip) {
   const std::int64_t n = x.size(0);
   std::vector<torch::Tensor> scores;
   for (std::int64_t c = 0; c < num_classes; ++c) {
     const auto labels = torch::full({n}, c, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
-    const auto acts = activations(overlay_label(x, labels, num_classes));
-    auto total = torch::zeros({n}, x.options());
-    for (std::size_t i = skip; i < acts.size(); ++i) total = total + acts[i].pow(2).mean(1);
-    scores.push_back(total);
+    scores.push_back(summed_goodness(activations(overlay_label(x, labels, num_classes)), skip, x));
   }
   return torch::stack(scores, 1);
 }
@@ -312,9 +322,7 @@ torch::Tensor goodness_scores(const std::vector<Rule*>& stack, const torch::Tens
       for (auto& a : step.activations) acts.push_back(std::move(a));
       h = std::move(step.output);
     }
-    auto total = torch::zeros({x.size(0)}, x.options());
-    for (std::size_t i = skip; i < acts.size(); ++i) total = total + acts[i].pow(2).mean(1);
-    scores.push_back(total);
+    scores.push_back(summed_goodness(acts, skip, x));
   });
   return torch::stack(scores, 1);
 }

@@ -80,9 +80,19 @@ void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std:
   const auto value = x.max().detach();  // what overlay_label writes
   const auto row_scale = input_scale / ((rest.pow(2).sum(1, true) + value * value).sqrt() + 1e-6);
   const auto shared = torch::mm(rest, weight.slice(1, num_classes).t()) * row_scale + layer->bias;
-  const auto label_scale = value * row_scale;  // (N, 1)
-  for (std::int64_t c = 0; c < num_classes; ++c)
-    each(c, torch::relu(shared + label_scale * weight.select(1, c).unsqueeze(0)));
+  const auto label_scale = (value * row_scale).squeeze(1);  // (N)
+  const bool in_place = !torch::GradMode::is_enabled();
+  for (std::int64_t c = 0; c < num_classes; ++c) {
+    auto z = torch::addr(shared, label_scale, weight.select(1, c));  // shared + label_scale (x) column c
+    each(c, in_place ? z.relu_() : torch::relu(z));
+  }
+}
+
+torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double input_scale) {
+  const auto row_scale = input_scale / (x.norm(2, {1}, true) + 1e-6);
+  auto z = torch::mm(x, layer->weight.t());
+  if (torch::GradMode::is_enabled()) return torch::relu(z * row_scale + layer->bias);
+  return z.mul_(row_scale).add_(layer->bias).relu_();
 }
 
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,

@@ -67,6 +67,12 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
 void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
                           const std::function<void(std::int64_t, torch::Tensor)>& each, double input_scale = 1.0);
 
+/// relu(W direction(x) input_scale + b), a layer's activity, with the normalisation as a row
+/// scale of the product (no normalised copy of x) and, outside autograd, the rest in place:
+/// what scoring runs above the first layer, label after label. Equal to the plain form to
+/// float rounding.
+torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double input_scale = 1.0);
+
 /// out = [positive rows `index`; negative rows `index`], the batch train_step takes, gathered
 /// straight into `out` (resized as needed) without an intermediate copy.
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,

@@ -198,7 +198,8 @@ class ForwardForward final : public hebbkit::Rule {
                                       [&](std::int64_t label, torch::Tensor bottom) {
                                         std::vector<torch::Tensor> acts{std::move(bottom)};
                                         for (std::size_t i = 1; i < layers_.size(); ++i)
-                                          acts.push_back(layer_output(i, acts.back()));
+                                          acts.push_back(hebbkit::ff::activity(layers_[i].linear, acts.back(),
+                                                                               input_scale(i)));
                                         auto output = output_of(acts);
                                         each(label, {std::move(output), std::move(acts)});
                                       },

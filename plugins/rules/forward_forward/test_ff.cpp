@@ -150,6 +150,32 @@ TEST_CASE("one product for all labels gives the first layer's activity of every 
     direct.push_back(torch::relu(layer->forward(ff::direction(overlay_label(x, torch::full({7}, c, torch::kInt64), 10)))));
   const auto grad_direct = torch::autograd::grad({torch::stack(direct).pow(2).sum()}, {x})[0];
   CHECK(torch::allclose(grad_shared, grad_direct, 1e-4, 1e-6));
+  // Without autograd (scoring) the same activities, computed in place.
+  torch::NoGradGuard no_grad;
+  std::int64_t seen = 0;
+  ff::first_layer_overlaid(layer, x, 10, [&](std::int64_t c, torch::Tensor a) {
+    CHECK(torch::allclose(a, direct[c], 1e-5, 1e-6));
+    ++seen;
+  });
+  CHECK(seen == 10);
+}
+
+TEST_CASE("a layer's activity with its input's normalisation as a row scale equals the plain form", "[ff]") {
+  torch::manual_seed(6);
+  torch::nn::Linear layer(20, 12);
+  const double scale = GENERATE(1.0, std::sqrt(20.0));
+  CAPTURE(scale);
+  auto x = torch::relu(torch::randn({9, 20})).requires_grad_();
+  const auto plain = torch::relu(layer->forward(ff::direction(x) * scale));
+  const auto scaled = ff::activity(layer, x, scale);
+  CHECK(torch::allclose(scaled, plain, 1e-5, 1e-6));
+  CHECK(plain.eq(0).any().item<bool>());  // the ReLU cuts somewhere: the comparison covers it
+  // Differentiable (attacks go through scoring), with the plain form's gradient.
+  const auto g_plain = torch::autograd::grad({plain.pow(2).sum()}, {x})[0];
+  const auto g_scaled = torch::autograd::grad({scaled.pow(2).sum()}, {x})[0];
+  CHECK(torch::allclose(g_scaled, g_plain, 1e-4, 1e-6));
+  torch::NoGradGuard no_grad;
+  CHECK(torch::allclose(ff::activity(layer, x, scale), plain, 1e-5, 1e-6));
 }
 
 TEST_CASE("the generalised step gives autograd's gradient: sum goodness, RMS inputs, peer normalisation", "[ff]") {
