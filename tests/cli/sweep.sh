@@ -61,8 +61,15 @@ stages: [train, evaluate]
 YAML
 "$hebbkit" sweep "$work/long.yaml" --param head.lr=0.01,0.02,0.03 --jobs 1 --threads 1 --out "$work/s3" >"$work/s3.txt" 2>&1 &
 pid=$!
-for _ in $(seq 600); do grep -q 'training head' "$work/s3/trials/0001/log.txt" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 3000); do grep -q 'training head' "$work/s3/trials/0001/log.txt" 2>/dev/null && break; sleep 0.02; done
+# Freeze the trial so that it cannot finish before the interrupt reaches it (a trial
+# takes under a second on a fast machine), and let it go once the sweep has signalled it.
+tpid=$(grep -Eo '"pid": [0-9]+' "$work/s3/trials/0001/manifest.json" | grep -Eo '[0-9]+$' | head -1)
+kill -STOP "$tpid"
 kill -INT "$pid"
+for _ in $(seq 500); do grep -q 'stopping the sweep' "$work/s3.txt" && break; sleep 0.02; done
+sleep 0.3
+kill -CONT "$tpid"
 wait "$pid"; code=$?
 [ "$code" -eq 130 ] || fail "interrupted sweep exit $code"
 grep -q '^0000,completed,' "$work/s3/results.csv" || fail "the finished trial is not kept"
