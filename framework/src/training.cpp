@@ -290,10 +290,15 @@ namespace {
 
 // Mean square of each row, summed over acts[skip..]: one reading pass per layer (a norm)
 // instead of a squared copy and its mean.
-torch::Tensor summed_goodness(const std::vector<torch::Tensor>& acts, std::size_t skip, const torch::Tensor& like) {
+// Goodness (mean squared activity) summed over the activities from `skip` on; a squared
+// norm given for an activity (LayerOutput::squared_norms) saves its pass.
+torch::Tensor summed_goodness(const std::vector<torch::Tensor>& acts, const std::vector<torch::Tensor>& squared,
+                              std::size_t skip, const torch::Tensor& like) {
   auto total = torch::zeros({like.size(0)}, like.options());
-  for (std::size_t i = skip; i < acts.size(); ++i)
-    total = total + acts[i].norm(2, {1}).square() / static_cast<double>(acts[i].size(1));
+  for (std::size_t i = skip; i < acts.size(); ++i) {
+    const auto sq = i < squared.size() && squared[i].defined() ? squared[i] : acts[i].norm(2, {1}).square();
+    total = total + sq / static_cast<double>(acts[i].size(1));
+  }
   return total;
 }
 
@@ -305,7 +310,7 @@ torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(con
   std::vector<torch::Tensor> scores;
   for (std::int64_t c = 0; c < num_classes; ++c) {
     const auto labels = torch::full({n}, c, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
-    scores.push_back(summed_goodness(activations(overlay_label(x, labels, num_classes)), skip, x));
+    scores.push_back(summed_goodness(activations(overlay_label(x, labels, num_classes)), {}, skip, x));
   }
   return torch::stack(scores, 1);
 }
@@ -315,14 +320,22 @@ torch::Tensor goodness_scores(const std::vector<Rule*>& stack, const torch::Tens
   if (stack.empty()) throw std::invalid_argument("goodness_scores: the stack has no layer");
   std::vector<torch::Tensor> scores;
   stack.front()->forward_overlaid(x, num_classes, [&](std::int64_t /*label*/, LayerOutput bottom) {
-    auto acts = std::move(bottom.activations);
+    std::vector<torch::Tensor> acts, squared;
+    const auto gather = [&](LayerOutput& step) {
+      const bool has_squares = step.squared_norms.size() == step.activations.size();
+      for (std::size_t i = 0; i < step.activations.size(); ++i) {
+        acts.push_back(std::move(step.activations[i]));
+        squared.push_back(has_squares ? std::move(step.squared_norms[i]) : torch::Tensor());
+      }
+    };
+    gather(bottom);
     torch::Tensor h = std::move(bottom.output);
     for (std::size_t i = 1; i < stack.size(); ++i) {
       auto step = stack[i]->forward_with_activations(h);
-      for (auto& a : step.activations) acts.push_back(std::move(a));
+      gather(step);
       h = std::move(step.output);
     }
-    scores.push_back(summed_goodness(acts, skip, x));
+    scores.push_back(summed_goodness(acts, squared, skip, x));
   });
   return torch::stack(scores, 1);
 }

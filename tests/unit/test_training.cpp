@@ -74,6 +74,50 @@ TEST_CASE("goodness scores through a stack of rules equal the per-label passes",
   CHECK_THROWS(goodness_scores(std::vector<Rule*>{}, x, 4, 0));
 }
 
+namespace {
+// FixedLayer that also hands over its activity's squared norms from forward_overlaid, scaled
+// by `factor` so that a test can tell whether goodness_scores used them.
+class LayerWithSquares final : public Rule {
+ public:
+  LayerWithSquares(torch::Tensor w, double factor) : w_(std::move(w)), factor_(factor) {}
+  void fit(const LayerFit&, RunContext&) override {}
+  torch::Tensor forward(const torch::Tensor& x) override { return torch::relu(x.flatten(1).mm(w_)); }
+  void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
+                        const std::function<void(std::int64_t, LayerOutput)>& each) override {
+    for (std::int64_t c = 0; c < num_classes; ++c) {
+      auto out = forward_with_activations(overlay_label(x, torch::full({x.size(0)}, c, torch::kInt64), num_classes));
+      out.squared_norms = {out.activations[0].pow(2).sum(1) * factor_};
+      each(c, std::move(out));
+    }
+  }
+  std::vector<NamedTensor> state() const override { return {{"w", w_}}; }
+  void load_state(const std::vector<NamedTensor>&) override {}
+
+ private:
+  torch::Tensor w_;
+  double factor_;
+};
+}  // namespace
+
+TEST_CASE("goodness scores take the squared norms a rule hands over instead of recomputing them",
+          "[training][goodness]") {
+  torch::manual_seed(2);
+  const auto x = torch::rand({5, 20});
+  const auto w1 = torch::randn({20, 8}), w2 = torch::randn({8, 5});
+  FixedLayer top(w2);
+  LayerWithSquares exact(w1, 1.0), tripled(w1, 3.0);
+  const auto acts = [&](const torch::Tensor& v) {
+    const auto a = torch::relu(v.mm(w1));
+    return std::vector<torch::Tensor>{a, torch::relu(a.mm(w2))};
+  };
+  const auto reference = goodness_scores(acts, x, 4, 0);
+  CHECK(torch::allclose(goodness_scores(std::vector<Rule*>{&exact, &top}, x, 4, 0), reference, 1e-6, 1e-6));
+  // The bottom layer's goodness comes from the norms handed over (tripled), the top's is computed.
+  const auto bottom_only = goodness_scores(acts, x, 4, 0) - goodness_scores(acts, x, 4, 1);
+  CHECK(torch::allclose(goodness_scores(std::vector<Rule*>{&tripled, &top}, x, 4, 0), reference + 2 * bottom_only,
+                        1e-5, 1e-5));
+}
+
 TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at chance", "[training][head]") {
   testing::ScratchRun scratch("fit");
   auto& ctx = scratch.ctx;

@@ -39,6 +39,9 @@ struct LayerPlan {
 struct LayerOutput {
   torch::Tensor output;
   std::vector<torch::Tensor> activations;
+  /// Optional: each activation's row sums of squares (N), when the rule has them anyway;
+  /// goodness scoring then uses them instead of another pass. Empty, or one per activation.
+  std::vector<torch::Tensor> squared_norms;
 };
 
 /// A learning rule and the layer it trains. The host trains layers greedily bottom-up,

@@ -3,9 +3,74 @@
 #include <algorithm>
 #include <cmath>
 
+#include <ATen/Parallel.h>
+#include <hebbkit/vector_clones.hpp>
 #include <torch/torch.h>
 
 namespace hebbkit::ff {
+
+namespace {
+
+// Scoring runs these label after label on (1000, width) blocks: each replaces the four or
+// five passes torch would make over the block (shift, scale, ReLU, then a norm for the
+// goodness and one for the next layer's input) by one, which is what keeps scoring near
+// its GEMMs (issue 11). Sums of squares in 16 lanes so that the loop vectorises without
+// reassociating floats behind the compiler's back.
+constexpr int lanes = 16;
+
+// out[j] = max(in[j] + coef * column[j], 0); returns the sum of out[j]^2.
+HEBBKIT_VECTOR_CLONES float shifted_relu_row(const float* __restrict in, float coef, const float* __restrict column,
+                                             float* __restrict out, std::int64_t n) {
+  float acc[lanes] = {};
+  std::int64_t j = 0;
+  for (; j + lanes <= n; j += lanes)
+    for (int l = 0; l < lanes; ++l) {
+      const float v = std::max(in[j + l] + coef * column[j + l], 0.0f);
+      out[j + l] = v;
+      acc[l] += v * v;
+    }
+  float sum = 0;
+  for (; j < n; ++j) {
+    const float v = std::max(in[j] + coef * column[j], 0.0f);
+    out[j] = v;
+    sum += v * v;
+  }
+  for (int l = 0; l < lanes; ++l) sum += acc[l];
+  return sum;
+}
+
+// z[j] = max(z[j] * scale + bias[j], 0) in place; returns the sum of z[j]^2.
+HEBBKIT_VECTOR_CLONES float scaled_relu_row(float* __restrict z, float scale, const float* __restrict bias,
+                                            std::int64_t n) {
+  float acc[lanes] = {};
+  std::int64_t j = 0;
+  for (; j + lanes <= n; j += lanes)
+    for (int l = 0; l < lanes; ++l) {
+      const float v = std::max(z[j + l] * scale + bias[j + l], 0.0f);
+      z[j + l] = v;
+      acc[l] += v * v;
+    }
+  float sum = 0;
+  for (; j < n; ++j) {
+    const float v = std::max(z[j] * scale + bias[j], 0.0f);
+    z[j] = v;
+    sum += v * v;
+  }
+  for (int l = 0; l < lanes; ++l) sum += acc[l];
+  return sum;
+}
+
+// Where the one-pass loops apply: plain float tensors on the CPU, no graph to record.
+bool one_pass(std::initializer_list<const torch::Tensor*> tensors) {
+  if (torch::GradMode::is_enabled()) return false;
+  for (const auto* t : tensors)
+    if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat32) return false;
+  return true;
+}
+
+std::int64_t rows_per_task(std::int64_t width) { return std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(width, 1)); }
+
+}  // namespace
 
 torch::Tensor direction(const torch::Tensor& x) { return x / (x.norm(2, {1}, true) + 1e-6); }
 
@@ -74,25 +139,58 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
 }
 
 void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
-                          const std::function<void(std::int64_t, torch::Tensor)>& each, double input_scale) {
+                          const std::function<void(std::int64_t, Activity)>& each, double input_scale) {
   const auto& weight = layer->weight;
   const auto rest = x.slice(1, num_classes);
   const auto value = x.max().detach();  // what overlay_label writes
   const auto row_scale = input_scale / ((rest.pow(2).sum(1, true) + value * value).sqrt() + 1e-6);
-  const auto shared = torch::mm(rest, weight.slice(1, num_classes).t()) * row_scale + layer->bias;
-  const auto label_scale = (value * row_scale).squeeze(1);  // (N)
-  const bool in_place = !torch::GradMode::is_enabled();
+  const auto shared = (torch::mm(rest, weight.slice(1, num_classes).t()) * row_scale + layer->bias).contiguous();
+  const auto label_scale = (value * row_scale).squeeze(1).contiguous();  // (N)
+  if (!one_pass({&shared, &weight})) {
+    for (std::int64_t c = 0; c < num_classes; ++c) {
+      auto z = torch::relu(torch::addr(shared, label_scale, weight.select(1, c)));  // shared + label_scale (x) column c
+      auto squared = z.pow(2).sum(1);
+      each(c, {std::move(z), std::move(squared)});
+    }
+    return;
+  }
+  const std::int64_t rows = shared.size(0), width = shared.size(1);
   for (std::int64_t c = 0; c < num_classes; ++c) {
-    auto z = torch::addr(shared, label_scale, weight.select(1, c));  // shared + label_scale (x) column c
-    each(c, in_place ? z.relu_() : torch::relu(z));
+    const auto column = weight.select(1, c).contiguous();
+    auto z = torch::empty_like(shared);
+    auto squared = torch::empty({rows}, shared.options());
+    const float *in = shared.data_ptr<float>(), *col = column.data_ptr<float>(), *coef = label_scale.data_ptr<float>();
+    float *out = z.data_ptr<float>(), *sq = squared.data_ptr<float>();
+    at::parallel_for(0, rows, rows_per_task(width), [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i)
+        sq[i] = shifted_relu_row(in + i * width, coef[i], col, out + i * width, width);
+    });
+    each(c, {std::move(z), std::move(squared)});
   }
 }
 
+Activity activity(torch::nn::Linear& layer, const Activity& x, double input_scale) {
+  auto z = torch::mm(x.value, layer->weight.t());
+  if (!one_pass({&z, &layer->bias})) {
+    // Under autograd from the norm, whose gradient at an all-zero row is 0 (sqrt's is not).
+    z = torch::relu(z * (input_scale / (x.value.norm(2, {1}, true) + 1e-6)) + layer->bias);
+    auto squared = z.pow(2).sum(1);
+    return {std::move(z), std::move(squared)};
+  }
+  const auto row_scale = (input_scale / (x.squared_norm.sqrt() + 1e-6)).contiguous();
+  const auto bias = layer->bias.contiguous();
+  const std::int64_t rows = z.size(0), width = z.size(1);
+  auto squared = torch::empty({rows}, z.options());
+  float *out = z.data_ptr<float>(), *sq = squared.data_ptr<float>();
+  const float *scale = row_scale.data_ptr<float>(), *b = bias.data_ptr<float>();
+  at::parallel_for(0, rows, rows_per_task(width), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) sq[i] = scaled_relu_row(out + i * width, scale[i], b, width);
+  });
+  return {std::move(z), std::move(squared)};
+}
+
 torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double input_scale) {
-  const auto row_scale = input_scale / (x.norm(2, {1}, true) + 1e-6);
-  auto z = torch::mm(x, layer->weight.t());
-  if (torch::GradMode::is_enabled()) return torch::relu(z * row_scale + layer->bias);
-  return z.mul_(row_scale).add_(layer->bias).relu_();
+  return activity(layer, Activity{x, x.pow(2).sum(1)}, input_scale).value;
 }
 
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,

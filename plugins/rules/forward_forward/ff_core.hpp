@@ -58,21 +58,29 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
                       std::int64_t positives, const LayerObjective& objective, torch::Tensor* running_mean,
                       torch::Tensor* activity = nullptr);
 
+/// A layer's activity in scoring with its rows' sums of squares: its goodness and the next
+/// layer's input normalisation both need them, and they come free with the activity.
+struct Activity {
+  torch::Tensor value;         ///< (N, width)
+  torch::Tensor squared_norm;  ///< (N): value.pow(2).sum(1)
+};
 /// The bottom layer's activity relu(W direction(overlay(x, c)) + b) for every label c,
 /// handed to `each(c, activity)` in label order; x: (N, D) rows, overlay as overlay_label.
 /// Overlaid rows differ only in their first num_classes features and all have the same
 /// norm, so the product is computed once on the other features and label c adds
 /// (overlay value / norm) times column c of W: one product for all labels instead of one
-/// per label. Differentiable in x.
+/// per label. Differentiable in x; outside autograd on the CPU, each label's activity and
+/// its squares are one pass over the shared product.
 void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std::int64_t num_classes,
-                          const std::function<void(std::int64_t, torch::Tensor)>& each, double input_scale = 1.0);
-
+                          const std::function<void(std::int64_t, Activity)>& each, double input_scale = 1.0);
 /// relu(W direction(x) input_scale + b), a layer's activity, with the normalisation as a row
-/// scale of the product (no normalised copy of x) and, outside autograd, the rest in place:
-/// what scoring runs above the first layer, label after label. Equal to the plain form to
-/// float rounding.
+/// scale of the product (from x's squared norms: no normalised copy of x) and, outside
+/// autograd on the CPU, scale, bias, ReLU and squares in one pass over the product: what
+/// scoring runs above the first layer, label after label. Equal to the plain form to float
+/// rounding.
+Activity activity(torch::nn::Linear& layer, const Activity& x, double input_scale = 1.0);
+/// The same for a bare input (its squared norms computed here).
 torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double input_scale = 1.0);
-
 /// out = [positive rows `index`; negative rows `index`], the batch train_step takes, gathered
 /// straight into `out` (resized as needed) without an intermediate copy.
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,

@@ -194,16 +194,21 @@ class ForwardForward final : public hebbkit::Rule {
   // The first layer's product is shared between labels (ff::first_layer_overlaid).
   void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
                         const std::function<void(std::int64_t, hebbkit::LayerOutput)>& each) override {
-    hebbkit::ff::first_layer_overlaid(layers_.front().linear, x.flatten(1), num_classes,
-                                      [&](std::int64_t label, torch::Tensor bottom) {
-                                        std::vector<torch::Tensor> acts{std::move(bottom)};
-                                        for (std::size_t i = 1; i < layers_.size(); ++i)
-                                          acts.push_back(hebbkit::ff::activity(layers_[i].linear, acts.back(),
-                                                                               input_scale(i)));
-                                        auto output = output_of(acts);
-                                        each(label, {std::move(output), std::move(acts)});
-                                      },
-                                      input_scale(0));
+    hebbkit::ff::first_layer_overlaid(
+        layers_.front().linear, x.flatten(1), num_classes,
+        [&](std::int64_t label, hebbkit::ff::Activity bottom) {
+          std::vector<hebbkit::ff::Activity> layers{std::move(bottom)};
+          for (std::size_t i = 1; i < layers_.size(); ++i)
+            layers.push_back(hebbkit::ff::activity(layers_[i].linear, layers.back(), input_scale(i)));
+          hebbkit::LayerOutput out;
+          for (auto& a : layers) {
+            out.activations.push_back(std::move(a.value));
+            out.squared_norms.push_back(std::move(a.squared_norm));
+          }
+          out.output = output_of(out.activations);
+          each(label, std::move(out));
+        },
+        input_scale(0));
   }
 
   std::vector<torch::Tensor> parameters() override {

@@ -131,9 +131,10 @@ TEST_CASE("one product for all labels gives the first layer's activity of every 
   torch::nn::Linear layer(30, 16);
   auto x = (torch::rand({7, 30}) * 0.8).requires_grad_();
   std::vector<torch::Tensor> shared;
-  ff::first_layer_overlaid(layer, x, 10, [&](std::int64_t c, torch::Tensor a) {
+  ff::first_layer_overlaid(layer, x, 10, [&](std::int64_t c, ff::Activity a) {
     CHECK(c == static_cast<std::int64_t>(shared.size()));
-    shared.push_back(a);
+    CHECK(torch::allclose(a.squared_norm, a.value.pow(2).sum(1), 1e-5, 1e-6));
+    shared.push_back(a.value);
   });
   REQUIRE(shared.size() == 10);
   for (std::int64_t c = 0; c < 10; ++c) {
@@ -153,8 +154,9 @@ TEST_CASE("one product for all labels gives the first layer's activity of every 
   // Without autograd (scoring) the same activities, computed in place.
   torch::NoGradGuard no_grad;
   std::int64_t seen = 0;
-  ff::first_layer_overlaid(layer, x, 10, [&](std::int64_t c, torch::Tensor a) {
-    CHECK(torch::allclose(a, direct[c], 1e-5, 1e-6));
+  ff::first_layer_overlaid(layer, x, 10, [&](std::int64_t c, ff::Activity a) {
+    CHECK(torch::allclose(a.value, direct[c], 1e-5, 1e-6));
+    CHECK(torch::allclose(a.squared_norm, direct[c].pow(2).sum(1), 1e-5, 1e-6));
     ++seen;
   });
   CHECK(seen == 10);
@@ -176,6 +178,10 @@ TEST_CASE("a layer's activity with its input's normalisation as a row scale equa
   CHECK(torch::allclose(g_scaled, g_plain, 1e-4, 1e-6));
   torch::NoGradGuard no_grad;
   CHECK(torch::allclose(ff::activity(layer, x, scale), plain, 1e-5, 1e-6));
+  // With the input's squared norms given, the one-pass loop: the same activity and its squares.
+  const auto a = ff::activity(layer, ff::Activity{x, x.pow(2).sum(1)}, scale);
+  CHECK(torch::allclose(a.value, plain, 1e-5, 1e-6));
+  CHECK(torch::allclose(a.squared_norm, plain.pow(2).sum(1), 1e-5, 1e-6));
 }
 
 TEST_CASE("the generalised step gives autograd's gradient: sum goodness, RMS inputs, peer normalisation", "[ff]") {
