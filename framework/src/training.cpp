@@ -152,6 +152,19 @@ void check_closed_form(const std::vector<torch::Tensor>& parameters, const Autog
 
 }  // namespace
 
+double classifier_lr(const ClassifierTraining& t, std::int64_t epoch) {
+  if (t.restart_epochs <= 0)
+    return t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / std::max<std::int64_t>(1, t.lr_step)));
+  // Find the cycle `epoch` falls in: cycles of T0, T0 m, T0 m^2, ... epochs.
+  std::int64_t length = t.restart_epochs, into = epoch;
+  while (into >= length) {
+    into -= length;
+    length *= std::max<std::int64_t>(1, t.restart_mult);
+  }
+  constexpr double pi = 3.14159265358979323846;
+  return t.lr * 0.5 * (1.0 + std::cos(pi * static_cast<double>(into) / static_cast<double>(length)));
+}
+
 void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
@@ -194,10 +207,9 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
   double train_accuracy = -1;
   std::int64_t classes = 0;
   bool closed_form_checked = false;
-  const std::int64_t step = std::max<std::int64_t>(1, t.lr_step);
   const torch::Tensor in_place = t.closed_form && train.precomputed() ? train.all() : torch::Tensor();
   for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
-    const double lr = t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / step));
+    const double lr = classifier_lr(t, epoch);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     double loss_sum = 0;
     std::int64_t correct = 0;

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -116,6 +117,30 @@ TEST_CASE("goodness scores take the squared norms a rule hands over instead of r
   const auto bottom_only = goodness_scores(acts, x, 4, 0) - goodness_scores(acts, x, 4, 1);
   CHECK(torch::allclose(goodness_scores(std::vector<Rule*>{&tripled, &top}, x, 4, 0), reference + 2 * bottom_only,
                         1e-5, 1e-5));
+}
+
+TEST_CASE("classifier learning rates: decay, steps, and cosine cycles with warm restarts", "[training][head]") {
+  ClassifierTraining t;
+  t.lr = 0.05;
+  CHECK(classifier_lr(t, 7) == Approx(0.05));
+  t.lr_decay = 0.5;
+  CHECK(classifier_lr(t, 2) == Approx(0.0125));
+  t.lr_step = 2;
+  CHECK(classifier_lr(t, 3) == Approx(0.025));
+  // PyTorch's CosineAnnealingWarmRestarts(T_0=10, T_mult=2), stepped per epoch: cycles of
+  // 10, 20, 40 epochs starting at 0, 10, 30; halfway through each the rate is half.
+  t.restart_epochs = 10;
+  t.restart_mult = 2;
+  CHECK(classifier_lr(t, 0) == Approx(0.05));
+  CHECK(classifier_lr(t, 5) == Approx(0.025));
+  CHECK(classifier_lr(t, 9) == Approx(0.05 * 0.5 * (1 + std::cos(M_PI * 0.9))));
+  CHECK(classifier_lr(t, 10) == Approx(0.05));
+  CHECK(classifier_lr(t, 20) == Approx(0.025));
+  CHECK(classifier_lr(t, 30) == Approx(0.05));
+  CHECK(classifier_lr(t, 50) == Approx(0.025));
+  CHECK(classifier_lr(t, 149) == Approx(0.05 * 0.5 * (1 + std::cos(M_PI * 79.0 / 80.0))));
+  t.restart_mult = 1;
+  CHECK(classifier_lr(t, 25) == Approx(0.025));
 }
 
 TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at chance", "[training][head]") {

@@ -62,7 +62,8 @@ struct CrossEntropyStep {
 CrossEntropyStep cross_entropy_step(const torch::Tensor& logits, const torch::Tensor& labels);
 
 /// How `fit_classifier` trains: Adam (or SGD) over `epochs` passes of shuffled minibatches, the
-/// learning rate multiplied by `lr_decay` after every `lr_step` epochs.
+/// learning rate multiplied by `lr_decay` after every `lr_step` epochs, or (restart_epochs > 0)
+/// annealed on a cosine from `lr` to 0 and restarted (see classifier_lr).
 struct ClassifierTraining {
   std::string label;          ///< progress label and divergence message, e.g. "softmax head"
   std::int64_t epochs = 1;
@@ -74,6 +75,11 @@ struct ClassifierTraining {
   std::string optimizer = "adam";  ///< "adam" or "sgd" (with momentum)
   double momentum = 0.0;           ///< SGD's momentum
   std::int64_t lr_step = 1;        ///< lr_decay applies every lr_step epochs (1: exponential; more: step schedule)
+  /// > 0: cosine annealing with warm restarts (Loshchilov & Hutter's SGDR, as PyTorch's
+  /// CosineAnnealingWarmRestarts stepped once per epoch): the first cycle lasts this many
+  /// epochs, each next one restart_mult times longer; lr_decay and lr_step are then unused.
+  std::int64_t restart_epochs = 0;
+  std::int64_t restart_mult = 1;
   /// Called with true before each epoch's updates and false before evaluating, for models
   /// whose layers behave differently in training (dropout, batch norm); may be empty.
   std::function<void(bool)> train_mode;
@@ -92,6 +98,9 @@ struct ClassifierTraining {
   /// gradient differs. Dropout off the CPU draws from another generator: no closed form there.
   std::function<ClosedFormStep(const RowSelection& inputs, const torch::Tensor& labels)> closed_form;
 };
+
+/// The learning rate of epoch `epoch` (from 0) under t's schedule.
+double classifier_lr(const ClassifierTraining& t, std::int64_t epoch);
 
 /// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it
 /// logs the metrics loss, train_accuracy, lr and (with validation inputs) val_accuracy,

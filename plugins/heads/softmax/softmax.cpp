@@ -19,6 +19,11 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
         real("lr", 1e-3, "learning rate at epoch 0").at_least(0),
         real("lr_decay", 1.0, "learning rate is multiplied by this after every lr_step epochs").in_range(0, 1),
         integer("lr_step", 1, "epochs between learning-rate decays (1: exponential; more: a step schedule)").at_least(1),
+        integer("restart_epochs", 0,
+                "> 0: cosine annealing from lr to 0 with warm restarts (SGDR), the first cycle this many epochs "
+                "(replaces lr_decay and lr_step)")
+            .at_least(0),
+        integer("restart_mult", 1, "each cosine cycle is this many times longer than the one before").at_least(1),
         real("weight_decay", 0.0, "L2 penalty (the optimizer's weight_decay)").at_least(0),
         choice("optimizer", "adam", {"adam", "sgd"}, "Adam, or SGD with momentum"),
         real("momentum", 0.0, "SGD's momentum").in_range(0, 1),
@@ -32,9 +37,16 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   explicit SoftmaxHead(const hebbkit::Params& p)
       : epochs_(p.integer("epochs")), batch_(p.integer("batch")), lr_step_(p.integer("lr_step")), lr_(p.real("lr")),
         lr_decay_(p.real("lr_decay")), weight_decay_(p.real("weight_decay")), momentum_(p.real("momentum")),
-        dropout_(p.real("dropout")), optimizer_(p.string("optimizer")), batch_norm_(p.boolean("batch_norm")) {
+        dropout_(p.real("dropout")), restart_epochs_(p.integer("restart_epochs")),
+        restart_mult_(p.integer("restart_mult")), optimizer_(p.string("optimizer")),
+        batch_norm_(p.boolean("batch_norm")) {
     if (optimizer_ == "adam" && momentum_ != 0.0)
       p.fail("momentum", "momentum is SGD's; Adam has its own moments (set optimizer: sgd)");
+    if (restart_epochs_ > 0 && (lr_decay_ != 1.0 || lr_step_ != 1))
+      p.fail(lr_decay_ != 1.0 ? "lr_decay" : "lr_step",
+             "the cosine schedule (restart_epochs > 0) sets the learning rate itself; leave lr_decay and lr_step out");
+    if (restart_epochs_ == 0 && restart_mult_ != 1)
+      p.fail("restart_mult", "restart_mult lengthens the cosine cycles: it needs restart_epochs > 0");
   }
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
@@ -48,6 +60,8 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     training.optimizer = optimizer_;
     training.momentum = momentum_;
     training.lr_step = lr_step_;
+    training.restart_epochs = restart_epochs_;
+    training.restart_mult = restart_mult_;
     training.train_mode = [&](bool on) { training_ = on; };
     // The gradient is short: d loss / d logits = (softmax - onehot) / B, and batch norm and
     // dropout act on the fixed features, before the only parameters. Dropout off the CPU
@@ -118,6 +132,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
 
   std::int64_t epochs_, batch_, lr_step_;
   double lr_, lr_decay_, weight_decay_, momentum_, dropout_;
+  std::int64_t restart_epochs_, restart_mult_;
   std::string optimizer_;
   bool batch_norm_;
   bool training_ = false;
