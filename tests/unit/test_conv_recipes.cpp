@@ -127,4 +127,7 @@ TEST_CASE("conv layers refuse what they cannot take, before anything runs", "[kr
   CHECK_THROWS_WITH(f.resolve({"layers.0.rule.k=9"}), Contains("k = 9 must not exceed kernels = 8"));
   CHECK_THROWS_WITH(f.resolve({"depth=3"}), Contains("depth: depth = 3 but the recipe has 2 layer(s)"));
   CHECK_THROWS_WITH(f.resolve({"head.momentum=0.9"}), Contains("momentum is SGD's"));
+  CHECK_THROWS_WITH(f.resolve({"head.restart_epochs=10", "head.lr_decay=0.9"}),
+                    Contains("head.lr_decay: the cosine schedule (restart_epochs > 0) sets the learning rate itself"));
+  CHECK_THROWS_WITH(f.resolve({"head.restart_mult=2"}), Contains("head.restart_mult: restart_mult lengthens"));
 }
