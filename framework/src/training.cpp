@@ -300,10 +300,9 @@ torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_cla
 
 namespace {
 
-// Mean square of each row, summed over acts[skip..]: one reading pass per layer (a norm)
+// Mean square of each row, summed over acts[skip..]: a squared norm handed over for an
+// activity (LayerOutput::squared_norms) is used as it is, else one reading pass (a norm)
 // instead of a squared copy and its mean.
-// Goodness (mean squared activity) summed over the activities from `skip` on; a squared
-// norm given for an activity (LayerOutput::squared_norms) saves its pass.
 torch::Tensor summed_goodness(const std::vector<torch::Tensor>& acts, const std::vector<torch::Tensor>& squared,
                               std::size_t skip, const torch::Tensor& like) {
   auto total = torch::zeros({like.size(0)}, like.options());

@@ -18,20 +18,20 @@ namespace {
 // reassociating floats behind the compiler's back.
 constexpr int lanes = 16;
 
-// out[j] = max(in[j] + coef * column[j], 0); returns the sum of out[j]^2.
-HEBBKIT_VECTOR_CLONES float shifted_relu_row(const float* __restrict in, float coef, const float* __restrict column,
-                                             float* __restrict out, std::int64_t n) {
+// out[j] = max(pre(j), 0) for j < n; returns the sum of out[j]^2.
+template <class Pre>
+inline float relu_row_body(Pre pre, float* __restrict out, std::int64_t n) {
   float acc[lanes] = {};
   std::int64_t j = 0;
   for (; j + lanes <= n; j += lanes)
     for (int l = 0; l < lanes; ++l) {
-      const float v = std::max(in[j + l] + coef * column[j + l], 0.0f);
+      const float v = std::max(pre(j + l), 0.0f);
       out[j + l] = v;
       acc[l] += v * v;
     }
   float sum = 0;
   for (; j < n; ++j) {
-    const float v = std::max(in[j] + coef * column[j], 0.0f);
+    const float v = std::max(pre(j), 0.0f);
     out[j] = v;
     sum += v * v;
   }
@@ -39,25 +39,16 @@ HEBBKIT_VECTOR_CLONES float shifted_relu_row(const float* __restrict in, float c
   return sum;
 }
 
-// z[j] = max(z[j] * scale + bias[j], 0) in place; returns the sum of z[j]^2.
-HEBBKIT_VECTOR_CLONES float scaled_relu_row(float* __restrict z, float scale, const float* __restrict bias,
-                                            std::int64_t n) {
-  float acc[lanes] = {};
-  std::int64_t j = 0;
-  for (; j + lanes <= n; j += lanes)
-    for (int l = 0; l < lanes; ++l) {
-      const float v = std::max(z[j + l] * scale + bias[j + l], 0.0f);
-      z[j + l] = v;
-      acc[l] += v * v;
-    }
-  float sum = 0;
-  for (; j < n; ++j) {
-    const float v = std::max(z[j] * scale + bias[j], 0.0f);
-    z[j] = v;
-    sum += v * v;
-  }
-  for (int l = 0; l < lanes; ++l) sum += acc[l];
-  return sum;
+// target_clones does not take templates: one clone set per pre-activation, the body inlined.
+// The first layer's label c: out[j] = max(in[j] + coef * column[j], 0).
+HEBBKIT_VECTOR_CLONES float shifted_relu_row(const float* __restrict in, float coef, const float* __restrict column,
+                                             float* __restrict out, std::int64_t n) {
+  return relu_row_body([&](std::int64_t j) { return in[j] + coef * column[j]; }, out, n);
+}
+
+// A layer above: z[j] = max(z[j] * scale + bias[j], 0) in place.
+HEBBKIT_VECTOR_CLONES float scaled_relu_row(float* z, float scale, const float* __restrict bias, std::int64_t n) {
+  return relu_row_body([&](std::int64_t j) { return z[j] * scale + bias[j]; }, z, n);
 }
 
 // Where the one-pass loops apply: plain float tensors on the CPU, no graph to record.
@@ -177,7 +168,8 @@ Activity activity(torch::nn::Linear& layer, const Activity& x, double input_scal
     auto squared = z.pow(2).sum(1);
     return {std::move(z), std::move(squared)};
   }
-  const auto row_scale = (input_scale / (x.squared_norm.sqrt() + 1e-6)).contiguous();
+  const auto squared_in = x.squared_norm.defined() ? x.squared_norm : x.value.pow(2).sum(1);
+  const auto row_scale = (input_scale / (squared_in.sqrt() + 1e-6)).contiguous();
   const auto bias = layer->bias.contiguous();
   const std::int64_t rows = z.size(0), width = z.size(1);
   auto squared = torch::empty({rows}, z.options());
@@ -190,7 +182,7 @@ Activity activity(torch::nn::Linear& layer, const Activity& x, double input_scal
 }
 
 torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double input_scale) {
-  return activity(layer, Activity{x, x.pow(2).sum(1)}, input_scale).value;
+  return activity(layer, Activity{x, {}}, input_scale).value;
 }
 
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,

@@ -62,7 +62,7 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
 /// layer's input normalisation both need them, and they come free with the activity.
 struct Activity {
   torch::Tensor value;         ///< (N, width)
-  torch::Tensor squared_norm;  ///< (N): value.pow(2).sum(1)
+  torch::Tensor squared_norm;  ///< (N): value.pow(2).sum(1); may be undefined on an input to activity()
 };
 /// The bottom layer's activity relu(W direction(overlay(x, c)) + b) for every label c,
 /// handed to `each(c, activity)` in label order; x: (N, D) rows, overlay as overlay_label.
@@ -79,7 +79,7 @@ void first_layer_overlaid(torch::nn::Linear& layer, const torch::Tensor& x, std:
 /// scoring runs above the first layer, label after label. Equal to the plain form to float
 /// rounding.
 Activity activity(torch::nn::Linear& layer, const Activity& x, double input_scale = 1.0);
-/// The same for a bare input (its squared norms computed here).
+/// The same for a bare input (its squared norms computed only where the one pass needs them).
 torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double input_scale = 1.0);
 /// out = [positive rows `index`; negative rows `index`], the batch train_step takes, gathered
 /// straight into `out` (resized as needed) without an intermediate copy.
