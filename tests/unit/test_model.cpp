@@ -116,3 +116,64 @@ TEST_CASE("the train stage saves a checkpoint after every layer", "[model][check
   CHECK(io::load_npy(f.dir / "run/model/layer1_weights.npy").sizes() == torch::IntArrayRef{20, 30});
   CHECK(std::filesystem::exists(f.dir / "run/model/rng_state.npy"));
 }
+
+TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]") {
+  ReopenFixture f;
+  const std::string data = "validation: 50, preprocess: [flatten, center, unit_norm]}\n";
+  const std::string two_layers = "layers: [{rule: {name: krotov, hidden: 30, k: 3, epochs: 2}},\n"
+                                 "         {rule: {name: krotov, hidden: 20, k: 3, epochs: 2}}]\n";
+  REQUIRE(testing::run_file(f.recipe("parent", data + two_layers + "head: {name: softmax, epochs: 2}\n"),
+                            f.dir / "parent")
+              .status == "completed");
+  const std::string reuse = "reuse: {run: '" + (f.dir / "parent").string() + "', layers: 1}\n";
+
+  SECTION("the layers reused are the run's, those above train, and a resume needs nothing else") {
+    const auto file = f.recipe("child", data + two_layers + reuse + "head: {name: softmax, epochs: 3, lr: 0.01}\n");
+    REQUIRE(testing::run_file(file, f.dir / "child").status == "completed");
+    CHECK(torch::equal(io::load_npy(f.dir / "parent/model/layer0_weights.npy"),
+                       io::load_npy(f.dir / "child/model/layer0_weights.npy")));
+    const auto saved = testing::read_json(f.dir / "child/model/model.json");
+    CHECK(saved["layers_trained"] == 2);
+    CHECK(io::load_npy(f.dir / "child/model/layer1_weights.npy").sizes() == torch::IntArrayRef{20, 30});
+    const auto summary = testing::read_json(f.dir / "child/summary.json");
+    CHECK(summary["reused"]["layers"] == 1);
+    CHECK(summary["reused"]["run"].get<std::string>().find("parent") != std::string::npos);
+    CHECK(testing::read_json(f.dir / "child/manifest.json")["reused"] == summary["reused"]);
+    std::ifstream log(f.dir / "child/log.txt");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK_THAT(text, Contains("(reuse), not trained again"));
+    CHECK(text.find("training with rule 'krotov'") != std::string::npos);  // layer 1 trains
+
+    // The child's own model/ holds everything: it reopens with the run it reused gone.
+    std::filesystem::rename(f.dir / "parent", f.dir / "gone");
+    CHECK(testing::reopen_run(f.dir / "child", f.dir / "again", "evaluate").status == "completed");
+  }
+  SECTION("layers: 0 takes every layer the run trained, up to depth") {
+    const auto file = f.recipe("head_only", data + two_layers + "depth: 1\nreuse: {run: '" +
+                                                (f.dir / "parent").string() + "'}\nhead: {name: softmax, epochs: 2}\n");
+    const auto recipe = testing::resolve_file(file);
+    REQUIRE(recipe.reuse);
+    CHECK(recipe.reuse->layers == 1);
+    REQUIRE(testing::run_file(file, f.dir / "head_only").status == "completed");
+    CHECK(torch::equal(io::load_npy(f.dir / "parent/model/layer0_weights.npy"),
+                       io::load_npy(f.dir / "head_only/model/layer0_weights.npy")));
+  }
+  SECTION("another layer, other data or a missing run is an error naming the key") {
+    const auto check = [&](const std::string& body, const std::string& message,
+                           const std::vector<std::string>& overrides = {}) {
+      CHECK_THROWS_WITH(testing::resolve_file(f.recipe("bad", body), overrides), Contains(message));
+    };
+    check(data + "layers: [{rule: {name: krotov, hidden: 31, k: 3, epochs: 2}}]\n" + reuse +
+              "head: {name: softmax}\n",
+          "layers.0.rule.hidden: 31 here, 30 in the run reused");
+    check("validation: 60, preprocess: [flatten, center, unit_norm]}\n" + two_layers + reuse + "head: {name: softmax}\n",
+          "dataset.validation: 60 here, 50 in the run reused");
+    check(data + two_layers + reuse + "head: {name: softmax}\n", "seed: 1 here, 0 in the run reused", {"seed=1"});
+    check(data + two_layers + "reuse: {run: '" + (f.dir / "parent").string() + "', layers: 3}\n" +
+              "head: {name: softmax}\n",
+          "reuse.layers: 3 layers to reuse, but the recipe builds 2");
+    check(data + two_layers + "reuse: {run: '" + (f.dir / "nowhere").string() + "'}\nhead: {name: softmax}\n",
+          "reuse.run: no such run folder");
+    check(data + two_layers + "reuse: {layers: 1}\nhead: {name: softmax}\n", "reuse.run");
+  }
+}

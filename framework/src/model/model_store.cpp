@@ -80,8 +80,12 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
   io::write_atomic(folder / "model.json", manifest.dump(2) + "\n");
 }
 
-TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path& folder, torch::Device device,
-                      bool restore_rng) {
+namespace {
+
+// What load() and load_layers() share: the first `layer_count` layers (all when nullopt)
+// and, with `head`, the head.
+TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs::path& folder, torch::Device device,
+                            std::optional<std::size_t> layer_count, bool head, bool restore_rng) {
   const fs::path file = folder / "model.json";
   if (!fs::exists(file))
     throw DataError(fmt::format("{}: no saved model (model.json missing); was the run trained?", folder.string()));
@@ -104,15 +108,18 @@ TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path
     if (progress.preprocess_fitted)
       model.preprocessor().load_state(load_part(folder, manifest["preprocess"]["tensors"], device));
     const auto& layers = manifest.at("layers");
-    if (layers.size() > recipe.layers.size())
-      throw DataError(fmt::format("{}: holds {} trained layers, the recipe has {}", folder.string(), layers.size(),
+    const std::size_t count = layer_count.value_or(layers.size());
+    if (count > layers.size())
+      throw DataError(fmt::format("{}: holds {} trained layers, {} wanted", folder.string(), layers.size(), count));
+    if (count > recipe.layers.size())
+      throw DataError(fmt::format("{}: holds {} trained layers, the recipe has {}", folder.string(), count,
                                   recipe.layers.size()));
-    for (std::size_t i = 0; i < layers.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       check_part(layers[i], recipe.layers[i], folder);
       model.layer(i).load_state(load_part(folder, layers[i].at("tensors"), device));
     }
-    progress.layers_trained = layers.size();
-    if (manifest.value("head_trained", false)) {
+    progress.layers_trained = count;
+    if (head && manifest.value("head_trained", false)) {
       check_part(manifest.at("head"), recipe.head, folder);
       model.head().load_state(load_part(folder, manifest["head"].at("tensors"), device));
       progress.head_trained = true;
@@ -125,6 +132,20 @@ TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path
     if (what.rfind(folder.string(), 0) == 0) throw;
     throw DataError(fmt::format("{}: {}", folder.string(), what));
   }
+  return progress;
+}
+
+}  // namespace
+
+TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path& folder, torch::Device device,
+                      bool restore_rng) {
+  return load_parts(model, recipe, folder, device, std::nullopt, /*head=*/true, restore_rng);
+}
+
+TrainingProgress load_layers(Model& model, const recipe::Recipe& recipe, const fs::path& folder, std::size_t count,
+                             torch::Device device) {
+  auto progress = load_parts(model, recipe, folder, device, count, /*head=*/false, /*restore_rng=*/false);
+  progress.reused_from = folder.parent_path();
   return progress;
 }
 

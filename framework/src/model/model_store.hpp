@@ -21,6 +21,9 @@ struct TrainingProgress {
   std::size_t layers_trained = 0;
   bool head_trained = false;
   bool preprocess_fitted = false;
+  /// The run whose layers [0, layers_trained) were loaded (`reuse:`); empty when they are
+  /// this run's own.
+  std::filesystem::path reused_from;
 };
 
 /// A fresh, untrained model with new plugin instances built from the recipe.
@@ -38,6 +41,12 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
 /// the saved state (resume); reopening for evaluation leaves it alone.
 TrainingProgress load(Model& model, const recipe::Recipe& recipe, const std::filesystem::path& folder,
                       torch::Device device, bool restore_rng);
+
+/// Restores the preprocessing and the first `count` layers of the model in `folder` — another
+/// run's, for `reuse:` — leaving the head untrained and torch's generator alone. Throws
+/// DataError as load() does, and when `folder` holds fewer than `count` layers.
+TrainingProgress load_layers(Model& model, const recipe::Recipe& recipe, const std::filesystem::path& folder,
+                             std::size_t count, torch::Device device);
 
 /// A checkpoint inside the training of one part ("layers.<i>" or "head").
 struct PartialCheckpoint {

@@ -74,6 +74,9 @@ json new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch
       {"status", "running"},
   };
   if (!options.reopen.empty()) manifest["parent"] = fs::absolute(options.reopen).lexically_normal().string();
+  if (recipe.reuse)
+    manifest["reused"] = {{"run", fs::absolute(recipe.reuse->run).lexically_normal().string()},
+                          {"layers", recipe.reuse->layers}};
   return manifest;
 }
 
@@ -128,6 +131,13 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
     progress = model::load(model, recipe, store.dir() / "model", ctx.device(), /*restore_rng=*/true);
     ctx.info("resuming: {} of {} layer(s) trained, head {}", progress.layers_trained, recipe.layers.size(),
              progress.head_trained ? "trained" : "not trained");
+  } else if (recipe.reuse) {
+    ctx.set_stage("setup");
+    const auto& reuse = *recipe.reuse;
+    progress = model::load_layers(model, recipe, reuse.run / "model", reuse.layers, ctx.device());
+    ctx.info("{} come trained from {} (reuse)",
+             reuse.layers == 1 ? std::string("layer 0") : fmt::format("layers 0-{}", reuse.layers - 1),
+             reuse.run.string());
   }
 
   // A resumed run skips the stages it finished before it stopped.
@@ -188,11 +198,16 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
     // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
     YAML::Node resolved = YAML::Clone(recipe.doc->root);
     resolved["name"] = recipe.name;
+    if (recipe.reuse) {  // as resolved, so that a resume from elsewhere finds the same layers
+      resolved["reuse"]["run"] = fs::absolute(recipe.reuse->run).lexically_normal().string();
+      resolved["reuse"]["layers"] = recipe.reuse->layers;
+    }
     store->write_text("recipe.resolved.yaml", recipe::to_yaml(resolved));
     manifest = new_manifest(recipe, options, device);
     summary = {{"recipe", recipe.name}, {"seed", recipe.seed}};
     summary["artifacts"] = json::array();
     if (!options.reopen.empty()) summary["parent"] = manifest["parent"];
+    if (recipe.reuse) summary["reused"] = manifest["reused"];
   }
   summary["status"] = "running";
   store->write_json("manifest.json", manifest);

@@ -8,6 +8,7 @@
 #include "hebbkit/errors.hpp"
 #include "hebbkit/preprocess.hpp"
 #include "hebbkit/training.hpp"
+#include "recipe/reuse.hpp"
 #include "recipe/schema_check.hpp"
 #include "stages/stage.hpp"
 
@@ -15,8 +16,8 @@ namespace hebbkit::recipe {
 namespace {
 
 // `sweep` is read by `hebbkit sweep` (sweep/spec.cpp); a plain run ignores it.
-const std::vector<std::string> top_level_keys = {"schema", "name",   "description", "seed",  "dataset",
-                                                 "layers", "depth",  "head",        "stages", "sweep"};
+const std::vector<std::string> top_level_keys = {"schema", "name", "description", "seed",   "dataset", "layers",
+                                                 "depth",  "reuse", "head",       "stages", "sweep"};
 
 struct Resolver {
   std::shared_ptr<const Document> doc;
@@ -304,6 +305,14 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry, Sta
   else
     recipe.head = r.plugin(root["head"], "head", PluginKind::Head);
   r.stages(root, recipe, start);
+  if (root["reuse"]) {
+    Params reuse = check_params(doc, root["reuse"], "reuse", reuse_schema(), {}, r.errors);
+    if (r.errors.empty()) {
+      recipe.reuse = LayerReuse{reuse.string("run"), static_cast<std::size_t>(reuse.integer("layers"))};
+      // A reopened model holds its layers itself; only a run that trains needs the run reused.
+      if (start == StagesStart::Fresh) check_reuse(recipe, registry, r.errors);
+    }
+  }
   if (r.errors.empty()) plan_memory(recipe, r.errors);
 
   throw_if_any(r.errors);

@@ -3,6 +3,7 @@
 // constructed once (so checks that involve several values have run), then kept as
 // parameters and factories only. Each run builds its own fresh instances from it.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,13 @@ struct StageUse {
   const std::string& name() const;
 };
 
+/// `reuse:` — the first `layers` layers come trained from the model/ of the run in `run`
+/// instead of being trained again (checked to be the same layers on the same data).
+struct LayerReuse {
+  std::filesystem::path run;
+  std::size_t layers = 0;  ///< resolved: never 0
+};
+
 struct Recipe {
   std::shared_ptr<const Document> doc;
   std::string name;
@@ -62,6 +70,7 @@ struct Recipe {
   std::vector<PluginUse> layers;
   PluginUse head;
   std::vector<StageUse> stages;
+  std::optional<LayerReuse> reuse;
 
   bool has_stage(const std::string& name) const;
 };
@@ -71,7 +80,9 @@ struct Recipe {
 enum class StagesStart { Fresh, TrainedModel };
 
 /// Validates `doc` completely and constructs each plugin once. Throws one RecipeError that
-/// lists every problem found, each with its file:line:col (or --set) and key path.
+/// lists every problem found, each with its file:line:col (or --set) and key path. With
+/// StagesStart::Fresh a `reuse:` run is read and its layers checked against the recipe's;
+/// a reopened model (TrainedModel) holds its layers itself and does not need that run.
 Recipe resolve(Document doc, const plugins::Registry& registry, StagesStart start = StagesStart::Fresh);
 
 /// The host's own dataset keys, shown by `hebbkit describe` for datasets.

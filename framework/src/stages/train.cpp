@@ -72,7 +72,8 @@ class Train final : public Stage {
     const auto& data = env.data;
     const std::int64_t batch = env.recipe.data.eval_batch;
     const fs::path folder = env.store.dir() / "model";
-    const bool resumed = env.progress.preprocess_fitted;  // set only when model/ was loaded
+    // Set only when this run's own model/ was loaded; `reuse:` loads another run's layers.
+    const bool resumed = env.progress.preprocess_fitted && env.progress.reused_from.empty();
     std::optional<model::PartialCheckpoint> partial;
     if (resumed) partial = model::load_partial(folder, ctx.device());
     PartCheckpoints checkpoints(folder, checkpoint_seconds_, ctx);
@@ -94,6 +95,8 @@ class Train final : public Stage {
       model.preprocessor().fit(data.train.images);
       env.progress.preprocess_fitted = true;
       model::save(model, env.recipe, env.progress, folder);  // so that a resume finds checkpoints in layer 0
+    } else if (!resumed) {
+      model::save(model, env.recipe, env.progress, folder);  // the reused layers: a resume needs no other run
     }
     const auto prepare = [&](const torch::Tensor& x) { return model.prepare(x); };
     // The last layer inputs held in memory, and the frozen layers above them.
@@ -108,7 +111,10 @@ class Train final : public Stage {
       const std::string part = fmt::format("layers.{}", i);
       ctx.set_scope(part);
       if (i < env.progress.layers_trained) {
-        ctx.info("trained already (model/), not trained again");
+        if (env.progress.reused_from.empty())
+          ctx.info("trained already (model/), not trained again");
+        else
+          ctx.info("trained by {} (reuse), not trained again", env.progress.reused_from.string());
       } else {
         auto inputs = source(base, data.train.labels, frozen, batch);
         std::unique_ptr<BatchSource> val;
