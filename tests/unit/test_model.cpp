@@ -148,6 +148,15 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     std::filesystem::rename(f.dir / "parent", f.dir / "gone");
     CHECK(testing::reopen_run(f.dir / "child", f.dir / "again", "evaluate").status == "completed");
   }
+  SECTION("with the run's seed, the layers above and the head get exactly the full run's numbers") {
+    const auto file = f.recipe("same", data + two_layers + reuse + "head: {name: softmax, epochs: 2}\n");
+    REQUIRE(testing::run_file(file, f.dir / "same").status == "completed");
+    for (const char* tensor : {"layer1_weights.npy", "head_weight.npy", "head_bias.npy"})
+      CHECK(torch::equal(io::load_npy(f.dir / "parent/model" / tensor), io::load_npy(f.dir / "same/model" / tensor)));
+    const auto a = testing::read_json(f.dir / "parent/summary.json");
+    const auto b = testing::read_json(f.dir / "same/summary.json");
+    for (const char* key : {"train_accuracy", "val_accuracy", "test_accuracy"}) CHECK(a[key] == b[key]);
+  }
   SECTION("layers: 0 takes every layer the run trained, up to depth") {
     const auto file = f.recipe("head_only", data + two_layers + "depth: 1\nreuse: {run: '" +
                                                 (f.dir / "parent").string() + "'}\nhead: {name: softmax, epochs: 2}\n");

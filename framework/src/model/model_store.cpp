@@ -70,9 +70,17 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
   if (progress.preprocess_fitted)
     manifest["preprocess"]["tensors"] = save_part(folder, "preprocess", model.preprocessor().state());
   manifest["layers"] = json::array();
-  for (std::size_t i = 0; i < progress.layers_trained; ++i)
-    manifest["layers"].push_back(part_entry(recipe.layers[i], save_part(folder, fmt::format("layer{}", i),
-                                                                         model.layer(i).state())));
+  for (std::size_t i = 0; i < progress.layers_trained; ++i) {
+    const std::string prefix = fmt::format("layer{}", i);
+    json entry = part_entry(recipe.layers[i], save_part(folder, prefix, model.layer(i).state()));
+    // The generator as this run continued from it after layer i (saved once, right then): a
+    // run that reuses layers 0..i starts from it and so gets the numbers this run got above.
+    const std::string generator_file = prefix + "_generator_after.npy";
+    if (i + 1 == progress.layers_trained && !progress.head_trained && !fs::exists(folder / generator_file))
+      io::save_npy(folder / generator_file, generator_state());
+    if (fs::exists(folder / generator_file)) entry["generator_after"] = generator_file;
+    manifest["layers"].push_back(std::move(entry));
+  }
   if (progress.head_trained) manifest["head"] = part_entry(recipe.head, save_part(folder, "head", model.head().state()));
   // The generator as it is now, so that training continues with the same random numbers.
   io::save_npy(folder / "rng_state.npy", generator_state());
@@ -143,9 +151,16 @@ TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path
 }
 
 TrainingProgress load_layers(Model& model, const recipe::Recipe& recipe, const fs::path& folder, std::size_t count,
-                             torch::Device device) {
+                             torch::Device device, bool continue_generator) {
   auto progress = load_parts(model, recipe, folder, device, count, /*head=*/false, /*restore_rng=*/false);
   progress.reused_from = folder.parent_path();
+  if (continue_generator) {
+    const json manifest = json::parse(std::ifstream(folder / "model.json"));
+    const json& entry = manifest.at("layers").at(count - 1);
+    if (!entry.contains("generator_after")) return progress;
+    set_generator_state(io::load_npy(folder / entry["generator_after"].get<std::string>()));
+    progress.generator_continued = true;
+  }
   return progress;
 }
 

@@ -24,6 +24,9 @@ struct TrainingProgress {
   /// The run whose layers [0, layers_trained) were loaded (`reuse:`); empty when they are
   /// this run's own.
   std::filesystem::path reused_from;
+  /// With reused_from: torch's generator continues from where that run's was after the
+  /// reused layers, so what trains above them gets that run's numbers.
+  bool generator_continued = false;
 };
 
 /// A fresh, untrained model with new plugin instances built from the recipe.
@@ -43,10 +46,12 @@ TrainingProgress load(Model& model, const recipe::Recipe& recipe, const std::fil
                       torch::Device device, bool restore_rng);
 
 /// Restores the preprocessing and the first `count` layers of the model in `folder` — another
-/// run's, for `reuse:` — leaving the head untrained and torch's generator alone. Throws
-/// DataError as load() does, and when `folder` holds fewer than `count` layers.
+/// run's, for `reuse:` — leaving the head untrained. With `continue_generator` (same seed),
+/// torch's generator continues from its state after those layers in that run, where saved
+/// (runs before 2026-12-07 did not). Throws DataError as load() does, and when `folder`
+/// holds fewer than `count` layers.
 TrainingProgress load_layers(Model& model, const recipe::Recipe& recipe, const std::filesystem::path& folder,
-                             std::size_t count, torch::Device device);
+                             std::size_t count, torch::Device device, bool continue_generator);
 
 /// A checkpoint inside the training of one part ("layers.<i>" or "head").
 struct PartialCheckpoint {

@@ -134,10 +134,15 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
   } else if (recipe.reuse) {
     ctx.set_stage("setup");
     const auto& reuse = *recipe.reuse;
-    progress = model::load_layers(model, recipe, reuse.run / "model", reuse.layers, ctx.device());
-    ctx.info("{} come trained from {} (reuse)",
+    progress = model::load_layers(model, recipe, reuse.run / "model", reuse.layers, ctx.device(), reuse.same_seed);
+    ctx.info("{} come trained from {} (reuse); {}",
              reuse.layers == 1 ? std::string("layer 0") : fmt::format("layers 0-{}", reuse.layers - 1),
-             reuse.run.string());
+             reuse.run.string(),
+             progress.generator_continued ? "the generator continues from that run's, so the numbers above are a "
+                                            "full run's"
+             : reuse.same_seed ? "that run saved no generator state after them, so the generator starts from "
+                                 "the seed: numbers above differ from a full run's"
+                               : "another seed: the generator starts from this recipe's");
   }
 
   // A resumed run skips the stages it finished before it stopped.

@@ -58,6 +58,9 @@ struct StageUse {
 struct LayerReuse {
   std::filesystem::path run;
   std::size_t layers = 0;  ///< resolved: never 0
+  /// The run has the recipe's seed: torch's generator continues from the run's after these
+  /// layers, so the layers above and the head get the numbers a full run gets.
+  bool same_seed = false;
 };
 
 struct Recipe {

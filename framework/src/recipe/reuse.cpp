@@ -124,6 +124,7 @@ void check_reuse(Recipe& recipe, const plugins::Registry& registry, std::vector<
     return;
   }
 
+  reuse.same_seed = recipe.seed == there.seed;
   const auto available = std::min<std::size_t>(static_cast<std::size_t>(trained), recipe.layers.size());
   if (reuse.layers == 0) reuse.layers = available;
   if (reuse.layers == 0) {
