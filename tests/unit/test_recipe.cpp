@@ -95,6 +95,39 @@ TEST_CASE("command-line overrides reach into maps and lists", "[recipe][override
   }
 }
 
+TEST_CASE("by_depth applies the settings of the depth in use, under --set", "[recipe][override]") {
+  TempDir dir("by_depth");
+  const auto file = write(dir, "r.yaml", R"(dataset: {name: mnist}
+layers:
+  - rule: {name: krotov, hidden: 20}
+  - rule: {name: krotov, hidden: 10}
+depth: 1
+by_depth:
+  1: {head.lr: 0.5}
+  2: {head.lr: 0.25, layers.1.rule.p: 4}
+head: {name: softmax, lr: 0.1}
+)");
+  const auto lr = [&](const std::vector<std::string>& overrides) {
+    auto doc = recipe::load(file, overrides);
+    return recipe::resolve(doc, plugins::default_registry()).head.params->real("lr");
+  };
+  CHECK(lr({}) == 0.5);
+  CHECK(lr({"depth=2"}) == 0.25);
+  CHECK(lr({"depth=0"}) == 0.25);  // every layer: the depth of the last one
+  CHECK(lr({"depth=2", "head.lr=0.01"}) == 0.01);  // a --set wins
+  const auto doc = recipe::load(file, {"depth=2"});
+  CHECK(doc.root["layers"][1]["rule"]["p"].as<int>() == 4);
+  CHECK_THAT(doc.where("head.lr"), Contains("r.yaml:8:") && Contains("(by_depth.2)"));
+  CHECK(doc.overrides == std::vector<std::string>{"depth=2"});
+  SECTION("a depth the recipe does not have, or a malformed entry, is an error naming it") {
+    CHECK_THAT(resolve_error(file, {"by_depth.3={head.lr: 1}"}),
+               Contains("by_depth.3: depth 3 but the recipe has 2 layer(s)"));
+    CHECK_THAT(resolve_error(file, {"by_depth.x={head.lr: 1}"}), Contains("by_depth.x: 'x' is not a depth"));
+    CHECK_THAT(resolve_error(file, {"by_depth.1=0.5"}), Contains("by_depth.1: expected the settings"));
+    CHECK_THAT(resolve_error(file, {"by_depth.1={head.lr: -1}"}), Contains("(by_depth.1)") && Contains("head.lr"));
+  }
+}
+
 TEST_CASE("recipe syntax and file errors name the file, line and column", "[recipe][errors]") {
   TempDir dir("syntax");
   CHECK_THROWS_WITH(recipe::load(write(dir, "bad.yaml", "seed: 1\nhead: {name: softmax\n")),

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -155,12 +156,21 @@ std::string Document::where(const std::string& path) const {
   return file.string();
 }
 
+namespace {
+void apply_depth_settings(Document& doc);
+}  // namespace
+
 Document load(const fs::path& file, const std::vector<std::string>& overrides) {
   Document doc;
   doc.file = file;
   std::set<fs::path> visiting;
   load_into(doc, file, "", visiting);
   for (const auto& text : overrides) apply_override(doc, text);
+  if (doc.root["by_depth"]) {
+    apply_depth_settings(doc);
+    doc.overrides.clear();
+    for (const auto& text : overrides) apply_override(doc, text);
+  }
   return doc;
 }
 
@@ -175,27 +185,15 @@ Document load_with_stages(const fs::path& file, const std::string& stages, const
   return doc;
 }
 
-void apply_override(Document& doc, const std::string& text) {
-  const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw RecipeError(fmt::format("--set {}: expected KEY=VALUE, e.g. --set layers.0.rule.p=3", text));
-  const std::string key_path = text.substr(0, eq);
-  const std::string value_text = text.substr(eq + 1);
-  if (value_text.find_first_not_of(" \t") == std::string::npos)
-    throw RecipeError(fmt::format("--set {}: the value is empty; give one (e.g. --set {}=3), or leave the key out for "
-                                  "its default", text, text.substr(0, eq)));
-  YAML::Node value;
-  try {
-    value = YAML::Load(value_text);
-  } catch (const YAML::ParserException& e) {
-    throw RecipeError(fmt::format("--set {}: the value is not valid YAML: {}", text, e.msg));
-  }
-  refuse_duplicate_keys(value, [&](const YAML::Mark&) { return "--set " + text; });
+namespace {
 
+// Sets the value at `key_path` (dots between keys and list indices). `label` names the
+// setting in errors and becomes the origin of what it sets ("--set head.lr=0.1").
+void set_value(Document& doc, const std::string& key_path, const YAML::Node& value, const std::string& label) {
   std::vector<std::string> segments;
   std::stringstream split(key_path);
   for (std::string s; std::getline(split, s, '.');) {
-    if (s.empty()) throw RecipeError(fmt::format("--set {}: empty key in path '{}'", text, key_path));
+    if (s.empty()) throw RecipeError(fmt::format("{}: empty key in path '{}'", label, key_path));
     segments.push_back(s);
   }
 
@@ -213,12 +211,12 @@ void apply_override(Document& doc, const std::string& text) {
         if (seg.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument(seg);
         index = std::stoul(seg);
       } catch (const std::exception&) {
-        throw RecipeError(fmt::format("--set {}: '{}' is a list; expected an index 0..{}, got '{}'", text, walked,
+        throw RecipeError(fmt::format("{}: '{}' is a list; expected an index 0..{}, got '{}'", label, walked,
                                       cur.size() == 0 ? 0 : cur.size() - 1, seg));
       }
       if (index >= cur.size())
-        throw RecipeError(fmt::format("--set {}: index {} is out of range: '{}' has {} entries", text,
-                                      index, walked, cur.size()));
+        throw RecipeError(fmt::format("{}: index {} is out of range: '{}' has {} entries", label, index, walked,
+                                      cur.size()));
       if (last) {
         cur[index] = value;
       } else {
@@ -231,21 +229,80 @@ void apply_override(Document& doc, const std::string& text) {
       } else {
         if (!cur[seg]) {
           cur[seg] = YAML::Node(YAML::NodeType::Map);
-          // A key the override creates is the override's: errors about it name the --set.
-          doc.origins[join(walked, seg)] = "--set " + text;
+          // A key the setting creates is the setting's: errors about it name it.
+          doc.origins[join(walked, seg)] = label;
         }
         YAML::Node next = cur[seg];
         cur.reset(next);
       }
     } else {
-      throw RecipeError(fmt::format("--set {}: '{}' holds a single value, not a map or list", text,
-                                    walked));
+      throw RecipeError(fmt::format("{}: '{}' holds a single value, not a map or list", label, walked));
     }
     walked = join(walked, seg);
   }
-  doc.overrides.push_back(text);
   erase_below(doc.origins, key_path);
-  doc.origins[key_path] = "--set " + text;
+  doc.origins[key_path] = label;
+}
+
+// The depth in use as the document says it (0, absent: every layer); nullopt when `depth`
+// is not a number, which the resolver reports.
+std::optional<std::size_t> depth_in_use(const YAML::Node& root) {
+  std::int64_t depth = 0;
+  if (const YAML::Node node = root["depth"]) {
+    if (!node.IsScalar() || node.Scalar().find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    depth = node.as<std::int64_t>();
+  }
+  if (depth > 0) return static_cast<std::size_t>(depth);
+  const YAML::Node layers = root["layers"];
+  return layers && layers.IsSequence() ? layers.size() : 0;
+}
+
+// `by_depth: {N: {key.path: value, ...}}`: the settings of the depth in use, over the
+// file's and under --set's (applied again after them, so a --set still wins).
+void apply_depth_settings(Document& doc) {
+  const YAML::Node table = doc.root["by_depth"];
+  if (!table) return;
+  const auto fail = [&](const std::string& path, const std::string& message) {
+    throw RecipeError(fmt::format("{}: {}: {}", doc.where(path), path, message));
+  };
+  if (!table.IsMap())
+    fail("by_depth", "expected a map from a depth to its settings, e.g. {5: {head.dropout: 0}}");
+  const auto depth = depth_in_use(doc.root);
+  for (const auto& entry : table) {
+    const std::string key = entry.first.Scalar();
+    const std::string path = join("by_depth", key);
+    if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos || std::stoul(key) == 0)
+      fail(path, fmt::format("'{}' is not a depth (1, 2, ...)", key));
+    if (!entry.second.IsMap())
+      fail(path, "expected the settings for this depth as a map of key paths, e.g. {head.dropout: 0}");
+    if (!depth || std::stoul(key) != *depth) continue;
+    for (const auto& setting : entry.second) {
+      const std::string key_path = setting.first.Scalar();
+      set_value(doc, key_path, setting.second, fmt::format("{} (by_depth.{})", doc.where(join(path, key_path)), key));
+    }
+  }
+}
+
+}  // namespace
+
+void apply_override(Document& doc, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw RecipeError(fmt::format("--set {}: expected KEY=VALUE, e.g. --set layers.0.rule.p=3", text));
+  const std::string key_path = text.substr(0, eq);
+  const std::string value_text = text.substr(eq + 1);
+  if (value_text.find_first_not_of(" \t") == std::string::npos)
+    throw RecipeError(fmt::format("--set {}: the value is empty; give one (e.g. --set {}=3), or leave the key out for "
+                                  "its default", text, text.substr(0, eq)));
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+  } catch (const YAML::ParserException& e) {
+    throw RecipeError(fmt::format("--set {}: the value is not valid YAML: {}", text, e.msg));
+  }
+  refuse_duplicate_keys(value, [&](const YAML::Mark&) { return "--set " + text; });
+  set_value(doc, key_path, value, "--set " + text);
+  doc.overrides.push_back(text);
 }
 
 std::string to_yaml(const YAML::Node& node) {

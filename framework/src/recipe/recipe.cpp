@@ -16,8 +16,8 @@ namespace hebbkit::recipe {
 namespace {
 
 // `sweep` is read by `hebbkit sweep` (sweep/spec.cpp); a plain run ignores it.
-const std::vector<std::string> top_level_keys = {"schema", "name", "description", "seed",   "dataset", "layers",
-                                                 "depth",  "reuse", "head",       "stages", "sweep"};
+const std::vector<std::string> top_level_keys = {"schema", "name",     "description", "seed", "dataset", "layers",
+                                                 "depth",  "by_depth", "reuse",       "head", "stages",  "sweep"};
 
 struct Resolver {
   std::shared_ptr<const Document> doc;
@@ -292,6 +292,11 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry, Sta
 
   r.dataset(root, recipe);
   r.layers(root, recipe);
+  if (const YAML::Node by_depth = root["by_depth"])  // its shape was checked when it was applied
+    for (const auto& entry : by_depth)
+      if (std::stoul(entry.first.Scalar()) > recipe.layers.size())
+        r.error(join("by_depth", entry.first.Scalar()),
+                fmt::format("depth {} but the recipe has {} layer(s)", entry.first.Scalar(), recipe.layers.size()));
   if (r.errors.empty() && top.integer("depth") > 0) {
     const auto depth = static_cast<std::size_t>(top.integer("depth"));
     if (depth > recipe.layers.size())
