@@ -1,6 +1,7 @@
 #include <fstream>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "hebbkit/errors.hpp"
 #include "plugins/registry.hpp"
@@ -197,4 +198,15 @@ TEST_CASE("every recipe in experiments/ resolves against the built plugins", "[r
     ++count;
   }
   CHECK(count >= 20);
+}
+
+TEST_CASE("cifar10_hebbian_conv's classifier dropout follows the depth it sits at", "[recipe][override]") {
+  const auto file = std::filesystem::path(HEBBKIT_SOURCE_DIR) / "experiments/cifar10_hebbian_conv.yaml";
+  const std::vector<double> dropout = {0.5, 0.5, 0.3, 0.25, 0.0};
+  for (std::size_t depth = 1; depth <= dropout.size(); ++depth) {
+    CAPTURE(depth);
+    const auto r = recipe::resolve(recipe::load(file, {fmt::format("depth={}", depth)}), plugins::default_registry());
+    CHECK(r.layers.size() == depth);
+    CHECK(r.head.params->real("dropout") == dropout[depth - 1]);
+  }
 }
