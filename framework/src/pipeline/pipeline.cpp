@@ -135,8 +135,8 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
     ctx.set_stage("setup");
     const auto& reuse = *recipe.reuse;
     progress = model::load_layers(model, recipe, reuse.run / "model", reuse.layers, ctx.device(), reuse.same_seed);
-    ctx.info("{} come trained from {} (reuse); {}",
-             reuse.layers == 1 ? std::string("layer 0") : fmt::format("layers 0-{}", reuse.layers - 1),
+    ctx.info("{} trained from {} (reuse); {}",
+             reuse.layers == 1 ? std::string("layer 0 comes") : fmt::format("layers 0-{} come", reuse.layers - 1),
              reuse.run.string(),
              progress.generator_continued ? "the generator continues from that run's, so the numbers above are a "
                                             "full run's"
