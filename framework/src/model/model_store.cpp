@@ -90,10 +90,14 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
 
 namespace {
 
+// Which generator state a load restores: none, the newest (resume), or the one saved after
+// the last layer loaded (reuse, where saved).
+enum class Generator { Keep, Newest, AfterLayers };
+
 // What load() and load_layers() share: the first `layer_count` layers (all when nullopt)
 // and, with `head`, the head.
 TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs::path& folder, torch::Device device,
-                            std::optional<std::size_t> layer_count, bool head, bool restore_rng) {
+                            std::optional<std::size_t> layer_count, bool head, Generator generator) {
   const fs::path file = folder / "model.json";
   if (!fs::exists(file))
     throw DataError(fmt::format("{}: no saved model (model.json missing); was the run trained?", folder.string()));
@@ -132,7 +136,11 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
       model.head().load_state(load_part(folder, manifest["head"].at("tensors"), device));
       progress.head_trained = true;
     }
-    if (restore_rng) set_generator_state(io::load_npy(folder / "rng_state.npy"));
+    if (generator == Generator::Newest) set_generator_state(io::load_npy(folder / "rng_state.npy"));
+    if (generator == Generator::AfterLayers && count > 0 && layers[count - 1].contains("generator_after")) {
+      set_generator_state(io::load_npy(folder / layers[count - 1]["generator_after"].get<std::string>()));
+      progress.generator_continued = true;
+    }
   } catch (const json::exception& e) {
     throw DataError(fmt::format("{}: malformed: {}", file.string(), e.what()));
   } catch (const DataError& e) {
@@ -147,20 +155,15 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
 
 TrainingProgress load(Model& model, const recipe::Recipe& recipe, const fs::path& folder, torch::Device device,
                       bool restore_rng) {
-  return load_parts(model, recipe, folder, device, std::nullopt, /*head=*/true, restore_rng);
+  return load_parts(model, recipe, folder, device, std::nullopt, /*head=*/true,
+                    restore_rng ? Generator::Newest : Generator::Keep);
 }
 
 TrainingProgress load_layers(Model& model, const recipe::Recipe& recipe, const fs::path& folder, std::size_t count,
                              torch::Device device, bool continue_generator) {
-  auto progress = load_parts(model, recipe, folder, device, count, /*head=*/false, /*restore_rng=*/false);
+  auto progress = load_parts(model, recipe, folder, device, count, /*head=*/false,
+                             continue_generator ? Generator::AfterLayers : Generator::Keep);
   progress.reused_from = folder.parent_path();
-  if (continue_generator) {
-    const json manifest = json::parse(std::ifstream(folder / "model.json"));
-    const json& entry = manifest.at("layers").at(count - 1);
-    if (!entry.contains("generator_after")) return progress;
-    set_generator_state(io::load_npy(folder / entry["generator_after"].get<std::string>()));
-    progress.generator_continued = true;
-  }
   return progress;
 }
 

@@ -57,6 +57,11 @@ void refuse_duplicate_keys(const YAML::Node& node, const std::function<std::stri
   }
 }
 
+// A list index or depth: digits only (stoul would read "-1" as 18446744073709551615).
+bool is_digits(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
 void erase_below(std::map<std::string, std::string>& origins, const std::string& path) {
   auto it = origins.lower_bound(path + ".");
   while (it != origins.end() && it->first.rfind(path + ".", 0) == 0) it = origins.erase(it);
@@ -207,8 +212,7 @@ void set_value(Document& doc, const std::string& key_path, const YAML::Node& val
     if (cur.IsSequence()) {
       std::size_t index = 0;
       try {
-        // Digits only: stoul would read "-1" as 18446744073709551615.
-        if (seg.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument(seg);
+        if (!is_digits(seg)) throw std::invalid_argument(seg);
         index = std::stoul(seg);
       } catch (const std::exception&) {
         throw RecipeError(fmt::format("{}: '{}' is a list; expected an index 0..{}, got '{}'", label, walked,
@@ -249,7 +253,7 @@ void set_value(Document& doc, const std::string& key_path, const YAML::Node& val
 std::optional<std::size_t> depth_in_use(const YAML::Node& root) {
   std::int64_t depth = 0;
   if (const YAML::Node node = root["depth"]) {
-    if (!node.IsScalar() || node.Scalar().find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    if (!node.IsScalar() || !is_digits(node.Scalar())) return std::nullopt;
     depth = node.as<std::int64_t>();
   }
   if (depth > 0) return static_cast<std::size_t>(depth);
@@ -271,7 +275,7 @@ void apply_depth_settings(Document& doc) {
   for (const auto& entry : table) {
     const std::string key = entry.first.Scalar();
     const std::string path = join("by_depth", key);
-    if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos || std::stoul(key) == 0)
+    if (!is_digits(key) || std::stoul(key) == 0)
       fail(path, fmt::format("'{}' is not a depth (1, 2, ...)", key));
     if (!entry.second.IsMap())
       fail(path, "expected the settings for this depth as a map of key paths, e.g. {head.dropout: 0}");
