@@ -82,8 +82,9 @@ int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& opt
 void print_schema(const ParamSchema& schema) {
   for (const auto& spec : schema) {
     std::string fallback = spec.required ? "(required)" : spec.optional ? "(optional)" : spec.default_value;
-    fmt::print("  {:<14} {:<17} {:<12} {}{}\n", spec.name, to_string(spec.type), fallback, spec.doc,
-               spec.constraint_text().empty() ? "" : "  " + spec.constraint_text());
+    fmt::print("  {:<14} {:<17} {:<12} {}{}{}\n", spec.name, to_string(spec.type), fallback, spec.doc,
+               spec.constraint_text().empty() ? "" : "  " + spec.constraint_text(),
+               spec.readout ? "  (readout: may differ on a reused top layer)" : "");
   }
 }
 

@@ -139,10 +139,12 @@ std::string ConvGeometry::describe() const {
 ParamSchema Pool2d::schema(const std::string& default_kind) {
   using namespace param;
   return {
-      choice("pool", default_kind, {"none", "max", "avg"}, "pooling after the activation"),
-      integer("pool_size", 2, "pooling window").at_least(1),
-      integer("pool_stride", 0, "step of the pooling window (0: the window size)").at_least(0),
-      integer("pool_padding", 0, "padding of the pooling window (max: -inf, avg: zeros counted)").at_least(0),
+      choice("pool", default_kind, {"none", "max", "avg"}, "pooling after the activation").make_readout(),
+      integer("pool_size", 2, "pooling window").at_least(1).make_readout(),
+      integer("pool_stride", 0, "step of the pooling window (0: the window size)").at_least(0).make_readout(),
+      integer("pool_padding", 0, "padding of the pooling window (max: -inf, avg: zeros counted)")
+          .at_least(0)
+          .make_readout(),
   };
 }
 
@@ -246,8 +248,9 @@ ParamSchema LayerActivation::schema(const std::string& default_activation, const
   using namespace param;
   ParamSchema s = {
       choice("activation", default_activation, {"relu", "triangle", "none"},
-             "the layer's activation: relu, triangle (relu of u minus its mean over channels, SoftHebb's) or none"),
-      real("power", 1.0, "the activation is raised to this power").at_least(0),
+             "the layer's activation: relu, triangle (relu of u minus its mean over channels, SoftHebb's) or none")
+          .make_readout(),
+      real("power", 1.0, "the activation is raised to this power").at_least(0).make_readout(),
   };
   for (auto& spec : Pool2d::schema(default_pool)) s.push_back(std::move(spec));
   return s;

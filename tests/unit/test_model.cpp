@@ -157,6 +157,30 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     const auto b = testing::read_json(f.dir / "same/summary.json");
     for (const char* key : {"train_accuracy", "val_accuracy", "test_accuracy"}) CHECK(a[key] == b[key]);
   }
+  SECTION("the top layer reused may read out differently: exactly what a full run of the recipe gets") {
+    // n, the output power, shapes what layer 0 passes on, not what it learns.
+    const std::string head = "depth: 1\nhead: {name: softmax, epochs: 2}\n";
+    REQUIRE(testing::run_file(f.recipe("full", data + two_layers + head), f.dir / "full", {"layers.0.rule.n=2"})
+                .status == "completed");
+    REQUIRE(testing::run_file(f.recipe("reads", data + two_layers + reuse + head), f.dir / "reads",
+                              {"layers.0.rule.n=2"})
+                .status == "completed");
+    for (const char* tensor : {"layer0_weights.npy", "head_weight.npy", "head_bias.npy"})
+      CHECK(torch::equal(io::load_npy(f.dir / "full/model" / tensor), io::load_npy(f.dir / "reads/model" / tensor)));
+    const auto a = testing::read_json(f.dir / "full/summary.json");
+    const auto b = testing::read_json(f.dir / "reads/summary.json");
+    for (const char* key : {"train_accuracy", "val_accuracy", "test_accuracy"}) CHECK(a[key] == b[key]);
+    // ... and the readout took: the same head on the layer's own output learns other weights.
+    REQUIRE(testing::run_file(f.recipe("plain", data + two_layers + reuse + head), f.dir / "plain").status ==
+            "completed");
+    CHECK_FALSE(torch::equal(io::load_npy(f.dir / "plain/model/head_weight.npy"),
+                             io::load_npy(f.dir / "reads/model/head_weight.npy")));
+    CHECK(b["reused"]["readouts_changed"] == json::array({"layers.0.rule.n: 2 here, 1 in the run reused"}));
+    std::ifstream log(f.dir / "reads/log.txt");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK_THAT(text, Contains("reads the top layer reused out differently: layers.0.rule.n: 2 here, 1 in the run "
+                              "reused"));
+  }
   SECTION("layers: 0 takes every layer the run trained, up to depth") {
     const auto file = f.recipe("head_only", data + two_layers + "depth: 1\nreuse: {run: '" +
                                                 (f.dir / "parent").string() + "'}\nhead: {name: softmax, epochs: 2}\n");
@@ -178,6 +202,11 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     check("validation: 60, preprocess: [flatten, center, unit_norm]}\n" + two_layers + reuse + "head: {name: softmax}\n",
           "dataset.validation: 60 here, 50 in the run reused");
     check(data + two_layers + reuse + "head: {name: softmax}\n", "seed: 1 here, 0 in the run reused", {"seed=1"});
+    const std::string reuse_both = "reuse: {run: '" + (f.dir / "parent").string() + "', layers: 2}\n";
+    check(data + two_layers + reuse_both + "head: {name: softmax}\n",
+          "layers.0.rule.n: 2 here, 1 in the run reused (reuse.run = " + (f.dir / "parent").string() +
+              "); a readout key may differ only on the top layer reused",
+          {"layers.0.rule.n=2"});
     check(data + two_layers + "reuse: {run: '" + (f.dir / "parent").string() + "', layers: 3}\n" +
               "head: {name: softmax}\n",
           "reuse.layers: 3 layers to reuse, but the recipe builds 2");

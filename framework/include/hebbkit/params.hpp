@@ -27,12 +27,17 @@ struct ParamSpec {
   std::vector<std::string> choices;  ///< for ParamType::Choice
   bool required = false;  ///< no default: the recipe must give it
   bool optional = false;  ///< no default: absent unless given (check Params::has)
+  /// A layer's key that shapes only what the layer outputs or draws, not what it learns
+  /// (activation, pooling, output power): a run reusing the layer as its top reused layer may
+  /// change it and still gets the layer a full run of its own recipe would train.
+  bool readout = false;
 
   ParamSpec& at_least(double lo) { min = lo; return *this; }
   ParamSpec& at_most(double hi) { max = hi; return *this; }
   ParamSpec& in_range(double lo, double hi) { min = lo; max = hi; return *this; }
   ParamSpec& make_required() { required = true; default_value.clear(); return *this; }
   ParamSpec& make_optional() { optional = true; default_value.clear(); return *this; }
+  ParamSpec& make_readout() { readout = true; return *this; }
 
   /// "[2, inf]" (bounds inclusive) or "one of {a, b}" for describe and docs; "" when unconstrained.
   std::string constraint_text() const;

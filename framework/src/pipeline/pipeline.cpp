@@ -76,7 +76,8 @@ json new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch
   if (!options.reopen.empty()) manifest["parent"] = fs::absolute(options.reopen).lexically_normal().string();
   if (recipe.reuse)
     manifest["reused"] = {{"run", fs::absolute(recipe.reuse->run).lexically_normal().string()},
-                          {"layers", recipe.reuse->layers}};
+                          {"layers", recipe.reuse->layers},
+                          {"readouts_changed", recipe.reuse->readouts}};
   return manifest;
 }
 
@@ -143,6 +144,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
              : reuse.same_seed ? "that run saved no generator state after them, so the generator starts from "
                                  "the seed: numbers above differ from a full run's"
                                : "another seed: the generator starts from this recipe's");
+    for (const auto& change : reuse.readouts) ctx.info("reads the top layer reused out differently: {}", change);
   }
 
   // A resumed run skips the stages it finished before it stopped.

@@ -61,6 +61,9 @@ struct LayerReuse {
   /// The run has the recipe's seed: torch's generator continues from the run's after these
   /// layers, so the layers above and the head get the numbers a full run gets.
   bool same_seed = false;
+  /// Readout keys of the top layer reused that differ from the run's ("layers.0.rule.power: 2
+  /// here, 1 in the run reused"): the layer's weights are the run's, its output is this recipe's.
+  std::vector<std::string> readouts;
 };
 
 struct Recipe {

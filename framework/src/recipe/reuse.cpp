@@ -60,15 +60,26 @@ struct Checker {
     error(path, fmt::format("{} here, {} in the run reused (reuse.run = {}); {}", here, there, run, why));
   }
 
-  // Every key of the plugin's own schema (the host's keys are compared by the caller).
-  void compare_plugin(const PluginUse& here, const PluginUse& there, const std::string& why) {
+  // Every key of the plugin's own schema (the host's keys are compared by the caller). With
+  // `readouts`, keys marked readout may differ: they are listed there instead.
+  void compare_plugin(const PluginUse& here, const PluginUse& there, const std::string& why,
+                      std::vector<std::string>* readouts = nullptr) {
     if (here.name() != there.name()) {
       differs(join(here.path, "name"), here.name(), there.name(), why);
       return;
     }
-    for (const auto& spec : here.plugin->manifest->schema)
-      if (!same_value(*here.params, *there.params, spec))
-        differs(join(here.path, spec.name), value_text(*here.params, spec), value_text(*there.params, spec), why);
+    for (const auto& spec : here.plugin->manifest->schema) {
+      if (same_value(*here.params, *there.params, spec)) continue;
+      const std::string path = join(here.path, spec.name), mine = value_text(*here.params, spec),
+                        theirs = value_text(*there.params, spec);
+      if (readouts && spec.readout)
+        readouts->push_back(fmt::format("{}: {} here, {} in the run reused", path, mine, theirs));
+      else if (spec.readout)
+        differs(path, mine, theirs,
+                "a readout key may differ only on the top layer reused: the layers above it learnt from its output");
+      else
+        differs(path, mine, theirs, why);
+    }
   }
 };
 
@@ -153,8 +164,12 @@ void check_reuse(Recipe& recipe, const plugins::Registry& registry, std::vector<
   if (recipe.data.preprocess != there.data.preprocess)
     c.differs("dataset.preprocess", fmt::format("[{}]", fmt::join(recipe.data.preprocess, ", ")),
               fmt::format("[{}]", fmt::join(there.data.preprocess, ", ")), "its layers read other inputs");
+  // The top layer reused may read out differently (activation, pooling): what it learnt does
+  // not depend on that, and no layer reused learnt from its output.
+  reuse.readouts.clear();
   for (std::size_t i = 0; i < reuse.layers; ++i)
-    c.compare_plugin(recipe.layers[i], there.layers[i], "only the layers the run trained can be reused");
+    c.compare_plugin(recipe.layers[i], there.layers[i], "only the layers the run trained can be reused",
+                     i + 1 == reuse.layers ? &reuse.readouts : nullptr);
 }
 
 }  // namespace hebbkit::recipe

@@ -31,8 +31,8 @@ class KrotovRule final : public hebbkit::Rule {
         real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
         string("init_file", "", "a .npy of shape (hidden, inputs), e.g. a previous run's artifacts/layer0_weights.npy"),
         boolean("shuffle", true, "reshuffle the training set every epoch"),
-        real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0),
-        integer("figure_units", 100, "units drawn in the weight grid").at_least(1),
+        real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0).make_readout(),
+        integer("figure_units", 100, "units drawn in the weight grid").at_least(1).make_readout(),
         boolean("unit_norm_inputs", false,
                 "scale every input row to L2 norm 1 before the layer (as the first layer's preprocessing does; for "
                 "layers stacked on another layer's outputs)"),

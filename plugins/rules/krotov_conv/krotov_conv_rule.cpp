@@ -30,7 +30,8 @@ class KrotovConvRule final : public hebbkit::Rule {
         boolean("shuffle", true, "reshuffle the training set every epoch"),
         boolean("batch_norm", true, "parameter-free batch norm of the inputs per channel before the layer (biopytorch)"),
         choice("output", "powered", {"powered", "weights"},
-               "the layer convolves with the powered kernels sign(W)|W|^(p-1) (biopytorch) or with W"),
+               "the layer convolves with the powered kernels sign(W)|W|^(p-1) (biopytorch) or with W")
+            .make_readout(),
         choice("init", "normal", {"normal", "uniform"}, "initial kernels: normal(mu, sigma) or uniform [0, 1)"),
         real("mu", 0.0, "mean of the normal initialisation"),
         real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
@@ -40,7 +41,9 @@ class KrotovConvRule final : public hebbkit::Rule {
              "Dale's law: this fraction of the input channels (chosen by the seed) is inhibitory, the kernels' "
              "weights on them stay <= 0 and on the others >= 0; 0: no sign constraint")
             .in_range(0, 1),
-        integer("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)").at_least(1),
+        integer("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)")
+            .at_least(1)
+            .make_readout(),
     };
     for (auto& spec : hebbkit::ConvGeometry::schema(5)) s.push_back(std::move(spec));
     for (auto& spec : hebbkit::LayerActivation::schema("relu", "none")) s.push_back(std::move(spec));

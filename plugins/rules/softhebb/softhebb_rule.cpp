@@ -27,7 +27,9 @@ class SoftHebbRule final : public hebbkit::Rule {
         boolean("shuffle", true, "reshuffle the training set every epoch"),
         boolean("batch_norm", true, "parameter-free batch norm of the inputs per channel before the layer"),
         integer("patch_chunk", 4096, "patches gathered at once by the update").at_least(1),
-        integer("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)").at_least(1),
+        integer("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)")
+            .at_least(1)
+            .make_readout(),
     };
     for (auto& spec : hebbkit::ConvGeometry::schema(5, "reflect")) s.push_back(std::move(spec));
     for (auto& spec : hebbkit::LayerActivation::schema("triangle", "none")) s.push_back(std::move(spec));
