@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -200,7 +201,7 @@ TEST_CASE("every recipe in experiments/ resolves against the built plugins", "[r
   CHECK(count >= 20);
 }
 
-TEST_CASE("cifar10_hebbian_conv's classifier dropout follows the depth it sits at", "[recipe][override]") {
+TEST_CASE("cifar10_hebbian_conv: the classifier's dropout per depth, the conv layers' triangle", "[recipe][override]") {
   const auto file = std::filesystem::path(HEBBKIT_SOURCE_DIR) / "experiments/cifar10_hebbian_conv.yaml";
   const std::vector<double> dropout = {0.5, 0.5, 0.3, 0.25, 0.0};
   for (std::size_t depth = 1; depth <= dropout.size(); ++depth) {
@@ -208,5 +209,7 @@ TEST_CASE("cifar10_hebbian_conv's classifier dropout follows the depth it sits a
     const auto r = recipe::resolve(recipe::load(file, {fmt::format("depth={}", depth)}), plugins::default_registry());
     CHECK(r.layers.size() == depth);
     CHECK(r.head.params->real("dropout") == dropout[depth - 1]);
+    for (std::size_t i = 0; i < std::min<std::size_t>(depth, 4); ++i)  // the conv layers read out as SoftHebb's
+      CHECK(r.layers[i].params->string("activation") == "triangle");
   }
 }
