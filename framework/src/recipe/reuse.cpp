@@ -56,8 +56,11 @@ struct Checker {
   void error(const std::string& path, const std::string& message) {
     errors.push_back(fmt::format("{}: {}: {}", recipe.doc->where(path), path, message));
   }
+  static std::string versus(const std::string& here, const std::string& there) {
+    return fmt::format("{} here, {} in the run reused", here, there);
+  }
   void differs(const std::string& path, const std::string& here, const std::string& there, const std::string& why) {
-    error(path, fmt::format("{} here, {} in the run reused (reuse.run = {}); {}", here, there, run, why));
+    error(path, fmt::format("{} (reuse.run = {}); {}", versus(here, there), run, why));
   }
 
   // Every key of the plugin's own schema (the host's keys are compared by the caller). With
@@ -73,7 +76,7 @@ struct Checker {
       const std::string path = join(here.path, spec.name), mine = value_text(*here.params, spec),
                         theirs = value_text(*there.params, spec);
       if (readouts && spec.readout)
-        readouts->push_back(fmt::format("{}: {} here, {} in the run reused", path, mine, theirs));
+        readouts->push_back(fmt::format("{}: {}", path, versus(mine, theirs)));
       else if (spec.readout)
         differs(path, mine, theirs,
                 "a readout key may differ only on the top layer reused: the layers above it learnt from its output");
@@ -166,7 +169,6 @@ void check_reuse(Recipe& recipe, const plugins::Registry& registry, std::vector<
               fmt::format("[{}]", fmt::join(there.data.preprocess, ", ")), "its layers read other inputs");
   // The top layer reused may read out differently (activation, pooling): what it learnt does
   // not depend on that, and no layer reused learnt from its output.
-  reuse.readouts.clear();
   for (std::size_t i = 0; i < reuse.layers; ++i)
     c.compare_plugin(recipe.layers[i], there.layers[i], "only the layers the run trained can be reused",
                      i + 1 == reuse.layers ? &reuse.readouts : nullptr);
