@@ -32,31 +32,10 @@ function(hebbkit_add_plugin name)
     LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}"
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  # In the hebbkit tree every plugin reuses the framework's torch precompiled header.
-  if(COMMAND hebbkit_reuse_pch)
-    hebbkit_reuse_pch(${target})
-  endif()
   if(HEBBKIT_INSTALL_PLUGINS)
     # Installed plugins find libhebbkit.so relative to their own folder.
     file(RELATIVE_PATH to_libdir "/prefix/${HEBBKIT_INSTALL_PLUGINDIR}" "/prefix/${CMAKE_INSTALL_LIBDIR}")
     set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/${to_libdir}")
     install(TARGETS ${target} LIBRARY DESTINATION "${HEBBKIT_INSTALL_PLUGINDIR}")
   endif()
-endfunction()
-
-# hebbkit_reuse_pch(<target>): compile <target> with the tree's torch precompiled
-# header. The header is built -fPIC; executables would add -fPIE, which GCC refuses to
-# mix, so they are compiled -fPIC too (and still linked as PIE).
-function(hebbkit_reuse_pch target)
-  if(NOT TARGET hebbkit_pch)
-    return()
-  endif()
-  get_target_property(type ${target} TYPE)
-  if(type STREQUAL "EXECUTABLE")
-    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
-    target_compile_options(${target} PRIVATE -fPIC)
-  endif()
-  # The header is only valid with the same definitions and flags (torch's, FMT_SHARED, -fopenmp).
-  target_link_libraries(${target} PRIVATE torch fmt::fmt OpenMP::OpenMP_CXX)
-  target_precompile_headers(${target} REUSE_FROM hebbkit_pch)
 endfunction()

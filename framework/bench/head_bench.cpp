@@ -20,7 +20,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <ATen/Parallel.h>
 #include <yaml-cpp/yaml.h>
 
 #include "hebbkit/process.hpp"

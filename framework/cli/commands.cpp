@@ -12,14 +12,15 @@
 #include <nlohmann/json.hpp>
 
 #include "hebbkit/errors.hpp"
-#include "hebbkit/io.hpp"
+#include "hebbkit/files.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"
 #include "recipe/schema_check.hpp"
 #include "run/run_folder.hpp"
+#include "run/run_store.hpp"
 #include "run/signals.hpp"
-#include "stages/stage.hpp"
+#include "stages/stage_table.hpp"
 #include "sweep/sweep.hpp"
 #include "system/system_info.hpp"
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "hebbkit/io.hpp"
+#include "hebbkit/files.hpp"
 #include "io/plot.hpp"
 #include "run/run_store.hpp"
 

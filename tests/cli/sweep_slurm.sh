@@ -8,21 +8,26 @@ for tool in munged slurmctld slurmd sbatch squeue scancel sinfo; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { echo "HEBBKIT-SKIPPED: $tool not installed (Debian: slurm-wlm, munge)"; exit 77; }
 done
 export PATH="$PATH:/usr/sbin"
-rm -rf "$work" && mkdir -p "$work/state" "$work/spool" "$work/munge"
-chmod 700 "$work/munge"
+rm -rf "$work" && mkdir -p "$work"
+# Sockets live in a short temporary folder whatever the build's path: a unix socket's path
+# is limited to 108 characters (slurmd's spool holds its socket, munged its own).
+run="$(mktemp -d /tmp/hebbkit-slurm.XXXXXX)"
+mkdir -p "$run/state" "$run/spool" "$run/munge"
+chmod 700 "$run/munge"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  [ -f "$work/munge/munged.pid" ] && kill "$(cat "$work/munge/munged.pid")" 2>/dev/null
+  [ -f "$run/munge/munged.pid" ] && kill "$(cat "$run/munge/munged.pid")" 2>/dev/null
   wait 2>/dev/null
+  rm -rf "$run"
 }
 trap cleanup EXIT
 fail() { echo "FAILED: $*"; for f in "$work"/*.txt "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
 
 # munge: a fresh key and a private socket.
-dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none && chmod 400 "$work/munge/munge.key"
-munged --force --socket="$work/munge/socket" --key-file="$work/munge/munge.key" --pid-file="$work/munge/munged.pid" \
-  --log-file="$work/munge.log" --seed-file="$work/munge/seed" >"$work/munged.txt" 2>&1 || fail "munged did not start"
+dd if=/dev/urandom of="$run/munge/munge.key" bs=1024 count=1 status=none && chmod 400 "$run/munge/munge.key"
+munged --force --socket="$run/munge/socket" --key-file="$run/munge/munge.key" --pid-file="$run/munge/munged.pid" \
+  --log-file="$work/munge.log" --seed-file="$run/munge/seed" >"$work/munged.txt" 2>&1 || fail "munged did not start"
 
 host="$(hostname -s)"
 cpus="$(nproc)"
@@ -35,11 +40,11 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$work/munge/socket
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
-SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd.pid
+AuthInfo=socket=$run/munge/socket
+StateSaveLocation=$run/state
+SlurmdSpoolDir=$run/spool
+SlurmctldPidFile=$run/slurmctld.pid
+SlurmdPidFile=$run/slurmd.pid
 SlurmctldLogFile=$work/slurmctld.log
 SlurmdLogFile=$work/slurmd.log
 ProctrackType=proctrack/linuxproc

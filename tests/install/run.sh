@@ -15,11 +15,14 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 source_dir="$(cat "$build/lib/hebbkit/source_dir.txt")"
 if grep -rlF "$source_dir" "$prefix"; then fail "the installed files above name the source folder $source_dir"; fi
 [ ! -e "$prefix/lib/hebbkit/source_dir.txt" ] || fail "the build-tree marker was installed"
-readelf -d "$prefix/bin/hebbkit" | grep -q 'R.*PATH.*\$ORIGIN/\.\./lib' || fail "bin/hebbkit has no \$ORIGIN run path"
+# Each listing is captured before grep reads it: under pipefail a `grep -q` that stops at its
+# first match cuts the writer off with SIGPIPE, and a long listing then "fails".
+has() { local text; text="$("${@:2}")" && grep -qE -- "$1" <<<"$text"; }
+has 'R.*PATH.*\$ORIGIN/\.\./lib' readelf -d "$prefix/bin/hebbkit" || fail "bin/hebbkit has no \$ORIGIN run path"
 krotov="$prefix/lib/hebbkit/plugins/hebbkit_krotov.so"
-readelf -d "$krotov" | grep -q 'R.*PATH.*\$ORIGIN/\.\./\.\.' || fail "plugins have no \$ORIGIN run path"
-nm -D --defined-only "$krotov" | grep -q ' hebbkit_manifest$' || fail "the krotov plugin does not export its manifest"
-if nm -DC --defined-only "$krotov" | grep -q 'KrotovRule'; then fail "the krotov plugin exports its private classes"; fi
+has 'R.*PATH.*\$ORIGIN/\.\./\.\.' readelf -d "$krotov" || fail "plugins have no \$ORIGIN run path"
+has ' hebbkit_manifest$' nm -D --defined-only "$krotov" || fail "the krotov plugin does not export its manifest"
+if has 'KrotovRule' nm -DC --defined-only "$krotov"; then fail "the krotov plugin exports its private classes"; fi
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -33,8 +36,9 @@ home="$work/home"
 mkdir -p "$home/.local/share/hebbkit"
 ln -s "$(cd "$data" && pwd)" "$home/.local/share/hebbkit/datasets"
 hebbkit() { env -u HEBBKIT_DATA -u XDG_DATA_HOME HOME="$home" HEBBKIT_PLUGIN_PATH="$work/plugin" "$prefix/bin/hebbkit" "$@"; }
-hebbkit plugins | grep -qE '^head +centroid ' || fail "the installed hebbkit does not list the out-of-tree plugin"
-hebbkit plugins | grep -E '^rule +krotov ' | grep -qF "$prefix/lib/hebbkit/plugins" || fail "built-in plugins not from the prefix"
+listing="$(hebbkit plugins)"
+grep -qE '^head +centroid ' <<<"$listing" || fail "the installed hebbkit does not list the out-of-tree plugin"
+grep -E '^rule +krotov ' <<<"$listing" | grep -qF "$prefix/lib/hebbkit/plugins" || fail "built-in plugins not from the prefix"
 hebbkit run "$here/../out_of_tree/centroid.yaml" --out "$work/run" --threads 1 --progress lines >"$work/run.txt" 2>&1 \
   || { cat "$work/run.txt"; fail "the recipe failed with the installed hebbkit"; }
 grep -qF "loading mnist from $home/.local/share/hebbkit/datasets" "$work/run/log.txt" || fail "data not found in the installed default folder"

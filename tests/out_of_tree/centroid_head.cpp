@@ -1,7 +1,7 @@
 // Nearest-centroid head: predicts the class whose mean training feature is closest.
 // Lives outside the hebbkit tree to prove that plugins build against the installed SDK.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

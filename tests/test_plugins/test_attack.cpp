@@ -1,7 +1,7 @@
 // An attack plugin for the tests only: perturbs honestly (`noise`) or breaks the attack
 // contract in one chosen way, so that the host's output checks can be seen to work.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -1,5 +1,7 @@
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/optim/adam.h>
 
 #include "adam_step.hpp"
 

@@ -3,9 +3,9 @@
 // turns a list of epsilons into a curve.
 #include <fstream>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "hebbkit/attack.hpp"
 #include "hebbkit/errors.hpp"

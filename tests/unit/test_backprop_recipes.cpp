@@ -3,7 +3,7 @@
 #include <fstream>
 #include <map>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <nlohmann/json.hpp>
 
 #include "support/recipe_runs.hpp"

@@ -2,9 +2,9 @@
 // and dropout on top, the `depth` key, and the refusals of shapes a conv layer cannot take.
 #include <fstream>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"

@@ -1,9 +1,10 @@
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <torch/types.h>
 
 #include "hebbkit/data_formats.hpp"
 #include "hebbkit/errors.hpp"
 #include "support/tiny_data.hpp"
+#include "support/paths.hpp"
 
 using namespace hebbkit;
 using namespace hebbkit::testing;
@@ -87,7 +88,7 @@ TEST_CASE("CIFAR-10 batches load channel planes in order", "[data]") {
 }
 
 TEST_CASE("the real MNIST, where fetched, has the official sizes", "[data][real]") {
-  const std::filesystem::path folder = std::filesystem::path(HEBBKIT_SOURCE_DIR) / "datasets/cache/mnist";
+  const std::filesystem::path folder = hebbkit::testing::source_dir() / "datasets/cache/mnist";
   if (!std::filesystem::exists(folder / ".verified")) {
     // ctest reports the test as skipped (SKIP_REGULAR_EXPRESSION in tests/CMakeLists.txt).
     WARN("HEBBKIT-SKIPPED: MNIST not fetched (datasets/fetch mnist)");

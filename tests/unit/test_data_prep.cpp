@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <torch/types.h>
 
 #include "hebbkit/preprocess.hpp"
 #include "pipeline/data_prep.hpp"

@@ -1,8 +1,8 @@
 #include <atomic>
 
 #include <ATen/Parallel.h>
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <torch/types.h>
 
 #include "hebbkit/denormals.hpp"
 

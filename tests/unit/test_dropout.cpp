@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include "hebbkit/dropout.hpp"
 

@@ -1,8 +1,9 @@
 #include <fstream>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/nn/functional/loss.h>
 
 #include "hebbkit/io.hpp"
 #include "hebbkit/training.hpp"

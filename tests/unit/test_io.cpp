@@ -1,8 +1,8 @@
 #include <fstream>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <png.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"

@@ -5,8 +5,10 @@
 #include <fstream>
 #include <numeric>
 
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <torch/types.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/adam.h>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"

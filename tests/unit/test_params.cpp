@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 

@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include "hebbkit/errors.hpp"
 #include "run/progress_display.hpp"

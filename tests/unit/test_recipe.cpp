@@ -1,14 +1,16 @@
 #include <algorithm>
 #include <fstream>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <fmt/format.h>
 
 #include "hebbkit/errors.hpp"
+#include "hebbkit/plugin.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"
 #include "support/tiny_data.hpp"
+#include "support/paths.hpp"
 
 using namespace hebbkit;
 using hebbkit::testing::TempDir;
@@ -190,7 +192,7 @@ TEST_CASE("every recipe mistake is reported with place and key path", "[recipe][
 
 TEST_CASE("every recipe in experiments/ resolves against the built plugins", "[recipe]") {
   // A renamed key or plugin must not leave a published recipe broken until someone runs it.
-  const auto folder = std::filesystem::path(HEBBKIT_SOURCE_DIR) / "experiments";
+  const auto folder = hebbkit::testing::source_dir() / "experiments";
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
     if (entry.path().extension() != ".yaml") continue;
@@ -202,7 +204,7 @@ TEST_CASE("every recipe in experiments/ resolves against the built plugins", "[r
 }
 
 TEST_CASE("cifar10_hebbian_conv: the classifier's dropout per depth, the conv layers' triangle", "[recipe][override]") {
-  const auto file = std::filesystem::path(HEBBKIT_SOURCE_DIR) / "experiments/cifar10_hebbian_conv.yaml";
+  const auto file = hebbkit::testing::source_dir() / "experiments/cifar10_hebbian_conv.yaml";
   const std::vector<double> dropout = {0.5, 0.5, 0.3, 0.25, 0.0};
   for (std::size_t depth = 1; depth <= dropout.size(); ++depth) {
     CAPTURE(depth);

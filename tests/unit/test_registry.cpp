@@ -1,7 +1,8 @@
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include "plugins/registry.hpp"
 #include "support/tiny_data.hpp"
+#include "support/paths.hpp"
 
 using namespace hebbkit;
 using Catch::Matchers::Contains;
@@ -24,7 +25,7 @@ TEST_CASE("the build's plugins are found with their kinds and schemas", "[plugin
 }
 
 TEST_CASE("a plugin built for another API version is refused by name", "[plugins][errors]") {
-  const std::filesystem::path bad = HEBBKIT_BAD_PLUGIN;
+  const std::filesystem::path bad = hebbkit::testing::build_dir() / "tests/bad_plugins/hebbkit_wrong_api.so";
   CHECK_THROWS_WITH(plugins::Registry::load_library(bad),
                     Contains(bad.string()) && Contains("API version 999") &&
                         Contains("this hebbkit has API version " + std::to_string(HEBBKIT_API_VERSION)));

@@ -1,6 +1,6 @@
 // The SDK's conv geometry, pooling, activations and parameter-free batch norm.
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <torch/types.h>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/spatial.hpp"

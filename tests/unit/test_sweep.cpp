@@ -4,7 +4,7 @@
 #include <fstream>
 #include <set>
 
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <nlohmann/json.hpp>
 
 #include "hebbkit/errors.hpp"

@@ -1,8 +1,9 @@
 #include <cmath>
 #include <fstream>
 
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <torch/types.h>
+#include <torch/nn/functional/loss.h>
 
 #include "hebbkit/dropout.hpp"
 #include "hebbkit/model.hpp"

@@ -1,5 +1,6 @@
 #pragma once
-// Files a run writes: atomic replacement, numpy arrays, PNG images.
+// Tensor files a run writes: numpy arrays, PNG images (and, from files.hpp, atomic
+// replacement and safe names).
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -7,14 +8,9 @@
 
 #include <torch/types.h>
 
+#include "hebbkit/files.hpp"
+
 namespace hebbkit::io {
-
-/// Writes `content` to a temporary file beside `file`, then renames it into place, so a
-/// reader never sees a half-written file.
-void write_atomic(const std::filesystem::path& file, const std::string& content);
-
-/// `text` with every character other than letters, digits, '-' and '_' replaced by '_'.
-std::string file_safe(std::string text);
 
 /// Saves a tensor as a NumPy .npy file (float32, float64, int64, uint8 or bool, C order),
 /// loadable with numpy.load. Written atomically.

@@ -1,5 +1,5 @@
 #pragma once
-// The plugin manifest and the one macro that registers a plugin.
+// How a plugin fills its manifest (hebbkit/manifest.hpp), and the one macro that registers it.
 //
 //   class MyRule final : public hebbkit::Rule {
 //    public:
@@ -12,9 +12,7 @@
 //   HEBBKIT_PLUGIN(MyRule)
 //
 // The kind (rule, head, dataset, attack) follows from the base class.
-#include <functional>
 #include <memory>
-#include <string>
 #include <type_traits>
 
 #include <boost/config.hpp>
@@ -22,32 +20,10 @@
 #include "hebbkit/attack.hpp"
 #include "hebbkit/dataset.hpp"
 #include "hebbkit/head.hpp"
-#include "hebbkit/params.hpp"
+#include "hebbkit/manifest.hpp"
 #include "hebbkit/rule.hpp"
-#include "hebbkit/version.hpp"
 
 namespace hebbkit {
-
-enum class PluginKind { Rule, Head, Dataset, Attack };
-
-/// "rule", "head", "dataset", "attack".
-const char* to_string(PluginKind kind);
-
-template <class T>
-using Factory = std::function<std::unique_ptr<T>(const Params&)>;
-
-/// What each plugin library exports. Exactly one factory, the one of `kind`, is set.
-struct Manifest {
-  int api_version = HEBBKIT_API_VERSION;
-  PluginKind kind = PluginKind::Rule;
-  std::string name;
-  std::string summary;
-  ParamSchema schema;
-  Factory<Rule> make_rule;
-  Factory<Head> make_head;
-  Factory<Dataset> make_dataset;
-  Factory<Attack> make_attack;
-};
 
 template <class T>
 Manifest make_manifest() {

@@ -1,7 +1,7 @@
 // FGSM (Goodfellow et al. 2015): one step of size epsilon along the sign of the input
 // gradient of the chosen loss, clipped to [0, 1].
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -1,7 +1,7 @@
 // The baseline every attack must beat: a random sign per pixel at the same epsilon
 // (L-infinity), or a random direction of length epsilon (L2).
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

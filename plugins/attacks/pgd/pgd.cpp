@@ -3,7 +3,7 @@
 // image the strongest point seen is kept: a misclassified one first, then the highest
 // objective, so more steps or restarts never make the attack weaker.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

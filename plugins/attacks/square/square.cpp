@@ -5,7 +5,7 @@
 // paper's schedule. It needs no gradient, so it sees through saturated or masked ones:
 // a Square attack beating PGD is how gradient masking shows.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -2,7 +2,7 @@
 // whole stack, and predict the label with the largest total goodness. The logits are the
 // goodness sums, differentiable in the input image, so attacks can target this head.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -2,7 +2,7 @@
 // classifier end to end (backprop), so that evaluation and attacks see that network's
 // logits rather than a head retrained on its frozen features.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <hebbkit/errors.hpp>
+#include <torch/nn.h>
 
 namespace hebbkit::backprop {
 namespace nn = torch::nn;

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/nn/modules/container/sequential.h>
 
 namespace hebbkit::backprop {
 

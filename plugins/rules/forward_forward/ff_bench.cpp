@@ -14,7 +14,9 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/optim/adam.h>
 
 #include "hebbkit/process.hpp"
 #include "bench.hpp"

@@ -1,7 +1,8 @@
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 #include <hebbkit/training.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/optim/sgd.h>
 
 #include "ff_core.hpp"
 

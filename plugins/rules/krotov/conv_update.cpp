@@ -5,7 +5,7 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace hebbkit::krotov {
 namespace {

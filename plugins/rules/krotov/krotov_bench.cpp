@@ -15,7 +15,8 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include "hebbkit/process.hpp"
 #include "bench.hpp"

@@ -1,7 +1,7 @@
 // Krotov-Hopfield rule: unsupervised, local, competing hidden units. The layer's output
 // is relu(W v)^n; the update itself is in krotov_update.cpp.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "krotov_training.hpp"
 #include "krotov_update.hpp"

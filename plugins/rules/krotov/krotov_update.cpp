@@ -13,7 +13,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <hebbkit/vector_clones.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace hebbkit::krotov {
 namespace {

@@ -1,6 +1,6 @@
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include "support/catch.hpp"
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include "krotov_update.hpp"
 

@@ -19,7 +19,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include "hebbkit/process.hpp"
 #include "bench.hpp"

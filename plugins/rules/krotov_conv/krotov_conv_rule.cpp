@@ -3,7 +3,7 @@
 // pool(activation(conv(bn(x), K))^power), K the powered kernels sign(W)|W|^(p-1) (as
 // biopytorch) or W itself. The update is in ../krotov/conv_update.cpp.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "conv_update.hpp"
 #include "krotov_training.hpp"

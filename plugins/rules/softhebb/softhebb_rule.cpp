@@ -2,7 +2,7 @@
 // adaptive learning rate, conv or linear (inputs of one dimension become 1x1 kernels over
 // (D, 1, 1)). Output: pool(activation(conv(bn(x), W))^power), by default SoftHebb's triangle.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "krotov_training.hpp"
 #include "softhebb_update.hpp"

@@ -1,0 +1,272 @@
+#include "pipeline/pipeline.hpp"
+
+#include <cmath>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include "hebbkit/blas.hpp"
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "hebbkit/version.hpp"
+#include "model/model_store.hpp"
+#include "pipeline/data_prep.hpp"
+#include "run/host_context.hpp"
+#include "run/run_store.hpp"
+#include "stages/stage.hpp"
+#include "system/system_info.hpp"
+#include "system/torch_facts.hpp"
+
+namespace hebbkit::pipeline {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json plugin_entry(const recipe::PluginUse& use) {
+  return {{"path", use.path},
+          {"name", use.name()},
+          {"kind", to_string(use.plugin->manifest->kind)},
+          {"file", fs::absolute(use.plugin->file).string()},
+          {"sha256", system::sha256_file(use.plugin->file)}};
+}
+
+json read_json(const fs::path& file) {
+  try {
+    return json::parse(std::ifstream(file));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: unreadable: {}", file.string(), e.what()));
+  }
+}
+
+json new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch::Device device) {
+  json plugins = json::array();
+  plugins.push_back(plugin_entry(recipe.dataset));
+  for (const auto& layer : recipe.layers) plugins.push_back(plugin_entry(layer));
+  plugins.push_back(plugin_entry(recipe.head));
+  for (const auto& stage : recipe.stages)
+    if (stage.plugin.plugin) plugins.push_back(plugin_entry(stage.plugin));
+  std::vector<std::string> chain;
+  for (const auto& f : recipe.doc->chain) chain.push_back(fs::absolute(f).string());
+  json manifest = {
+      {"hebbkit_version", version_string()},
+      {"api_version", HEBBKIT_API_VERSION},
+      {"git_commit", system::git_commit()},
+      {"libtorch_version", system::libtorch_version()},
+      {"blas", system::blas_in_use()},
+      {"blas_core", blas_core_description()},
+      {"device", device.str()},
+      {"threads", at::get_num_threads()},
+      {"seed", recipe.seed},
+      {"recipe", chain},
+      {"overrides", recipe.doc->overrides},
+      {"command_line", options.command_line},
+      {"plugins", plugins},
+      {"host", system::host_name()},
+      {"pid", ::getpid()},
+      {"started", run::timestamp_now()},
+      {"ended", nullptr},
+      {"status", "running"},
+  };
+  if (!options.reopen.empty()) manifest["parent"] = fs::absolute(options.reopen).lexically_normal().string();
+  if (recipe.reuse)
+    manifest["reused"] = {{"run", fs::absolute(recipe.reuse->run).lexically_normal().string()},
+                          {"layers", recipe.reuse->layers},
+                          {"readouts_changed", recipe.reuse->readouts}};
+  return manifest;
+}
+
+// Runs the data step and the stages; what can go wrong inside is caught by execute().
+void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::RunStore& store,
+                run::HostContext& ctx, json& summary) {
+  // A stage's time is kept even when it fails, stops or is pruned part-way.
+  const auto timed = [&](const std::string& name, auto&& fn) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto add = [&] {
+      json& entry = summary["seconds"][name];
+      entry = (entry.is_number() ? entry.get<double>() : 0.0) +
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    try {
+      fn();
+    } catch (...) {
+      add();
+      throw;
+    }
+    add();
+  };
+
+  PreparedData data;
+  timed("data", [&] {
+    ctx.set_stage("data");
+    const fs::path root = resolve_data_root(recipe.data);
+    ctx.info("loading {} from {}", recipe.dataset.name(), root.string());
+    DatasetContent content = recipe.dataset.make<Dataset>()->load(root, ctx);
+    data = prepare_data(std::move(content), recipe.data, recipe.seed, ctx.device());
+    ctx.info("train {} / validation {} / test {} images of shape {}, {} classes", data.train.size(), data.val.size(),
+             data.test.size(), fmt::join(data.image_shape, "x"), data.num_classes());
+    summary["data"] = {{"train", data.train.size()}, {"validation", data.val.size()}, {"test", data.test.size()},
+                       {"classes", data.classes}};
+  });
+  store.write_json("summary.json", summary);
+
+  Model model = model::build(recipe);
+  model::TrainingProgress progress;
+  if (!options.reopen.empty()) {
+    ctx.set_stage("setup");
+    progress = model::load(model, recipe, options.reopen / "model", ctx.device(), /*restore_rng=*/false);
+    if (!progress.head_trained)
+      throw DataError(fmt::format("{}: its model is not fully trained ({} of {} layers, head {}); resume it with "
+                                  "`hebbkit run --resume {}` first",
+                                  options.reopen.string(), progress.layers_trained, recipe.layers.size(),
+                                  progress.head_trained ? "trained" : "not trained", options.reopen.string()));
+    ctx.info("reopened the model of {}", options.reopen.string());
+    ctx.load_history(options.reopen / "metrics.jsonl");
+  } else if (options.resume && fs::exists(store.dir() / "model" / "model.json")) {
+    ctx.set_stage("setup");
+    progress = model::load(model, recipe, store.dir() / "model", ctx.device(), /*restore_rng=*/true);
+    ctx.info("resuming: {} of {} layer(s) trained, head {}", progress.layers_trained, recipe.layers.size(),
+             progress.head_trained ? "trained" : "not trained");
+  } else if (recipe.reuse) {
+    ctx.set_stage("setup");
+    const auto& reuse = *recipe.reuse;
+    progress = model::load_layers(model, recipe, reuse.run / "model", reuse.layers, ctx.device(), reuse.same_seed);
+    ctx.info("{} trained from {} (reuse); {}",
+             reuse.layers == 1 ? std::string("layer 0 comes") : fmt::format("layers 0-{} come", reuse.layers - 1),
+             reuse.run.string(),
+             progress.generator_continued ? "the generator continues from that run's, so the numbers above are a "
+                                            "full run's"
+             : reuse.same_seed ? "that run saved no generator state after them, so the generator starts from "
+                                 "the seed: numbers above differ from a full run's"
+                               : "another seed: the generator starts from this recipe's");
+    for (const auto& change : reuse.readouts) ctx.info("reads the top layer reused out differently: {}", change);
+  }
+
+  // A resumed run skips the stages it finished before it stopped.
+  const std::size_t done = summary.contains("stages_done") ? summary["stages_done"].size() : 0;
+  stages::StageEnv env{recipe, model, progress, data, ctx, store, summary};
+  for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
+    const auto& use = recipe.stages[i];
+    if (i < done) {
+      ctx.info("stage {} ({}) finished before the resume; skipped", i, use.name());
+      continue;
+    }
+    timed(use.name(), [&] {
+      ctx.set_stage(use.name());
+      use.type->make(use)->run(env);
+      ctx.set_scope("");
+    });
+    summary["stages_done"].push_back(use.name());
+    store.write_json("summary.json", summary);
+  }
+}
+
+}  // namespace
+
+/// cpu / cuda / auto -> a device; "cuda" without CUDA is an error naming the build.
+static torch::Device select_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available())
+      throw RecipeError("--device cuda: this LibTorch has no usable CUDA device (CPU build or no GPU); use --device cpu");
+    return torch::kCUDA;
+  }
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  throw RecipeError(fmt::format("--device {}: expected cpu, cuda or auto", name));
+}
+
+RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
+  const torch::Device device = select_device(options.device);
+  const int threads = options.threads > 0 ? options.threads : system::available_cores();
+  at::set_num_threads(threads);
+  torch::manual_seed(recipe.seed);
+
+  RunResult result;
+  result.dir = options.out.empty() ? run::RunStore::new_run_dir("runs", io::file_safe(recipe.name)) : options.out;
+  json manifest, summary;
+  std::optional<run::RunStore> store;
+  if (options.resume) {
+    store.emplace(result.dir, run::RunStore::Open::Resume);
+    manifest = read_json(result.dir / "manifest.json");
+    summary = fs::exists(result.dir / "summary.json") ? read_json(result.dir / "summary.json") : json::object();
+    manifest["resumed"].push_back({{"at", run::timestamp_now()}, {"pid", ::getpid()}, {"host", system::host_name()},
+                                   {"threads", at::get_num_threads()}, {"command_line", options.command_line}});
+    manifest["pid"] = ::getpid();
+    manifest["host"] = system::host_name();
+    manifest["status"] = "running";
+    manifest["ended"] = nullptr;
+    manifest.erase("error");
+  } else {
+    store.emplace(result.dir, run::RunStore::Open::Create);
+    // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
+    YAML::Node resolved = YAML::Clone(recipe.doc->root);
+    resolved["name"] = recipe.name;
+    if (recipe.reuse) {  // as resolved, so that a resume from elsewhere finds the same layers
+      resolved["reuse"]["run"] = fs::absolute(recipe.reuse->run).lexically_normal().string();
+      resolved["reuse"]["layers"] = recipe.reuse->layers;
+    }
+    store->write_text("recipe.resolved.yaml", recipe::to_yaml(resolved));
+    manifest = new_manifest(recipe, options, device);
+    summary = {{"recipe", recipe.name}, {"seed", recipe.seed}};
+    summary["artifacts"] = json::array();
+    if (!options.reopen.empty()) summary["parent"] = manifest["parent"];
+    if (recipe.reuse) summary["reused"] = manifest["reused"];
+  }
+  summary["status"] = "running";
+  store->write_json("manifest.json", manifest);
+
+  run::HostContext ctx(*store, device, recipe.seed, options.progress);
+  if (options.resume) ctx.load_history(result.dir / "metrics.jsonl");
+  ctx.set_watch(options.watch);
+  ctx.set_stage("setup");
+  result.status = "completed";
+  std::string error;
+  try {
+    // Inside the try: a log that cannot be written already fails the run.
+    const auto kernels = manifest["blas_core"].get<std::string>();
+    ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}{}", result.dir.string(), at::get_num_threads(),
+             device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "),
+             kernels.empty() ? "" : " | kernels " + kernels);
+    run_stages(recipe, options, *store, ctx, summary);
+  } catch (const Interrupted&) {
+    result.status = "interrupted";
+    result.exit_code = 130;
+    error = "interrupted by signal; results of the finished stages are kept";
+  } catch (const run::Pruned& e) {
+    result.status = "pruned";
+    error = e.what();
+  } catch (const RecipeError& e) {
+    result.status = "failed";
+    result.exit_code = 2;
+    error = e.what();
+  } catch (const std::exception& e) {
+    result.status = "failed";
+    result.exit_code = 1;
+    error = e.what();
+  }
+  ctx.set_stage("end");
+  ctx.set_scope("");
+  // The command line reports the error once; log.txt keeps it too (best effort: the
+  // failure may be that log.txt cannot be written).
+  if (!error.empty()) ctx.log_only(fmt::format("{}: {}", result.status, error));
+  result.error = error;
+  summary["status"] = result.status;
+  // Over the whole process, so a resumed run reports its own session's peak.
+  summary["peak_rss_mib"] = std::round(system::peak_rss_mib());
+  manifest["status"] = result.status;
+  manifest["ended"] = run::timestamp_now();
+  if (!error.empty()) manifest["error"] = error;
+  store->write_json("summary.json", summary);
+  store->write_json("manifest.json", manifest);
+  return result;
+}
+
+}  // namespace hebbkit::pipeline

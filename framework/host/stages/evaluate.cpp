@@ -1,0 +1,72 @@
+// evaluate: accuracy of the whole model (raw pixels -> logits) on each split.
+#include <torch/types.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/io.hpp"
+#include "hebbkit/training.hpp"
+#include "recipe/recipe.hpp"
+#include "stages/stage.hpp"
+
+namespace hebbkit::stages {
+namespace {
+
+const std::vector<std::string> split_names = {"train", "val", "test"};
+
+class Evaluate final : public Stage {
+ public:
+  explicit Evaluate(const Params& p) : splits_(p.strings("splits")), save_logits_(p.boolean("save_logits")) {
+    for (const auto& s : splits_)
+      if (std::find(split_names.begin(), split_names.end(), s) == split_names.end())
+        p.fail("splits", fmt::format("unknown split '{}'; splits: train, val, test", s));
+  }
+
+  void run(StageEnv& env) override {
+    const auto& data = env.data;
+    for (const auto& name : splits_) {
+      const Split& split = name == "train" ? data.train : name == "val" ? data.val : data.test;
+      if (split.size() == 0) continue;
+      // A deep stack takes minutes over 50,000 images: show progress per batch.
+      const std::int64_t batch = env.recipe.data.eval_batch;
+      auto progress = env.ctx.progress(fmt::format("{} split", name), (split.size() + batch - 1) / batch, "batch");
+      const auto logits = apply_batched(
+          [&](const torch::Tensor& x) {
+            auto out = env.model.logits(x);
+            progress->advance();
+            return out;
+          },
+          split.images, batch);
+      progress->finish();
+      const double acc = accuracy(logits, split.labels);
+      env.ctx.metric(fmt::format("{}_accuracy", name), acc);
+      env.summary[fmt::format("{}_accuracy", name)] = acc;
+      env.ctx.info("{} accuracy {:.2f}% ({} images)", name, 100 * acc, split.size());
+      if (save_logits_) {
+        const auto file = env.store.artifacts() / fmt::format("logits_{}.npy", name);
+        io::save_npy(file, logits.to(torch::kCPU));
+        env.artifact(file);
+      }
+    }
+    if (env.summary.contains("test_accuracy"))
+      env.summary["test_error"] = 1.0 - env.summary["test_accuracy"].get<double>();
+  }
+
+ private:
+  std::vector<std::string> splits_;
+  bool save_logits_;
+};
+
+}  // namespace
+
+StageType evaluate_stage() {
+  StageType t;
+  t.name = "evaluate";
+  t.summary = "accuracy on train, validation and test (summary: <split>_accuracy, test_error)";
+  t.schema = {
+      param::strings("splits", {"train", "val", "test"}, "splits to evaluate (train, val, test); absent ones are skipped"),
+      param::boolean("save_logits", false, "also save each split's logits as artifacts/logits_<split>.npy"),
+  };
+  t.make = [](const recipe::StageUse& use) { return std::make_unique<Evaluate>(*use.params); };
+  return t;
+}
+
+}  // namespace hebbkit::stages

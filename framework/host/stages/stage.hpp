@@ -1,0 +1,47 @@
+#pragma once
+// A stage is one step of a run (train, evaluate, attack, plot, save, ...). Each lives in
+// its own file in this folder and is listed once in table.cpp; the recipe reads and
+// validates its YAML from the table row, the pipeline runs it.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hebbkit/model.hpp"
+#include "hebbkit/params.hpp"
+#include "hebbkit/plugin.hpp"
+#include "stages/stage_table.hpp"
+#include "model/model_store.hpp"
+#include "pipeline/data_prep.hpp"
+#include "run/host_context.hpp"
+#include "run/run_store.hpp"
+
+namespace hebbkit::recipe {
+struct Recipe;
+}  // namespace hebbkit::recipe
+
+namespace hebbkit::stages {
+
+/// What a running stage works with. Data flows one way: a stage asks the model, never
+/// the recipe, for trained things.
+struct StageEnv {
+  const recipe::Recipe& recipe;
+  Model& model;
+  model::TrainingProgress& progress;  ///< how much of the model is trained (train updates it)
+  const pipeline::PreparedData& data;
+  run::HostContext& ctx;
+  run::RunStore& store;
+  nlohmann::json& summary;
+
+  /// Records a file written under the run folder in summary.json's `artifacts`.
+  void artifact(const std::filesystem::path& file);
+};
+
+class Stage {
+ public:
+  virtual ~Stage();
+  virtual void run(StageEnv& env) = 0;
+};
+
+}  // namespace hebbkit::stages

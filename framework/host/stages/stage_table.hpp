@@ -1,0 +1,40 @@
+#pragma once
+// The stage table: each stage's name, keys and factory. Torch-free, so that the CLI can
+// list and describe stages without compiling against torch; stage.hpp has the rest.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hebbkit/manifest.hpp"
+#include "hebbkit/params.hpp"
+
+namespace hebbkit::recipe {
+struct StageUse;
+}  // namespace hebbkit::recipe
+
+namespace hebbkit::stages {
+
+class Stage;
+
+/// One row of the stage table.
+struct StageType {
+  std::string name;
+  std::string summary;
+  /// Only `train` makes a model; every other stage needs a trained (or reopened) one.
+  bool trains = false;
+  /// Set when the stage's node is a plugin's node ({attack: {name: fgsm, ...}}).
+  std::optional<PluginKind> plugin;
+  /// The stage's own keys (for a plugin stage: host keys accepted beside the plugin's).
+  ParamSchema schema;
+  std::function<std::unique_ptr<Stage>(const recipe::StageUse&)> make;
+};
+
+/// Every stage, in the order `hebbkit describe` lists them.
+const std::vector<StageType>& table();
+/// nullptr when there is no stage of that name.
+const StageType* find(const std::string& name);
+std::vector<std::string> names();
+
+}  // namespace hebbkit::stages

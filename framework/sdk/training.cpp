@@ -1,0 +1,358 @@
+#include "hebbkit/training.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <torch/types.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/nn/functional/embedding.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
+
+#include "hebbkit/context.hpp"
+#include "hebbkit/errors.hpp"
+#include "hebbkit/rule.hpp"
+#include "hebbkit/state.hpp"
+
+#include "adam_step.hpp"
+
+namespace hebbkit {
+
+std::vector<torch::Tensor> minibatches(std::int64_t n, std::int64_t batch, bool shuffle, torch::Device device) {
+  torch::Tensor order = shuffle ? torch::randperm(n, torch::kInt64) : torch::arange(n, torch::kInt64);
+  order = order.to(device);
+  std::vector<torch::Tensor> out;
+  for (std::int64_t start = 0; start < n; start += batch) out.push_back(order.slice(0, start, std::min(n, start + batch)));
+  return out;
+}
+
+torch::Tensor apply_batched(const std::function<torch::Tensor(const torch::Tensor&)>& fn, const torch::Tensor& x,
+                            std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t n = x.size(0);
+  if (n == 0) return fn(x);
+  // Each part is copied into the result while it is still in cache (a cat at the end
+  // would read every part again from memory); the result never aliases x.
+  torch::Tensor out;
+  for (std::int64_t start = 0; start < n; start += batch) {
+    const auto part = fn(x.slice(0, start, std::min(n, start + batch)));
+    if (!out.defined()) {
+      auto shape = part.sizes().vec();
+      shape[0] = n;
+      out = torch::empty(shape, part.options());
+    }
+    out.slice(0, start, start + part.size(0)).copy_(part);
+  }
+  return out;
+}
+
+void check_finite(double value, const std::string& what, const std::string& advice) {
+  if (std::isfinite(value)) return;
+  throw NumericalError(fmt::format("{} is {}: training diverged; {}", what,
+                                   std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf",
+                                   advice.empty() ? "lower the learning rate, or check the preprocessing "
+                                                    "(e.g. center + unit_norm)"
+                                                  : advice));
+}
+
+double machine_memory_bytes() {
+  const double pages = static_cast<double>(::sysconf(_SC_PHYS_PAGES)), size = static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  return pages > 0 && size > 0 ? pages * size : 0.0;
+}
+
+void check_fits_in_memory(double bytes, const std::string& key, const std::string& what) {
+  const double machine = machine_memory_bytes();
+  if (machine <= 0 || bytes <= machine) return;
+  throw RecipeError(fmt::format("{}: {} need about {:.1f} GB; this machine has {:.1f} GB of memory", key, what,
+                                bytes / 1e9, machine / 1e9));
+}
+
+double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
+  if (labels.numel() == 0) return 0.0;
+  return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
+}
+
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
+                                                        const ClassifierTraining& t) {
+  if (t.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  if (t.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        parameters, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+  throw RecipeError(fmt::format("{}: optimizer '{}' is not one of: adam, sgd", t.label, t.optimizer));
+}
+
+// What autograd makes of one minibatch: the loss and the parameters' gradients.
+struct AutogradReference {
+  torch::Tensor loss;
+  std::vector<torch::Tensor> gradients;
+};
+
+// Run before the closed-form step on the same minibatch, with torch's generator and the
+// head's buffers put back afterwards: a head with dropout or batch norm then hands its
+// closed form the same mask and the same batch statistics.
+AutogradReference autograd_reference(const std::vector<torch::Tensor>& parameters,
+                                     const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                                     const Batch& b, const ClassifierTraining& t) {
+  std::vector<torch::Tensor> saved;
+  for (const auto& buffer : t.buffers) saved.push_back(buffer.clone());
+  AutogradReference out;
+  {
+    GeneratorGuard same_draws;
+    out.loss = loss_of(logits_of(b.inputs), b.labels);
+    if (std::isfinite(out.loss.item<double>()))
+      out.gradients = torch::autograd::grad({out.loss}, parameters, {}, /*retain_graph=*/false,
+                                            /*create_graph=*/false, /*allow_unused=*/true);
+  }
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < saved.size(); ++i) t.buffers[i].copy_(saved[i]);
+  out.loss = out.loss.detach();
+  return out;
+}
+
+// The closed form's loss and gradients against autograd's on one minibatch; throws on a
+// difference beyond float rounding, naming the head and the parameter.
+void check_closed_form(const std::vector<torch::Tensor>& parameters, const AutogradReference& autograd,
+                       const ClosedFormStep& closed, const Batch& b, const ClassifierTraining& t) {
+  const auto& loss = autograd.loss;
+  // A diverged head is reported by the epoch loop's finite-loss check, in its own words.
+  if (!std::isfinite(loss.item<double>())) return;
+  const auto& reference = autograd.gradients;
+  const auto differs = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return !a.defined() || a.sizes() != b.sizes() ||
+           !torch::allclose(a.to(torch::kFloat64), b.to(torch::kFloat64), 1e-3, 1e-6 * (1 + b.abs().max().item<double>()));
+  };
+  if (closed.gradients.size() != parameters.size())
+    throw std::logic_error(fmt::format("{}: its closed-form step returned {} gradients for {} parameters", t.label,
+                                       closed.gradients.size(), parameters.size()));
+  if (closed.correct >= 0) {
+    const auto counted = closed.logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
+    if (closed.correct != counted)
+      throw std::logic_error(fmt::format("{}: its closed-form step counted {} rows right, its logits' argmax {}",
+                                         t.label, closed.correct, counted));
+  }
+  if (differs(closed.loss.reshape({}), loss))
+    throw std::logic_error(fmt::format("{}: its closed-form loss {} differs from autograd's {}", t.label,
+                                       closed.loss.item<double>(), loss.item<double>()));
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const auto expected = reference[i].defined() ? reference[i] : torch::zeros_like(parameters[i]);
+    if (!torch::isfinite(expected).all().item<bool>()) return;
+    if (differs(closed.gradients[i], expected))
+      throw std::logic_error(fmt::format(
+          "{}: its closed-form gradient of parameter {} differs from autograd's (largest difference {})", t.label, i,
+          closed.gradients[i].defined() && closed.gradients[i].sizes() == expected.sizes()
+              ? (closed.gradients[i] - expected).abs().max().item<double>()
+              : std::numeric_limits<double>::infinity()));
+  }
+}
+
+}  // namespace
+
+double classifier_lr(const ClassifierTraining& t, std::int64_t epoch) {
+  if (t.restart_epochs <= 0)
+    return t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / std::max<std::int64_t>(1, t.lr_step)));
+  // Find the cycle `epoch` falls in: cycles of T0, T0 m, T0 m^2, ... epochs.
+  std::int64_t length = t.restart_epochs, into = epoch;
+  while (into >= length) {
+    into -= length;
+    length *= std::max<std::int64_t>(1, t.restart_mult);
+  }
+  constexpr double pi = 3.14159265358979323846;
+  return t.lr * 0.5 * (1.0 + std::cos(pi * static_cast<double>(into) / static_cast<double>(length)));
+}
+
+void fit_classifier(const std::vector<torch::Tensor>& parameters,
+                    const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                    const torch::Tensor& inputs, const torch::Tensor& labels, const torch::Tensor& val_inputs,
+                    const torch::Tensor& val_labels, const ClassifierTraining& t, RunContext& ctx) {
+  TensorSource train(inputs, labels);
+  std::optional<TensorSource> val;
+  if (val_inputs.defined()) val.emplace(val_inputs, val_labels);
+  fit_classifier(parameters, logits_of, loss_of, train, val ? &*val : nullptr, t, ctx);
+}
+
+void fit_classifier(const std::vector<torch::Tensor>& parameters,
+                    const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                    BatchSource& train, BatchSource* val, const ClassifierTraining& t, RunContext& ctx) {
+  const std::int64_t n = train.size();
+  auto optimizer = make_optimizer(parameters, t);
+  const auto train_mode = [&](bool on) {
+    if (t.train_mode) t.train_mode(on);
+  };
+  std::int64_t first_epoch = 0;
+  if (auto resume = ctx.resume_point()) {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+      parameters[i].copy_(find_state(resume->tensors, fmt::format("param{}", i)));
+    for (std::size_t i = 0; i < t.buffers.size(); ++i)
+      t.buffers[i].copy_(find_state(resume->tensors, fmt::format("buffer{}", i)));
+    load_optimizer_state(*optimizer, find_state(resume->tensors, "optimizer"));
+    first_epoch = resume->epochs_done;
+  }
+  const auto checkpoint = [&] {
+    std::vector<NamedTensor> state;
+    for (std::size_t i = 0; i < parameters.size(); ++i) state.emplace_back(fmt::format("param{}", i), parameters[i]);
+    for (std::size_t i = 0; i < t.buffers.size(); ++i) state.emplace_back(fmt::format("buffer{}", i), t.buffers[i]);
+    state.emplace_back("optimizer", optimizer_state(*optimizer));
+    return state;
+  };
+  auto progress = ctx.progress(t.label, t.epochs, "epoch");
+  for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
+  double train_accuracy = -1;
+  std::int64_t classes = 0;
+  bool closed_form_checked = false;
+  const torch::Tensor in_place = t.closed_form && train.precomputed() ? train.all() : torch::Tensor();
+  for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
+    const double lr = classifier_lr(t, epoch);
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+    double loss_sum = 0;
+    std::int64_t correct = 0;
+    train_mode(true);
+    // A closed-form step reads a held training set's rows in place; the same shuffled order.
+    const auto each_batch = [&](const std::function<void(const Batch&)>& fn) {
+      if (!in_place.defined()) return train.for_each_batch(t.batch, /*shuffle=*/true, fn);
+      for (const auto& idx : minibatches(n, t.batch, /*shuffle=*/true, train.labels().device()))
+        fn(Batch{torch::Tensor(), train.labels().index_select(0, idx), idx});
+    };
+    each_batch([&](const Batch& b) {
+      torch::Tensor logits, loss;
+      std::int64_t counted = -1;
+      if (t.closed_form) {
+        std::optional<Batch> gathered;
+        std::optional<AutogradReference> reference;
+        if (!closed_form_checked) {
+          gathered = b.inputs.defined() ? b : Batch{RowSelection{in_place, b.index}.gathered(), b.labels, b.index};
+          reference = autograd_reference(parameters, logits_of, loss_of, *gathered, t);
+        }
+        ClosedFormStep step;
+        {
+          torch::NoGradGuard no_grad;
+          step = t.closed_form(in_place.defined() ? RowSelection{in_place, b.index} : RowSelection{b.inputs, {}},
+                               b.labels);
+        }
+        if (!closed_form_checked) {
+          check_closed_form(parameters, *reference, step, *gathered, t);
+          closed_form_checked = true;
+        }
+        for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad() = step.gradients[i];
+        logits = std::move(step.logits);
+        loss = std::move(step.loss);
+        counted = step.correct;
+      } else {
+        logits = logits_of(b.inputs);
+        loss = loss_of(logits, b.labels);
+        optimizer->zero_grad();
+        loss.backward();
+      }
+      if (auto* adam = dynamic_cast<torch::optim::Adam*>(optimizer.get()))
+        adam_step(*adam);
+      else
+        optimizer->step();
+      loss_sum += loss.item<double>() * b.index.size(0);
+      correct += counted >= 0 ? counted : logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
+      if (classes == 0) classes = logits.size(1);
+      ctx.check_interrupted();
+    });
+    train_mode(false);
+    const double loss = loss_sum / n;
+    check_finite(loss, fmt::format("{} loss at epoch {}", t.label, epoch), t.divergence_advice);
+    train_accuracy = double(correct) / n;
+    ctx.metric("loss", loss, epoch);
+    ctx.metric("train_accuracy", train_accuracy, epoch);
+    ctx.metric("lr", lr, epoch);
+    if (val != nullptr && val->size() > 0) {
+      torch::NoGradGuard no_grad;
+      const auto logits = logits_of(val->all());
+      ctx.metric("val_accuracy", accuracy(logits, val->labels()), epoch);
+      ctx.metric("val_loss", loss_of(logits, val->labels()).item<double>(), epoch);
+    }
+    progress->note("loss", loss);
+    progress->advance();
+    ctx.epoch_finished(epoch + 1, checkpoint);
+  }
+  progress->finish();
+  // A finite loss can hide a head that learnt nothing (e.g. saturated activations).
+  if (classes > 1 && train_accuracy >= 0 && train_accuracy < 1.5 / classes)
+    ctx.warn("{}: train accuracy after the last epoch is {:.1f}%, near chance ({:.1f}% for {} classes): the head "
+             "learnt nothing — check the preprocessing, the learning rate and the feature scale",
+             t.label, 100 * train_accuracy, 100.0 / classes, classes);
+}
+
+torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes) {
+  auto out = x.flatten(1).clone();
+  const auto value = x.max().detach();
+  const auto one_hot = torch::nn::functional::one_hot(labels, num_classes).to(out.dtype());
+  out.slice(1, 0, num_classes).copy_(one_hot * value);
+  return out;
+}
+
+torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_classes) {
+  auto out = x.flatten(1).clone();
+  out.slice(1, 0, num_classes).fill_(x.max().item<double>() / static_cast<double>(num_classes));
+  return out;
+}
+
+namespace {
+
+// Mean square of each row, summed over acts[skip..]: a squared norm handed over for an
+// activity (LayerOutput::squared_norms) is used as it is, else one reading pass (a norm)
+// instead of a squared copy and its mean.
+torch::Tensor summed_goodness(const std::vector<torch::Tensor>& acts, const std::vector<torch::Tensor>& squared,
+                              std::size_t skip, const torch::Tensor& like) {
+  auto total = torch::zeros({like.size(0)}, like.options());
+  for (std::size_t i = skip; i < acts.size(); ++i) {
+    const auto sq = i < squared.size() && squared[i].defined() ? squared[i] : acts[i].norm(2, {1}).square();
+    total = total + sq / static_cast<double>(acts[i].size(1));
+  }
+  return total;
+}
+
+}  // namespace
+
+torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
+                              const torch::Tensor& x, std::int64_t num_classes, std::size_t skip) {
+  const std::int64_t n = x.size(0);
+  std::vector<torch::Tensor> scores;
+  for (std::int64_t c = 0; c < num_classes; ++c) {
+    const auto labels = torch::full({n}, c, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
+    scores.push_back(summed_goodness(activations(overlay_label(x, labels, num_classes)), {}, skip, x));
+  }
+  return torch::stack(scores, 1);
+}
+
+torch::Tensor goodness_scores(const std::vector<Rule*>& stack, const torch::Tensor& x, std::int64_t num_classes,
+                              std::size_t skip) {
+  if (stack.empty()) throw std::invalid_argument("goodness_scores: the stack has no layer");
+  std::vector<torch::Tensor> scores;
+  stack.front()->forward_overlaid(x, num_classes, [&](std::int64_t /*label*/, LayerOutput bottom) {
+    std::vector<torch::Tensor> acts, squared;
+    const auto gather = [&](LayerOutput& step) {
+      const bool has_squares = step.squared_norms.size() == step.activations.size();
+      for (std::size_t i = 0; i < step.activations.size(); ++i) {
+        acts.push_back(std::move(step.activations[i]));
+        squared.push_back(has_squares ? std::move(step.squared_norms[i]) : torch::Tensor());
+      }
+    };
+    gather(bottom);
+    torch::Tensor h = std::move(bottom.output);
+    for (std::size_t i = 1; i < stack.size(); ++i) {
+      auto step = stack[i]->forward_with_activations(h);
+      gather(step);
+      h = std::move(step.output);
+    }
+    scores.push_back(summed_goodness(acts, squared, skip, x));
+  });
+  return torch::stack(scores, 1);
+}
+
+}  // namespace hebbkit

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# layering.sh SOURCE_DIR: what must stay torch-free stays torch-free, and arrows point down.
+#   framework/core  the host without tensors: it and every header it reaches through quoted
+#                   includes resolve inside core/ or the SDK headers (nothing from host/ or
+#                   cli/), and none includes torch, ATen or c10.
+#   framework/cli   the command line: it may use host/ headers, but none that reaches torch.
+# The build enforces part of this (core/ compiles without torch's include path), but ATen's
+# headers sit in /usr/include, where any file finds them.
+set -euo pipefail
+src="$1/framework"
+status=0
+
+resolve() {  # resolve FROM_FILE NAME ROOTS...: the path of a quoted include, or nothing
+  local from="$1" name="$2" dir
+  shift 2
+  for dir in "$(dirname "$from")" "$@"; do
+    [ -f "$dir/$name" ] && { realpath "$dir/$name"; return; }
+  done
+}
+
+# check NAME DIR WHY_UNRESOLVED ROOTS...: walks every file in DIR and what it includes.
+check() {
+  local label="$1" dir="$2" why="$3"
+  shift 3
+  local -a roots=("$@") queue=() chains=()
+  local -A seen=()
+  local file chain line name target count=0
+  while IFS= read -r -d '' file; do
+    queue+=("$(realpath "$file")"); chains+=("${file#"$src"/}"); count=$((count + 1))
+  done < <(find "$dir" -name '*.cpp' -print0 -o -name '*.hpp' -print0)
+  [ "$count" -gt 0 ] || { echo "FAIL: no files under $dir"; status=1; return; }
+  while [ ${#queue[@]} -gt 0 ]; do
+    file="${queue[0]}" chain="${chains[0]}"
+    queue=("${queue[@]:1}") chains=("${chains[@]:1}")
+    [ -n "${seen[$file]:-}" ] && continue
+    seen[$file]=1
+    while IFS= read -r line; do
+      if [[ "$line" =~ ^#include\ *\<(torch|ATen|c10)/ ]]; then
+        echo "FAIL: $chain -> ${line#\#include } ($label must not include torch)"
+        status=1
+      elif [[ "$line" =~ ^#include\ *\"([^\"]+)\" ]]; then
+        name="${BASH_REMATCH[1]}"
+        target="$(resolve "$file" "$name" "${roots[@]}")"
+        if [ -z "$target" ]; then
+          echo "FAIL: $chain includes \"$name\", $why"
+          status=1
+        else
+          queue+=("$target"); chains+=("$chain -> ${target#"$src"/}")
+        fi
+      fi
+    done < "$file"
+  done
+  echo "$label: $count files, ${#seen[@]} reached"
+}
+
+check "framework/core" "$src/core" "which is neither in core/ nor an SDK header (core/ sits below host/)" \
+  "$src/core" "$src/include"
+check "framework/cli" "$src/cli" "which is not a framework header" \
+  "$src" "$src/core" "$src/host" "$src/include"
+[ "$status" -eq 0 ] && echo "ok: no torch in core/ or cli/, and core/ includes nothing above it"
+exit "$status"
