@@ -18,10 +18,10 @@
 #include <stdexcept>
 #include <vector>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/types.h>
-#include <ATen/Parallel.h>
 #include <yaml-cpp/yaml.h>
 
 #include "hebbkit/process.hpp"

@@ -3,8 +3,8 @@
 // ops: for a head's few thousand weights per minibatch the ops' dispatch and their passes
 // over memory cost more than the arithmetic. It reads and writes the optimizer's own
 // state, so checkpoints and resume are unchanged.
-#include <torch/types.h>
 #include <torch/optim/adam.h>
+#include <torch/types.h>
 
 namespace hebbkit {
 

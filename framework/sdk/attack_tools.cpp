@@ -1,9 +1,9 @@
 // The pieces every attack plugin needs: its objective, the input gradient, projection
 // onto the epsilon ball, and distances the host checks outputs with.
 #include <fmt/format.h>
-#include <torch/types.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/types.h>
 
 #include "hebbkit/attack.hpp"
 #include "hebbkit/errors.hpp"

@@ -1,7 +1,7 @@
 // Key functions of the SDK's interfaces live here, in the framework's shared library, so
 // that every plugin shares one vtable and typeinfo for each interface.
-#include <torch/types.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/types.h>
 
 #include "hebbkit/attack.hpp"
 #include "hebbkit/context.hpp"

@@ -8,11 +8,11 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <torch/types.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/functional/embedding.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/sgd.h>
+#include <torch/types.h>
 
 #include "hebbkit/context.hpp"
 #include "hebbkit/errors.hpp"

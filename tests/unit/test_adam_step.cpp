@@ -1,7 +1,7 @@
 #include "support/catch.hpp"
 #include <ATen/Parallel.h>
-#include <torch/types.h>
 #include <torch/optim/adam.h>
+#include <torch/types.h>
 
 #include "adam_step.hpp"
 

@@ -2,8 +2,8 @@
 
 #include "support/catch.hpp"
 #include <nlohmann/json.hpp>
-#include <torch/types.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/types.h>
 
 #include "hebbkit/io.hpp"
 #include "hebbkit/training.hpp"

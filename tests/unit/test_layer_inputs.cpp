@@ -6,9 +6,9 @@
 #include <numeric>
 
 #include "support/catch.hpp"
-#include <torch/types.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
+#include <torch/types.h>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"

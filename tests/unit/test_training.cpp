@@ -2,8 +2,8 @@
 #include <fstream>
 
 #include "support/catch.hpp"
-#include <torch/types.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/types.h>
 
 #include "hebbkit/dropout.hpp"
 #include "hebbkit/model.hpp"

@@ -6,12 +6,12 @@
 #include <chrono>
 #include <fstream>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
-#include <torch/types.h>
-#include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/types.h>
 
 #include "hebbkit/blas.hpp"
 #include "hebbkit/errors.hpp"

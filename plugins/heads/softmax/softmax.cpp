@@ -3,9 +3,9 @@
 // dropout on the features, and a parameter-free batch norm in front (per channel of conv
 // features, per feature otherwise), as biopytorch puts before its classifier.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/types.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/types.h>
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/types.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/types.h>
 
 namespace hebbkit::backprop {
 

@@ -3,8 +3,8 @@
 // control). Its output is the logits; pair it with the `readout` head so that
 // evaluation and attacks use this network, not a head retrained on its features.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/types.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/types.h>
 
 #include "backprop_models.hpp"
 

@@ -13,10 +13,10 @@
 #include <cstring>
 #include <vector>
 
-#include <fmt/format.h>
 #include <ATen/Parallel.h>
-#include <torch/types.h>
+#include <fmt/format.h>
 #include <torch/optim/adam.h>
+#include <torch/types.h>
 
 #include "hebbkit/process.hpp"
 #include "bench.hpp"

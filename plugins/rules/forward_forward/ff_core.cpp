@@ -5,9 +5,9 @@
 
 #include <ATen/Parallel.h>
 #include <hebbkit/vector_clones.hpp>
-#include <torch/types.h>
-#include <torch/nn/functional/padding.h>
 #include <torch/nn/functional/conv.h>
+#include <torch/nn/functional/padding.h>
+#include <torch/types.h>
 
 namespace hebbkit::ff {
 

@@ -3,9 +3,9 @@
 // negative data. Supervised: the label is written over the first pixels (wrong labels make
 // the negatives). Unsupervised: negatives are hybrids of two images under a blurred mask.
 #include <hebbkit/hebbkit.hpp>
-#include <torch/types.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
+#include <torch/types.h>
 
 #include "ff_core.hpp"
 

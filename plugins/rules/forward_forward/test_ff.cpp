@@ -1,8 +1,8 @@
 #include "support/catch.hpp"
 #include <hebbkit/training.hpp>
-#include <torch/types.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim/sgd.h>
+#include <torch/types.h>
 
 #include "ff_core.hpp"
 

@@ -14,8 +14,8 @@
 #include <cstring>
 #include <string>
 
-#include <fmt/format.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/types.h>
 
 #include "hebbkit/process.hpp"

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/types.h>
 
 #include "hebbkit/process.hpp"
