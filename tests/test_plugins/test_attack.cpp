@@ -1,6 +1,9 @@
 // An attack plugin for the tests only: perturbs honestly (`noise`) or breaks the attack
 // contract in one chosen way, so that the host's output checks can be seen to work.
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/attack.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 #include <torch/types.h>
 
 namespace {

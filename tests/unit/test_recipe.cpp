@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "hebbkit/errors.hpp"
-#include "hebbkit/plugin.hpp"
+#include "hebbkit/hebbkit.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hebbkit/attack.hpp"
+#include "hebbkit/dataset.hpp"
 #include "hebbkit/model.hpp"
 #include "hebbkit/params.hpp"
 #include "hebbkit/plugin.hpp"

@@ -1,8 +1,8 @@
 #pragma once
 // What a plugin library exports, as the host reads it. Torch-free on purpose: the host's
 // torch-free core (the plugin registry, recipes, sweeps) handles manifests without ever
-// seeing a tensor. The interfaces the factories return are only declared here; a plugin
-// includes hebbkit/plugin.hpp, which defines them and fills a manifest.
+// seeing a tensor. The interfaces the factories return are only declared here (they live in
+// rule.hpp, head.hpp, dataset.hpp and attack.hpp); hebbkit/plugin.hpp fills a manifest.
 #include <functional>
 #include <memory>
 #include <string>

@@ -11,17 +11,16 @@
 //   };
 //   HEBBKIT_PLUGIN(MyRule)
 //
-// The kind (rule, head, dataset, attack) follows from the base class.
+// The kind (rule, head, dataset, attack) follows from the base class. Include the
+// interface the plugin implements (hebbkit/rule.hpp, head.hpp, dataset.hpp or attack.hpp), or
+// hebbkit/hebbkit.hpp for all of the SDK; this header needs none of them, so a dataset or an
+// attack does not recompile when the rule or head interface changes.
 #include <memory>
 #include <type_traits>
 
 #include <boost/config.hpp>
 
-#include "hebbkit/attack.hpp"
-#include "hebbkit/dataset.hpp"
-#include "hebbkit/head.hpp"
 #include "hebbkit/manifest.hpp"
-#include "hebbkit/rule.hpp"
 
 namespace hebbkit {
 
@@ -32,6 +31,8 @@ Manifest make_manifest() {
   m.summary = T::summary;
   m.schema = T::schema();
   auto make = [](const Params& p) { return std::make_unique<T>(p); };
+  // std::is_base_of needs T complete, not the interfaces: those T does not derive from may
+  // be only declared (manifest.hpp) here.
   if constexpr (std::is_base_of_v<Rule, T>) {
     m.kind = PluginKind::Rule;
     m.make_rule = make;

@@ -1,6 +1,9 @@
 // FGSM (Goodfellow et al. 2015): one step of size epsilon along the sign of the input
 // gradient of the chosen loss, clipped to [0, 1].
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/attack.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 #include <torch/types.h>
 
 namespace {

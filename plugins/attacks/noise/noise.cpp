@@ -1,6 +1,9 @@
 // The baseline every attack must beat: a random sign per pixel at the same epsilon
 // (L-infinity), or a random direction of length epsilon (L2).
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/attack.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 #include <torch/types.h>
 
 namespace {

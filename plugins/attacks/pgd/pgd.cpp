@@ -2,7 +2,10 @@
 // (L-infinity: sign steps; L2: normalised steps), from a random start, with restarts. Per
 // image the strongest point seen is kept: a misclassified one first, then the highest
 // objective, so more steps or restarts never make the attack weaker.
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/attack.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 #include <torch/types.h>
 
 namespace {

@@ -4,7 +4,10 @@
 // per channel, and keeps it if the margin loss improved. The window shrinks on the
 // paper's schedule. It needs no gradient, so it sees through saturated or masked ones:
 // a Square attack beating PGD is how gradient masking shows.
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/attack.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 #include <torch/types.h>
 
 namespace {

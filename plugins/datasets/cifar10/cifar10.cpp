@@ -1,5 +1,8 @@
 // CIFAR-10: 50k train / 10k test 32x32 RGB images, official binary batches.
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/data_formats.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 
 namespace {
 

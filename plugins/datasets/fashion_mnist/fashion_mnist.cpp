@@ -1,5 +1,8 @@
 // Fashion-MNIST (Zalando): MNIST's format and sizes, ten kinds of clothing.
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/data_formats.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 
 namespace {
 

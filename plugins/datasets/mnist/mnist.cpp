@@ -1,5 +1,8 @@
 // MNIST handwritten digits: 60k train / 10k test 28x28 grey images in IDX format.
-#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/context.hpp>
+#include <hebbkit/data_formats.hpp>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/plugin.hpp>
 
 namespace {
 
