@@ -14,8 +14,9 @@ resolve() {  # resolve FROM_FILE NAME ROOTS...: the path of a quoted include, or
   local from="$1" name="$2" dir
   shift 2
   for dir in "$(dirname "$from")" "$@"; do
-    [ -f "$dir/$name" ] && { realpath "$dir/$name"; return; }
+    [ -f "$dir/$name" ] && { realpath "$dir/$name"; return 0; }
   done
+  return 0  # not found: an empty answer, not a failure (set -e)
 }
 
 # check NAME DIR WHY_UNRESOLVED ROOTS...: walks every file in DIR and what it includes.
