@@ -4,6 +4,8 @@
 #                   includes resolve inside core/ or the SDK headers (nothing from host/ or
 #                   cli/), and none includes torch, ATen or c10.
 #   framework/cli   the command line: it may use host/ headers, but none that reaches torch.
+#   the folders     of core/ and host/, in the one order below (LAYERS): a file includes the
+#                   SDK, its own folder and the folders before its own, never one after.
 # The build enforces part of this (core/ compiles without torch's include path), but ATen's
 # headers sit in /usr/include, where any file finds them.
 set -euo pipefail
@@ -58,5 +60,34 @@ check "framework/core" "$src/core" "which is neither in core/ nor an SDK header 
   "$src/core" "$src/include"
 check "framework/cli" "$src/cli" "which is not a framework header" \
   "$src" "$src/core" "$src/host" "$src/include"
-[ "$status" -eq 0 ] && echo "ok: no torch in core/ or cli/, and core/ includes nothing above it"
+# The host's folders, bottom to top. A recipe is checked against the stage catalog
+# (recipe/stage_catalog.hpp, defined by stages/table.cpp); stages work on prepared data
+# (data/) and the model store (model/); the pipeline runs stages; the sweep driver runs recipes.
+LAYERS=(core/system core/io core/plugins core/run core/recipe core/sweep
+        host/system host/run host/recipe host/model host/data host/stages host/pipeline host/sweep)
+rank() { local i; for i in "${!LAYERS[@]}"; do [ "${LAYERS[$i]}" = "$1" ] && { echo "$i"; return 0; }; done; echo -1; }
+layered=0
+for room in core host; do
+  for dir in "$src/$room"/*/; do
+    folder="$room/$(basename "$dir")"
+    own="$(rank "$folder")"
+    [ "$own" -ge 0 ] || { echo "FAIL: framework/$folder is not in LAYERS (tests/layering.sh): place it"; status=1; continue; }
+    while IFS= read -r -d '' file; do
+      layered=$((layered + 1))
+      while IFS= read -r name; do
+        target="$(resolve "$file" "$name" "$src/core" "$src/host" "$src/include")"
+        [ -n "$target" ] || continue
+        case "$target" in "$src"/core/*|"$src"/host/*) ;; *) continue ;; esac
+        rel="${target#"$src"/}"
+        theirs="$(rank "${rel%/*}")"
+        if [ "$theirs" -gt "$own" ]; then
+          echo "FAIL: ${file#"$src"/} includes $rel: $folder sits below ${rel%/*} (LAYERS in tests/layering.sh)"
+          status=1
+        fi
+      done < <(sed -nE 's/^#include +"([^"]+)".*/\1/p' "$file")
+    done < <(find "$dir" -name '*.cpp' -print0 -o -name '*.hpp' -print0)
+  done
+done
+echo "layers: $layered files in ${#LAYERS[@]} folders"
+[ "$status" -eq 0 ] && echo "ok: no torch in core/ or cli/, and every include of core/ and host/ points down"
 exit "$status"

@@ -20,7 +20,7 @@
 #include "run/run_folder.hpp"
 #include "run/run_store.hpp"
 #include "run/signals.hpp"
-#include "stages/stage_table.hpp"
+#include "recipe/stage_catalog.hpp"
 #include "sweep/sweep.hpp"
 #include "system/system_info.hpp"
 

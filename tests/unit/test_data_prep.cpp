@@ -2,7 +2,7 @@
 #include <torch/types.h>
 
 #include "hebbkit/preprocess.hpp"
-#include "pipeline/data_prep.hpp"
+#include "data/data_prep.hpp"
 
 using namespace hebbkit;
 using hebbkit::Preprocessor;

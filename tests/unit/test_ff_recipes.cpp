@@ -7,7 +7,7 @@
 
 #include "hebbkit/io.hpp"
 #include "hebbkit/training.hpp"
-#include "pipeline/data_prep.hpp"
+#include "data/data_prep.hpp"
 #include "run/host_context.hpp"
 #include "model/model_store.hpp"
 #include "support/recipe_runs.hpp"

@@ -18,7 +18,7 @@
 #include "hebbkit/io.hpp"
 #include "hebbkit/version.hpp"
 #include "model/model_store.hpp"
-#include "pipeline/data_prep.hpp"
+#include "data/data_prep.hpp"
 #include "run/host_context.hpp"
 #include "run/run_store.hpp"
 #include "stages/stage.hpp"

@@ -5,12 +5,16 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "hebbkit/attack.hpp"
+#include "hebbkit/dataset.hpp"
 #include "hebbkit/errors.hpp"
+#include "hebbkit/head.hpp"
 #include "hebbkit/preprocess.hpp"
+#include "hebbkit/rule.hpp"
 #include "hebbkit/training.hpp"
 #include "recipe/reuse.hpp"
 #include "recipe/schema_check.hpp"
-#include "stages/stage.hpp"
+#include "recipe/stage_catalog.hpp"
 
 namespace hebbkit::recipe {
 namespace {

@@ -13,9 +13,9 @@
 #include "hebbkit/model.hpp"
 #include "hebbkit/params.hpp"
 #include "hebbkit/plugin.hpp"
-#include "stages/stage_table.hpp"
+#include "data/data_prep.hpp"
 #include "model/model_store.hpp"
-#include "pipeline/data_prep.hpp"
+#include "recipe/stage_catalog.hpp"
 #include "run/host_context.hpp"
 #include "run/run_store.hpp"
 
@@ -38,12 +38,6 @@ struct StageEnv {
 
   /// Records a file written under the run folder in summary.json's `artifacts`.
   void artifact(const std::filesystem::path& file);
-};
-
-class Stage {
- public:
-  virtual ~Stage();
-  virtual void run(StageEnv& env) = 0;
 };
 
 }  // namespace hebbkit::stages

@@ -1,4 +1,4 @@
-#include "pipeline/data_prep.hpp"
+#include "data/data_prep.hpp"
 
 #include <cstdlib>
 

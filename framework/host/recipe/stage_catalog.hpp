@@ -1,6 +1,8 @@
 #pragma once
-// The stage table: each stage's name, keys and factory. Torch-free, so that the CLI can
-// list and describe stages without compiling against torch; stage.hpp has the rest.
+// The stages a recipe may name: each one's name, keys and factory, and the Stage interface
+// they build. Declared here, below the stages, because the recipe checks its `stages:` against
+// this table; stages/table.cpp defines it, stages/stage.hpp gives a stage what it works with.
+// Torch-free, so that the CLI lists and describes stages without compiling against torch.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,7 +18,13 @@ struct StageUse;
 
 namespace hebbkit::stages {
 
-class Stage;
+struct StageEnv;  // stages/stage.hpp
+
+class Stage {
+ public:
+  virtual ~Stage();
+  virtual void run(StageEnv& env) = 0;
+};
 
 /// One row of the stage table.
 struct StageType {
