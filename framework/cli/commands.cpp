@@ -17,7 +17,7 @@
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"
 #include "recipe/schema_check.hpp"
-#include "run/run_folder.hpp"
+#include "run/run_records.hpp"
 #include "run/run_store.hpp"
 #include "run/signals.hpp"
 #include "recipe/stage_catalog.hpp"
@@ -27,9 +27,7 @@
 namespace hebbkit::cli {
 namespace fs = std::filesystem;
 using nlohmann::json;
-using run::live_status;
 using run::read_manifest;
-using run::text;
 
 namespace {
 
@@ -60,11 +58,11 @@ int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& opt
   try {
     const auto result = pipeline::execute(recipe, options);
     const std::string dir = result.dir.string();
-    if (result.status == "completed") {
+    if (result.status == run::RunStatus::Completed) {
       fmt::print(stderr, "hebbkit: run completed: {}\n", dir);
-    } else if (result.status == "pruned") {
+    } else if (result.status == run::RunStatus::Pruned) {
       fmt::print(stderr, "hebbkit: run pruned: {} ({})\n", result.error, dir);
-    } else if (result.status == "interrupted") {
+    } else if (result.status == run::RunStatus::Interrupted) {
       fmt::print(stderr, "hebbkit: run interrupted: {} — continue it with `hebbkit run --resume {}`\n", dir, dir);
     } else {
       // One line: what failed, where, and what to do.
@@ -90,7 +88,7 @@ void print_schema(const ParamSchema& schema) {
 }
 
 // Checks that `dir` is a run folder; returns its manifest or prints why not.
-std::optional<json> run_folder(const fs::path& dir) {
+std::optional<run::RunManifest> run_folder(const fs::path& dir) {
   if (!fs::is_directory(dir)) {
     error(fmt::format("{}: no such run folder", dir.string()));
     return std::nullopt;
@@ -122,14 +120,14 @@ int resume_run(const fs::path& dir, const std::vector<std::string>& overrides, p
                              "recipe.resolved.yaml (start a new run to change it)", dir.string()));
   if (!options.out.empty() && fs::absolute(options.out).lexically_normal() != fs::absolute(dir).lexically_normal())
     return error(fmt::format("--resume {}: --out cannot be given, the run continues in its own folder", dir.string()));
-  const auto status = live_status(*manifest);
-  if (status == "completed") return error(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
-  if (status == "running")
-    return error(fmt::format("{}: the run is still running (pid {} on {}); stop it first", dir.string(),
-                             manifest->value("pid", json(0)).dump(), text(*manifest, "host")));
+  const auto status = manifest->live_status();
+  if (status == run::RunStatus::Completed)
+    return error(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
+  if (status == run::RunStatus::Running)
+    return error(fmt::format("{}: the run is still running (pid {} on {}); stop it first", dir.string(), manifest->pid,
+                             manifest->host));
   // The same thread count gives the same numbers; keep the run's unless told otherwise.
-  if (options.threads == 0 && manifest->contains("threads") && (*manifest)["threads"].is_number_integer())
-    options.threads = (*manifest)["threads"].get<int>();
+  if (options.threads == 0 && manifest->threads > 0) options.threads = static_cast<int>(manifest->threads);
   auto recipe = resolve([&] { return recipe::load(dir / "recipe.resolved.yaml"); });
   if (!recipe) return 2;
   options.out = dir;
@@ -168,14 +166,14 @@ int sweep_trial(const fs::path& sweep_dir, std::size_t id, pipeline::RunOptions 
   if (fs::exists(trial->out / "manifest.json")) {
     std::string why;
     const auto manifest = read_manifest(trial->out, why);
-    const std::string status = manifest ? live_status(*manifest) : "unreadable";
-    if (status == "completed" || status == "failed" || status == "pruned") {
-      fmt::print(stderr, "hebbkit: trial {} already {}; nothing to do\n", trial->out.string(), status);
+    const auto status = manifest ? std::optional<run::RunStatus>(manifest->live_status()) : std::nullopt;
+    if (status && is_final(*status)) {
+      fmt::print(stderr, "hebbkit: trial {} already {}; nothing to do\n", trial->out.string(), to_string(*status));
       return 0;
     }
-    if (status == "running")
-      return error(fmt::format("{}: the trial is running (pid {} on {})", trial->out.string(),
-                               manifest->value("pid", json(0)).dump(), text(*manifest, "host")), 1);
+    if (status == run::RunStatus::Running)
+      return error(fmt::format("{}: the trial is running (pid {} on {})", trial->out.string(), manifest->pid,
+                               manifest->host), 1);
     options.resume = true;  // interrupted or killed: continue from its checkpoint
   }
   auto recipe = resolve([&] { return std::move(trial->doc); });
@@ -273,23 +271,16 @@ int list_runs(const fs::path& folder) {
       fmt::print("{:<44} unreadable: {}\n", dir.filename().string(), why);
       continue;
     }
-    json summary = json::object();
-    if (fs::exists(dir / "summary.json")) {
-      try {
-        summary = json::parse(std::ifstream(dir / "summary.json"));
-      } catch (const std::exception& e) {
-        summary = json::object();
-      }
-    }
-    auto pct = [&](const char* key) {
-      if (!summary.is_object() || !summary.contains(key)) return std::string("-");
-      return summary[key].is_number() ? fmt::format("{:.2f}%", 100 * summary[key].get<double>()) : std::string("?");
+    std::string unreadable;
+    const auto summary = run::read_summary(dir, unreadable).value_or(run::RunSummary{});
+    const auto pct = [&](const std::optional<double>& value) {
+      if (!unreadable.empty()) return std::string("?");
+      return value ? fmt::format("{:.2f}%", 100 * *value) : std::string("-");
     };
     std::string shown = dir.filename().string();
-    if (text(*manifest, "kind") == "sweep" && summary.is_object())
-      shown += fmt::format(" [sweep, {} trials]", summary.value("trials", 0));
-    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", shown, live_status(*manifest),
-               pct("test_accuracy"), pct("val_accuracy"), text(*manifest, "started"));
+    if (manifest->kind == run::FolderKind::Sweep) shown += fmt::format(" [sweep, {} trials]", summary.trials);
+    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", shown, to_string(manifest->live_status()),
+               pct(summary.test_accuracy), pct(summary.val_accuracy), manifest->started);
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "hebbkit/files.hpp"
 #include "io/plot.hpp"
+#include "run/run_records.hpp"
 #include "run/run_store.hpp"
 
 namespace hebbkit::cli {
@@ -28,19 +29,10 @@ struct Curve {
 
 struct RunView {
   std::string label;  // the run folder's name
-  json summary = json::object();
-  json parent_summary = json::object();
+  run::RunSummary summary;
+  run::RunSummary parent_summary;
   std::map<std::string, std::map<std::string, Curve>> curves;  // scope -> metric -> curve
 };
-
-json read_object(const fs::path& file) {
-  try {
-    auto value = json::parse(std::ifstream(file));
-    return value.is_object() ? value : json::object();
-  } catch (const std::exception&) {
-    return json::object();
-  }
-}
 
 void read_curves(const fs::path& metrics, RunView& run) {
   std::ifstream in(metrics);
@@ -72,13 +64,12 @@ const Curve* classifier_curve(const RunView& run, const std::string& metric) {
   return found;
 }
 
-std::string percent(const json& summary, const char* key) {
-  return summary.contains(key) && summary[key].is_number() ? fmt::format("{:.2f}", 100 * summary[key].get<double>())
-                                                           : std::string("-");
+std::string percent(const std::optional<double>& value) {
+  return value ? fmt::format("{:.2f}", 100 * *value) : std::string("-");
 }
 
-const json& accuracies_of(const RunView& run) {
-  return run.summary.contains("test_accuracy") ? run.summary : run.parent_summary;
+const run::RunSummary& accuracies_of(const RunView& run) {
+  return run.summary.test_accuracy ? run.summary : run.parent_summary;
 }
 
 }  // namespace
@@ -97,11 +88,11 @@ int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
     RunView run;
     run.label = fs::absolute(dir).lexically_normal().filename().string();
     if (run.label.empty()) run.label = dir.string();
-    run.summary = read_object(dir / "summary.json");
+    run.summary = run::read_summary(dir);
     read_curves(dir / "metrics.jsonl", run);
-    if (run.summary.contains("parent") && run.summary["parent"].is_string()) {
-      const fs::path parent = run.summary["parent"].get<std::string>();
-      run.parent_summary = read_object(parent / "summary.json");
+    if (run.summary.parent) {
+      const fs::path parent = *run.summary.parent;
+      run.parent_summary = run::read_summary(parent);
       if (run.curves.empty()) read_curves(parent / "metrics.jsonl", run);
     }
     runs.push_back(std::move(run));
@@ -128,16 +119,14 @@ int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
   std::set<std::string> columns;  // "fgsm linf @0.1"
   std::map<std::string, std::map<std::string, double>> attack_cells;  // run -> column -> accuracy
   for (const auto& run : runs) {
-    if (!run.summary.contains("attacks") || !run.summary["attacks"].is_object()) continue;
-    for (const auto& [path, entry] : run.summary["attacks"].items()) {
-      if (!entry.is_object() || !entry.contains("epsilons") || !entry["accuracy"].is_array()) continue;
-      const std::string key = fmt::format("{} {}", entry.value("attack", "?"), entry.value("norm", "?"));
+    for (const auto& [path, entry] : run.summary.attacks) {
+      const std::string key = fmt::format("{} {}", entry.attack, entry.norm);
       auto& panel = attack_panels[key];
       panel.title = key;
       panel.xlabel = "epsilon";
       panel.ylabel = "test accuracy";
-      const auto eps = entry["epsilons"].get<std::vector<double>>();
-      const auto acc = entry["accuracy"].get<std::vector<double>>();
+      const auto& eps = entry.epsilons;
+      const auto& acc = entry.accuracy;
       panel.series.push_back({run.label, eps, acc});
       for (std::size_t i = 0; i < eps.size() && i < acc.size(); ++i) {
         const std::string column = fmt::format("{} @{}", key, eps[i]);
@@ -157,10 +146,10 @@ int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
   for (const auto& c : columns) header.push_back(c + " %");
   std::vector<std::vector<std::string>> rows;
   for (const auto& run : runs) {
-    const json& acc = accuracies_of(run);
-    std::vector<std::string> row = {run.label, run.summary.value("recipe", "?"), run.summary.value("status", "?"),
-                                    percent(acc, "test_accuracy"), percent(acc, "val_accuracy"),
-                                    percent(acc, "train_accuracy")};
+    const auto& acc = accuracies_of(run);
+    std::vector<std::string> row = {run.label, run.summary.recipe.empty() ? "?" : run.summary.recipe,
+                                    to_string(run.summary.status), percent(acc.test_accuracy),
+                                    percent(acc.val_accuracy), percent(acc.train_accuracy)};
     for (const auto& c : columns) {
       const auto& cells = attack_cells[run.label];
       const auto it = cells.find(c);

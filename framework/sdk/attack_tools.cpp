@@ -12,17 +12,11 @@ namespace hebbkit {
 
 const char* to_string(Norm norm) { return norm == Norm::Linf ? "linf" : "l2"; }
 
-const std::vector<std::string>& attack_loss_names() {
-  static const std::vector<std::string> names = {"model", "ce", "margin"};
-  return names;
+Choices<AttackLoss> param_choices(AttackLoss) {
+  return {{AttackLoss::Model, "model"}, {AttackLoss::CrossEntropy, "ce"}, {AttackLoss::Margin, "margin"}};
 }
 
-AttackLoss attack_loss(const std::string& name) {
-  if (name == "model") return AttackLoss::Model;
-  if (name == "ce") return AttackLoss::CrossEntropy;
-  if (name == "margin") return AttackLoss::Margin;
-  throw RecipeError(fmt::format("attack loss '{}' is not one of: model, ce, margin", name));
-}
+Choices<Norm> param_choices(Norm) { return {{Norm::Linf, "linf"}, {Norm::L2, "l2"}}; }
 
 torch::Tensor attack_objective(Classifier& model, const torch::Tensor& logits, const torch::Tensor& labels,
                                AttackLoss loss) {

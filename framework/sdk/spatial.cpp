@@ -27,39 +27,52 @@ std::array<std::int64_t, 2> same_padding(std::int64_t kernel, std::int64_t dilat
 
 }  // namespace
 
-ParamSchema ConvGeometry::schema(std::int64_t default_kernel, const std::string& default_padding_mode) {
-  using namespace param;
-  return {
-      integer("kernel", default_kernel, "kernel height and width").at_least(1),
-      integer("stride", 1, "step between patches").at_least(1),
-      integer("dilation", 1, "spacing of a kernel's taps").at_least(1),
-      string("padding", "0", "pixels added on each side: an integer, 'valid' (0) or 'same' (output keeps the input's size; stride 1)"),
-      choice("padding_mode", default_padding_mode, {"zeros", "reflect"},
-             "what the padding holds: zeros, or the image mirrored at its border"),
-  };
+Choices<PaddingMode> param_choices(PaddingMode) {
+  return {{PaddingMode::Zeros, "zeros"}, {PaddingMode::Reflect, "reflect"}};
 }
 
-ConvGeometry ConvGeometry::from(const Params& p) {
-  ConvGeometry g;
-  g.kernel_h = g.kernel_w = p.integer("kernel");
-  g.stride_h = g.stride_w = p.integer("stride");
-  g.dilation_h = g.dilation_w = p.integer("dilation");
-  g.reflect = p.string("padding_mode") == "reflect";
-  const std::string padding = p.string("padding");
-  if (padding == "same") {
-    if (g.stride_h != 1)
-      p.fail("padding", fmt::format("padding 'same' keeps the input's size, which a stride of {} cannot; give the "
-                                    "padding as an integer", g.stride_h));
-    const auto vertical = same_padding(g.kernel_h, g.dilation_h), horizontal = same_padding(g.kernel_w, g.dilation_w);
-    g.pad_top = vertical[0], g.pad_bottom = vertical[1], g.pad_left = horizontal[0], g.pad_right = horizontal[1];
-  } else if (padding != "valid") {
-    char* end = nullptr;
-    const long long value = std::strtoll(padding.c_str(), &end, 10);
-    if (padding.empty() || *end != '\0' || value < 0 || value > 1'000'000)
-      p.fail("padding", fmt::format("padding '{}' is not a number of pixels (0 or more), 'valid' or 'same'", padding));
-    g.pad_top = g.pad_bottom = g.pad_left = g.pad_right = value;
+namespace {
+// The pixels an integer `padding` adds on each side; -1 when it is no such integer.
+long long padding_pixels(const std::string& padding) {
+  char* end = nullptr;
+  const long long value = std::strtoll(padding.c_str(), &end, 10);
+  if (padding.empty() || *end != '\0' || value < 0 || value > 1'000'000) return -1;
+  return value;
+}
+}  // namespace
+
+ConvParams::ConvParams(std::int64_t default_kernel, PaddingMode default_padding_mode)
+    : kernel(param("kernel", default_kernel, "kernel height and width").at_least(1)),
+      stride(param("stride", 1, "step between patches").at_least(1)),
+      dilation(param("dilation", 1, "spacing of a kernel's taps").at_least(1)),
+      padding(param("padding", "0",
+                    "pixels added on each side: an integer, 'valid' (0) or 'same' (output keeps the input's size; "
+                    "stride 1)")),
+      padding_mode(param("padding_mode", default_padding_mode,
+                         "what the padding holds: zeros, or the image mirrored at its border")) {
+  const Params* given = params_being_read();
+  if (given == nullptr) return;
+  if (padding == "same" && stride != 1)
+    given->fail("padding", fmt::format("padding 'same' keeps the input's size, which a stride of {} cannot; give the "
+                                       "padding as an integer", stride));
+  if (padding != "same" && padding != "valid" && padding_pixels(padding) < 0)
+    given->fail("padding", fmt::format("padding '{}' is not a number of pixels (0 or more), 'valid' or 'same'", padding));
+}
+
+ConvGeometry::ConvGeometry(const ConvParams& p) {
+  kernel_h = kernel_w = p.kernel;
+  stride_h = stride_w = p.stride;
+  dilation_h = dilation_w = p.dilation;
+  reflect = p.padding_mode == PaddingMode::Reflect;
+  if (p.padding == "same") {
+    const auto vertical = same_padding(kernel_h, dilation_h), horizontal = same_padding(kernel_w, dilation_w);
+    pad_top = vertical[0], pad_bottom = vertical[1], pad_left = horizontal[0], pad_right = horizontal[1];
+  } else if (p.padding != "valid") {
+    const long long pixels = padding_pixels(p.padding);
+    if (pixels < 0)
+      throw RecipeError(fmt::format("padding '{}' is not a number of pixels (0 or more), 'valid' or 'same'", p.padding));
+    pad_top = pad_bottom = pad_left = pad_right = pixels;
   }
-  return g;
 }
 
 std::array<std::int64_t, 2> ConvGeometry::output_size(std::int64_t h, std::int64_t w) const {
@@ -136,28 +149,22 @@ std::string ConvGeometry::describe() const {
                      reflect ? "reflect" : "zero", pad_top, pad_bottom, pad_left, pad_right);
 }
 
-ParamSchema Pool2d::schema(const std::string& default_kind) {
-  using namespace param;
-  return {
-      choice("pool", default_kind, {"none", "max", "avg"}, "pooling after the activation").make_readout(),
-      integer("pool_size", 2, "pooling window").at_least(1).make_readout(),
-      integer("pool_stride", 0, "step of the pooling window (0: the window size)").at_least(0).make_readout(),
-      integer("pool_padding", 0, "padding of the pooling window (max: -inf, avg: zeros counted)")
-          .at_least(0)
-          .make_readout(),
-  };
+Choices<PoolKind> param_choices(PoolKind) {
+  return {{PoolKind::None, "none"}, {PoolKind::Max, "max"}, {PoolKind::Avg, "avg"}};
 }
 
-Pool2d Pool2d::from(const Params& p) {
-  Pool2d pool;
-  pool.kind = p.string("pool");
-  pool.size = p.integer("pool_size");
-  pool.stride = p.integer("pool_stride") == 0 ? pool.size : p.integer("pool_stride");
-  pool.padding = p.integer("pool_padding");
-  if (pool.kind != "none" && 2 * pool.padding > pool.size)
-    p.fail("pool_padding", fmt::format("pool_padding = {} is more than half the window pool_size = {}", pool.padding,
-                                       pool.size));
-  return pool;
+Pool2d::Pool2d(PoolKind default_kind)
+    : kind(param("pool", default_kind, "pooling after the activation").readout()),
+      size(param("pool_size", 2, "pooling window").at_least(1).readout()),
+      stride(param("pool_stride", 0, "step of the pooling window (0: the window size)").at_least(0).readout()),
+      padding(param("pool_padding", 0, "padding of the pooling window (max: -inf, avg: zeros counted)")
+                  .at_least(0)
+                  .readout()) {
+  if (stride == 0) stride = size;
+  const Params* given = params_being_read();
+  if (given != nullptr && kind != PoolKind::None && 2 * padding > size)
+    given->fail("pool_padding",
+                fmt::format("pool_padding = {} is more than half the window pool_size = {}", padding, size));
 }
 
 namespace {
@@ -217,7 +224,7 @@ void max_pool_planes(const scalar_t* in, scalar_t* out, std::int64_t planes, std
 }  // namespace
 
 torch::Tensor Pool2d::apply(const torch::Tensor& x) const {
-  if (kind == "max") {
+  if (kind == PoolKind::Max) {
     // torch 1.13's CPU max pooling tracks each window's arg-max in a scalar loop: 72% of a
     // conv model's evaluation. Without a graph to record, the maxima alone (exactly the same).
     const bool graph = torch::GradMode::is_enabled() && x.requires_grad();
@@ -233,46 +240,40 @@ torch::Tensor Pool2d::apply(const torch::Tensor& x) const {
     });
     return out;
   }
-  if (kind == "avg") return torch::avg_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
+  if (kind == PoolKind::Avg) return torch::avg_pool2d(x, {size, size}, {stride, stride}, {padding, padding});
   return x;
 }
 
 std::array<std::int64_t, 2> Pool2d::output_size(std::int64_t h, std::int64_t w) const {
-  if (kind == "none") return {h, w};
+  if (kind == PoolKind::None) return {h, w};
   const std::int64_t oh = (h + 2 * padding - size) / stride + 1, ow = (w + 2 * padding - size) / stride + 1;
-  if (oh < 1 || ow < 1) throw DataError(fmt::format("a {} pooling window of {} does not fit {}x{}", kind, size, h, w));
+  if (oh < 1 || ow < 1) throw DataError(fmt::format("a {} pooling window of {} does not fit {}x{}", choice_name(kind), size, h, w));
   return {oh, ow};
 }
 
-ParamSchema LayerActivation::schema(const std::string& default_activation, const std::string& default_pool) {
-  using namespace param;
-  ParamSchema s = {
-      choice("activation", default_activation, {"relu", "triangle", "none"},
-             "the layer's activation: relu, triangle (relu of u minus its mean over channels, SoftHebb's) or none")
-          .make_readout(),
-      real("power", 1.0, "the activation is raised to this power").at_least(0).make_readout(),
-  };
-  for (auto& spec : Pool2d::schema(default_pool)) s.push_back(std::move(spec));
-  return s;
+Choices<Activation> param_choices(Activation) {
+  return {{Activation::Relu, "relu"}, {Activation::Triangle, "triangle"}, {Activation::None, "none"}};
 }
 
-LayerActivation LayerActivation::from(const Params& p) {
-  LayerActivation a;
-  a.activation = p.string("activation");
-  a.power = p.real("power");
-  a.pool = Pool2d::from(p);
-  if (a.activation == "none" && a.power != 1.0 && a.power != std::floor(a.power))
-    p.fail("power", fmt::format("power = {} of an activation that can be negative (none) is not real", a.power));
-  return a;
+LayerActivation::LayerActivation(Activation default_activation, PoolKind default_pool)
+    : activation(param("activation", default_activation,
+                       "the layer's activation: relu, triangle (relu of u minus its mean over channels, SoftHebb's) "
+                       "or none")
+                     .readout()),
+      power(param("power", 1.0, "the activation is raised to this power").at_least(0).readout()),
+      pool(default_pool) {
+  const Params* given = params_being_read();
+  if (given != nullptr && activation == Activation::None && power != 1.0 && power != std::floor(power))
+    given->fail("power", fmt::format("power = {} of an activation that can be negative (none) is not real", power));
 }
 
 torch::Tensor LayerActivation::apply(const torch::Tensor& pre) const {
   // relu commutes with max pooling (max of relus = relu of the max, exactly): pooling first
   // makes the activation's pass over a conv layer's output pool_size^2 times smaller.
-  if (activation == "relu" && pool.kind == "max" && power == 1.0) return torch::relu(pool.apply(pre));
+  if (activation == Activation::Relu && pool.kind == PoolKind::Max && power == 1.0) return torch::relu(pool.apply(pre));
   torch::Tensor y;
-  if (activation == "relu") y = torch::relu(pre);
-  else if (activation == "triangle") y = torch::relu(pre - pre.mean(1, /*keepdim=*/true));
+  if (activation == Activation::Relu) y = torch::relu(pre);
+  else if (activation == Activation::Triangle) y = torch::relu(pre - pre.mean(1, /*keepdim=*/true));
   else y = pre;
   if (power != 1.0) y = y.pow(power);
   return pool.apply(y);

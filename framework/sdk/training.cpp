@@ -79,16 +79,6 @@ double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
 
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
-                                                        const ClassifierTraining& t) {
-  if (t.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
-  if (t.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        parameters, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
-  throw RecipeError(fmt::format("{}: optimizer '{}' is not one of: adam, sgd", t.label, t.optimizer));
-}
-
 // What autograd makes of one minibatch: the loss and the parameters' gradients.
 struct AutogradReference {
   torch::Tensor loss;
@@ -156,17 +146,12 @@ void check_closed_form(const std::vector<torch::Tensor>& parameters, const Autog
 
 }  // namespace
 
-double classifier_lr(const ClassifierTraining& t, std::int64_t epoch) {
-  if (t.restart_epochs <= 0)
-    return t.lr * std::pow(t.lr_decay, static_cast<double>(epoch / std::max<std::int64_t>(1, t.lr_step)));
-  // Find the cycle `epoch` falls in: cycles of T0, T0 m, T0 m^2, ... epochs.
-  std::int64_t length = t.restart_epochs, into = epoch;
-  while (into >= length) {
-    into -= length;
-    length *= std::max<std::int64_t>(1, t.restart_mult);
-  }
-  constexpr double pi = 3.14159265358979323846;
-  return t.lr * 0.5 * (1.0 + std::cos(pi * static_cast<double>(into) / static_cast<double>(length)));
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
+                                                        const OptimizerParams& p) {
+  if (p.optimizer == OptimizerKind::Sgd)
+    return std::make_unique<torch::optim::SGD>(
+        parameters, torch::optim::SGDOptions(p.lr).momentum(p.momentum).weight_decay(p.weight_decay));
+  return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
 }
 
 void fit_classifier(const std::vector<torch::Tensor>& parameters,
@@ -185,7 +170,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
                     BatchSource& train, BatchSource* val, const ClassifierTraining& t, RunContext& ctx) {
   const std::int64_t n = train.size();
-  auto optimizer = make_optimizer(parameters, t);
+  auto optimizer = make_optimizer(parameters, t.optimizer);
   const auto train_mode = [&](bool on) {
     if (t.train_mode) t.train_mode(on);
   };
@@ -213,7 +198,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
   bool closed_form_checked = false;
   const torch::Tensor in_place = t.closed_form && train.precomputed() ? train.all() : torch::Tensor();
   for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
-    const double lr = classifier_lr(t, epoch);
+    const double lr = t.optimizer.lr_at(epoch);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     double loss_sum = 0;
     std::int64_t correct = 0;

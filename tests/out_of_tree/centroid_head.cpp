@@ -9,10 +9,10 @@ class CentroidHead final : public hebbkit::FeatureHead {
  public:
   static constexpr const char* name = "centroid";
   static constexpr const char* summary = "nearest class mean of the features (out-of-tree example)";
-  static hebbkit::ParamSchema schema() {
-    return {hebbkit::param::real("temperature", 1.0, "logits are -distance / temperature").at_least(1e-6)};
-  }
-  explicit CentroidHead(const hebbkit::Params& p) : temperature_(p.real("temperature")) {}
+  struct Config {
+    double temperature = hebbkit::param("temperature", 1.0, "logits are -distance / temperature").at_least(1e-6);
+  };
+  explicit CentroidHead(const Config& c) : temperature_(c.temperature) {}
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
     const auto x = data.features.flatten(1);

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "hebbkit/attack.hpp"
+#include "hebbkit/dataset.hpp"
 #include "hebbkit/errors.hpp"
 #include "model/model_store.hpp"
 #include "run/host_context.hpp"
@@ -32,7 +33,7 @@ struct Trained {
     std::ofstream(file) << "seed: 0\ndataset: {name: mnist, root: '" << (dir / "data").string()
                         << "', preprocess: [flatten]}\nhead: {name: softmax, epochs: 15, lr: 0.05, batch: 25}\n"
                            "stages: [train, evaluate]\n";
-    REQUIRE(testing::run_file(file, dir / "run").status == "completed");
+    REQUIRE(testing::run_file(file, dir / "run").status == run::RunStatus::Completed);
   }
   // The attack plugin as a recipe would build it, e.g. "{name: pgd, steps: 10}".
   std::unique_ptr<Attack> attack(const std::string& node) {
@@ -143,7 +144,7 @@ TEST_CASE("the attack stage draws a curve over a list of epsilons", "[attacks][s
   Trained t;
   const auto result = testing::reopen_run(t.dir / "run", t.dir / "curve",
                                           "[{attack: {name: fgsm, epsilons: [0, 0.1, 0.3], limit: 60, batch: 25}}]");
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   const auto summary = testing::read_json(t.dir / "curve/summary.json");
   const auto& entry = summary["attacks"]["stages.0"];
   CHECK(entry["images"] == 60);

@@ -45,7 +45,7 @@ TEST_CASE("a backprop mlp with its readout learns and logs train and validation 
                              "batch: 25, lr: 0.003}}]\n"
                              "head: {name: readout}\n"
                              "stages: [train, evaluate]\n");
-  REQUIRE(testing::run_file(file, f.dir / "run").status == "completed");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
   CHECK(testing::read_json(f.dir / "run/summary.json")["test_accuracy"].get<double>() > 0.8);
   auto m = f.metrics("run", "layers.0");
   for (const char* name : {"loss", "train_accuracy", "val_accuracy", "val_loss", "lr"}) {
@@ -62,7 +62,7 @@ TEST_CASE("sgd with a step schedule lowers the learning rate every lr_step epoch
                              "lr_decay: 0.1, lr_step: 2, epochs: 5, batch: 50}}]\n"
                              "head: {name: readout}\n"
                              "stages: [train, evaluate]\n");
-  REQUIRE(testing::run_file(file, f.dir / "run").status == "completed");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
   const auto lr = f.metrics("run", "layers.0")["lr"];
   REQUIRE(lr.size() == 5);
   CHECK(lr[0] == Approx(0.1));

@@ -46,7 +46,7 @@ struct ConvFixture {
 TEST_CASE("a stack of conv Krotov layers with pooling and a softmax head learns the toy problem", "[krotov_conv][e2e]") {
   ConvFixture f;
   const auto result = f.run("run");
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   const auto summary = f.read_json("run/summary.json");
   CHECK(summary["test_accuracy"].get<double>() > 0.7);
   CHECK(std::filesystem::exists(f.dir / "run/artifacts/krotov_conv_kernels.png"));
@@ -57,12 +57,12 @@ TEST_CASE("a stack of conv Krotov layers with pooling and a softmax head learns 
 
   INFO("the reopened model (kernels, both batch norms) gives the run's accuracy");
   const auto again = testing::reopen_run(f.dir / "run", f.dir / "reopened", "[evaluate]");
-  REQUIRE(again.status == "completed");
+  REQUIRE(again.status == run::RunStatus::Completed);
   CHECK(f.read_json("reopened/summary.json")["test_accuracy"] == summary["test_accuracy"]);
 
   INFO("depth: 1 trains the bottom layer only, its head reads 8 x 7 x 7 features");
   const auto shallow = f.run("shallow", {"depth=1"});
-  REQUIRE(shallow.status == "completed");
+  REQUIRE(shallow.status == run::RunStatus::Completed);
   CHECK_FALSE(std::filesystem::exists(f.dir / "shallow/artifacts/layer1_weights.npy"));
   CHECK(io::load_npy(f.dir / "shallow/artifacts/head_weight.npy").sizes() == torch::IntArrayRef{10, 392});
   // The bottom layer trained the same way in both runs.
@@ -73,7 +73,7 @@ TEST_CASE("a stack of conv Krotov layers with pooling and a softmax head learns 
 TEST_CASE("Dale's law between conv layers: the signs are drawn once, kept and saved", "[krotov_conv][e2e]") {
   ConvFixture f;
   const auto result = f.run("dale", {"layers.1.rule.inhibitory=0.25", "head.epochs=3"});
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   const auto signs = io::load_npy(f.dir / "dale/artifacts/layer1_input_signs.npy");
   REQUIRE(signs.sizes() == torch::IntArrayRef{8});
   CHECK(signs.lt(0).sum().item<int>() == 2);
@@ -81,7 +81,7 @@ TEST_CASE("Dale's law between conv layers: the signs are drawn once, kept and sa
   CHECK((w * signs.view({1, 8, 1, 1})).min().item<double>() >= 0);
   CHECK(w.lt(0).any().item<bool>());  // the inhibitory channels' weights are in use
   const auto again = testing::reopen_run(f.dir / "dale", f.dir / "dale_reopened", "[evaluate]");
-  REQUIRE(again.status == "completed");
+  REQUIRE(again.status == run::RunStatus::Completed);
   CHECK(f.read_json("dale_reopened/summary.json")["test_accuracy"] == f.read_json("dale/summary.json")["test_accuracy"]);
 }
 
@@ -95,13 +95,13 @@ TEST_CASE("SoftHebb conv and linear layers learn the toy problem and reopen exac
          "  - rule: {name: softhebb, kernels: 16, kernel: 3, padding: 1, t_invert: 0.65, lr: 0.01, epochs: 4, batch: 10,\n"
          "           padding_mode: zeros, pool: avg, pool_size: 2}\n";
   const auto result = testing::run_file(f.dir / "s.yaml", f.dir / "softhebb");
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   CHECK(f.read_json("softhebb/summary.json")["test_accuracy"].get<double>() > 0.7);
   CHECK(io::load_npy(f.dir / "softhebb/artifacts/layer1_weights.npy").sizes() == torch::IntArrayRef{16, 8, 3, 3});
   CHECK(io::load_npy(f.dir / "softhebb/artifacts/head_weight.npy").sizes() == torch::IntArrayRef{10, 144});
   CHECK(std::filesystem::exists(f.dir / "softhebb/artifacts/softhebb_kernels.png"));
   const auto again = testing::reopen_run(f.dir / "softhebb", f.dir / "softhebb_reopened", "[evaluate]");
-  REQUIRE(again.status == "completed");
+  REQUIRE(again.status == run::RunStatus::Completed);
   CHECK(f.read_json("softhebb_reopened/summary.json")["test_accuracy"] ==
         f.read_json("softhebb/summary.json")["test_accuracy"]);
 
@@ -109,7 +109,7 @@ TEST_CASE("SoftHebb conv and linear layers learn the toy problem and reopen exac
   const auto linear = testing::run_file(
       f.dir / "s.yaml", f.dir / "linear",
       {"dataset.preprocess=[flatten]", "depth=1", "layers.0.rule.kernels=40", "layers.0.rule.pool=none"});
-  REQUIRE(linear.status == "completed");
+  REQUIRE(linear.status == run::RunStatus::Completed);
   CHECK(io::load_npy(f.dir / "linear/artifacts/layer0_weights.npy").sizes() == torch::IntArrayRef{40, 784, 1, 1});
   CHECK(f.read_json("linear/summary.json")["test_accuracy"].get<double>() > 0.7);
 }

@@ -50,14 +50,14 @@ struct FFFixture {
 
 TEST_CASE("supervised Forward-Forward with its goodness head learns the toy problem", "[ff][e2e]") {
   FFFixture f;
-  REQUIRE(f.run("sup.yaml", "sup").status == "completed");
+  REQUIRE(f.run("sup.yaml", "sup").status == run::RunStatus::Completed);
   CHECK(f.summary("sup")["test_accuracy"].get<double>() > 0.8);
   CHECK(io::load_npy(f.dir / "sup/artifacts/layer0_ff1_weight.npy").sizes() == torch::IntArrayRef{60, 60});
 }
 
 TEST_CASE("unsupervised Forward-Forward feeds a softmax head", "[ff][e2e]") {
   FFFixture f;
-  REQUIRE(f.run("unsup.yaml", "unsup").status == "completed");
+  REQUIRE(f.run("unsup.yaml", "unsup").status == run::RunStatus::Completed);
   CHECK(f.summary("unsup")["test_accuracy"].get<double>() > 0.8);
   SECTION("hybrid negatives need images, not flattened vectors") {
     const auto result = f.run("unsup.yaml", "flat", {"dataset.preprocess=[flatten]"});
@@ -71,12 +71,12 @@ TEST_CASE("a softmax head reads supervised Forward-Forward through the neutral l
   FFFixture f;
   const std::vector<std::string> neutral = {"layers.0.rule.head_input=neutral_label", "layers.0.rule.output_norm=rms",
                                             "head={name: softmax, epochs: 30, lr: 0.01}"};
-  REQUIRE(f.run("sup.yaml", "neutral", neutral).status == "completed");
+  REQUIRE(f.run("sup.yaml", "neutral", neutral).status == run::RunStatus::Completed);
   const double test = f.summary("neutral")["test_accuracy"].get<double>();
   CHECK(test > 0.8);
   // The class count travels with the layers, so a reopened model builds the same overlay.
   CHECK(io::load_npy(f.dir / "neutral/artifacts/layer0_label_classes.npy").item<std::int64_t>() == 10);
-  REQUIRE(testing::reopen_run(f.dir / "neutral", f.dir / "again", "evaluate").status == "completed");
+  REQUIRE(testing::reopen_run(f.dir / "neutral", f.dir / "again", "evaluate").status == run::RunStatus::Completed);
   CHECK(f.summary("again")["test_accuracy"].get<double>() == test);
 
   INFO("the features are each layer's activities over their RMS, taken with the neutral overlay");
@@ -101,7 +101,7 @@ TEST_CASE("growth adds a layer only while validation accuracy improves enough", 
     // No layer can improve accuracy by more than 100 points: one attempt, then removal.
     REQUIRE(f.run("sup.yaml", "grow", {"layers.0.rule.sizes=[60]", "layers.0.rule.output=all",
                                        "layers.0.rule.grow_width=30", "layers.0.rule.grow_margin=1.0",
-                                       "layers.0.rule.epochs=5"}).status == "completed");
+                                       "layers.0.rule.epochs=5"}).status == run::RunStatus::Completed);
     std::ifstream metrics(f.dir / "grow/metrics.jsonl");
     std::vector<std::int64_t> depths;
     for (std::string line; std::getline(metrics, line);) {

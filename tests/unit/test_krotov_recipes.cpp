@@ -42,7 +42,7 @@ struct KrotovFixture {
 TEST_CASE("a Krotov-Hopfield layer with the paper's head learns the toy problem", "[krotov][e2e]") {
   KrotovFixture f;
   const auto result = f.run("run");
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   const auto summary = f.read_json("run/summary.json");
   CHECK(summary["test_accuracy"].get<double>() > 0.8);
   CHECK(std::filesystem::exists(f.dir / "run/artifacts/krotov_weights.png"));
@@ -62,13 +62,13 @@ TEST_CASE("a Krotov-Hopfield layer with the paper's head learns the toy problem"
   INFO("saved synapses seed another recipe (init: npy)");
   const auto again = f.run("again", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
                                      "layers.0.rule.epochs=0"});
-  REQUIRE(again.status == "completed");
+  REQUIRE(again.status == run::RunStatus::Completed);
   CHECK(torch::equal(io::load_npy(f.dir / "again/artifacts/layer0_weights.npy"), weights));
 
   INFO("an init file of the wrong shape is refused by name");
   const auto bad = f.run("bad", {"layers.0.rule.init=npy", "layers.0.rule.init_file=" + file,
                                  "layers.0.rule.hidden=41"});
-  CHECK(bad.status == "failed");
+  CHECK(bad.status == run::RunStatus::Failed);
   CHECK_THAT(f.read_json("bad/manifest.json")["error"].get<std::string>(),
              Contains("layer0_weights.npy: init_file has shape 40x784, the layer needs (41, 784)"));
 }
@@ -82,8 +82,8 @@ TEST_CASE("a fixed tiny Krotov recipe gives bit-identical summaries and synapses
     options.threads = 2;
     return pipeline::execute(f.resolve({"layers.0.rule.epochs=6", "stages=[train, evaluate, save]"}), options);
   };
-  REQUIRE(twice("a").status == "completed");
-  REQUIRE(twice("b").status == "completed");
+  REQUIRE(twice("a").status == run::RunStatus::Completed);
+  REQUIRE(twice("b").status == run::RunStatus::Completed);
   const auto without_times = [&](const std::string& out) {
     auto summary = f.read_json(out + "/summary.json");
     summary.erase("seconds");
@@ -116,7 +116,7 @@ TEST_CASE("a diverging head stops the run with a message, not a garbage result",
   KrotovFixture f;
   // Raw pixels and a huge power overflow relu(Wv)^n: the head must refuse to go on.
   const auto result = f.run("nan", {"dataset.preprocess=[flatten]", "head.n=100"});
-  CHECK(result.status == "failed");
+  CHECK(result.status == run::RunStatus::Failed);
   CHECK(result.exit_code == 1);
   const auto error = f.read_json("nan/manifest.json")["error"].get<std::string>();
   CHECK_THAT(error, Contains("krotov head loss at epoch 0 is nan: training diverged; relu(x)^100 overflows unless the inputs are "
@@ -133,14 +133,14 @@ TEST_CASE("a stacked Krotov layer with unit_norm_inputs settles on the layer bel
          "  - rule: {name: krotov, hidden: 30, p: 3, k: 3, delta: 0.4, eps0: 0.04, epochs: 6, batch: 20,\n"
          "           unit_norm_inputs: true, sigma: 0.3, inhibitory: 0.25}\n";
   const auto result = testing::run_file(f.dir / "stack.yaml", f.dir / "stack");
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   const auto w = io::load_npy(f.dir / "stack/artifacts/layer1_weights.npy");
   REQUIRE(w.sizes() == torch::IntArrayRef{30, 40});
   const auto signs = io::load_npy(f.dir / "stack/artifacts/layer1_input_signs.npy");
   CHECK(signs.lt(0).sum().item<int>() == 10);
   CHECK((w * signs.view({1, -1})).min().item<double>() >= 0);
   const auto reopened = testing::reopen_run(f.dir / "stack", f.dir / "stack_again", "[evaluate]");
-  REQUIRE(reopened.status == "completed");
+  REQUIRE(reopened.status == run::RunStatus::Completed);
   CHECK(f.read_json("stack_again/summary.json")["test_accuracy"] == f.read_json("stack/summary.json")["test_accuracy"]);
   CHECK(f.read_json("stack/summary.json")["test_accuracy"].get<double>() > 0.5);
 }

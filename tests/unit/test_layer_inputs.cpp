@@ -181,8 +181,8 @@ TEST_CASE("fit_classifier continues from a checkpoint exactly where it stopped",
   training.label = "test head";
   training.epochs = 5;
   training.batch = 16;
-  training.lr = 0.05;
-  training.lr_decay = 0.9;
+  training.optimizer.lr = 0.05;
+  training.optimizer.lr_decay = 0.9;
   const auto fit = [&](torch::Tensor& w, RecordingSink& sink) {
     ctx.set_checkpoints(&sink);
     fit_classifier({w}, [&](const torch::Tensor& b) { return torch::mm(b, w); },
@@ -219,7 +219,7 @@ TEST_CASE("train streams layer inputs past the budget and gets what holding them
                          "head: {name: softmax, epochs: 3, lr: 0.05}\n"
                          "stages: [train, evaluate]\n";
   const auto run = [&](const std::string& name, const std::string& train) {
-    REQUIRE(testing::run_file(file, dir / name, {"stages=[{train: " + train + "}, evaluate]"}).status == "completed");
+    REQUIRE(testing::run_file(file, dir / name, {"stages=[{train: " + train + "}, evaluate]"}).status == run::RunStatus::Completed);
     std::ifstream log(dir / name / "log.txt");
     return std::string(std::istreambuf_iterator<char>(log), {});
   };

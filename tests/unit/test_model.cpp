@@ -62,9 +62,9 @@ TEST_CASE("a reopened run gives exactly the original logits and accuracies", "[m
        {"backprop_simple_cnn", cnn_body}, {"backprop_control", control_body}}));
   CAPTURE(name);
   const auto file = f.recipe(name, body);
-  REQUIRE(testing::run_file(file, f.dir / "first").status == "completed");
+  REQUIRE(testing::run_file(file, f.dir / "first").status == run::RunStatus::Completed);
   const auto reopened = testing::reopen_run(f.dir / "first", f.dir / "again", "{evaluate: {save_logits: true}}");
-  REQUIRE(reopened.status == "completed");
+  REQUIRE(reopened.status == run::RunStatus::Completed);
 
   const auto first = testing::read_json(f.dir / "first/summary.json");
   const auto again = testing::read_json(f.dir / "again/summary.json");
@@ -81,7 +81,7 @@ TEST_CASE("a reopened run gives exactly the original logits and accuracies", "[m
 TEST_CASE("a model folder refuses a recipe that does not match it", "[model][reopen][errors]") {
   ReopenFixture f;
   const auto file = f.recipe("k", krotov_body);
-  REQUIRE(testing::run_file(file, f.dir / "run").status == "completed");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
   SECTION("another rule at the same place") {
     auto other = testing::resolve_file(f.recipe("ff", "preprocess: [flatten, center, unit_norm]}\n"
                                                       "layers: [{rule: {name: forward_forward, sizes: [10], output: all}}]\n"
@@ -108,7 +108,7 @@ TEST_CASE("the train stage saves a checkpoint after every layer", "[model][check
                                     "layers: [{rule: {name: krotov, hidden: 30, k: 3, epochs: 2}},\n"
                                     "         {rule: {name: krotov, hidden: 20, k: 3, epochs: 2}}]\n"
                                     "head: {name: softmax, epochs: 2}\n");
-  REQUIRE(testing::run_file(file, f.dir / "run").status == "completed");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
   const auto saved = testing::read_json(f.dir / "run/model/model.json");
   CHECK(saved["layers_trained"] == 2);
   CHECK(saved["head_trained"] == true);
@@ -124,12 +124,12 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
                                  "         {rule: {name: krotov, hidden: 20, k: 3, epochs: 2}}]\n";
   REQUIRE(testing::run_file(f.recipe("parent", data + two_layers + "head: {name: softmax, epochs: 2}\n"),
                             f.dir / "parent")
-              .status == "completed");
+              .status == run::RunStatus::Completed);
   const std::string reuse = "reuse: {run: '" + (f.dir / "parent").string() + "', layers: 1}\n";
 
   SECTION("the layers reused are the run's, those above train, and a resume needs nothing else") {
     const auto file = f.recipe("child", data + two_layers + reuse + "head: {name: softmax, epochs: 3, lr: 0.01}\n");
-    REQUIRE(testing::run_file(file, f.dir / "child").status == "completed");
+    REQUIRE(testing::run_file(file, f.dir / "child").status == run::RunStatus::Completed);
     CHECK(torch::equal(io::load_npy(f.dir / "parent/model/layer0_weights.npy"),
                        io::load_npy(f.dir / "child/model/layer0_weights.npy")));
     const auto saved = testing::read_json(f.dir / "child/model/model.json");
@@ -146,11 +146,11 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
 
     // The child's own model/ holds everything: it reopens with the run it reused gone.
     std::filesystem::rename(f.dir / "parent", f.dir / "gone");
-    CHECK(testing::reopen_run(f.dir / "child", f.dir / "again", "evaluate").status == "completed");
+    CHECK(testing::reopen_run(f.dir / "child", f.dir / "again", "evaluate").status == run::RunStatus::Completed);
   }
   SECTION("with the run's seed, the layers above and the head get exactly the full run's numbers") {
     const auto file = f.recipe("same", data + two_layers + reuse + "head: {name: softmax, epochs: 2}\n");
-    REQUIRE(testing::run_file(file, f.dir / "same").status == "completed");
+    REQUIRE(testing::run_file(file, f.dir / "same").status == run::RunStatus::Completed);
     for (const char* tensor : {"layer1_weights.npy", "head_weight.npy", "head_bias.npy"})
       CHECK(torch::equal(io::load_npy(f.dir / "parent/model" / tensor), io::load_npy(f.dir / "same/model" / tensor)));
     const auto a = testing::read_json(f.dir / "parent/summary.json");
@@ -161,10 +161,10 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     // n, the output power, shapes what layer 0 passes on, not what it learns.
     const std::string head = "depth: 1\nhead: {name: softmax, epochs: 2}\n";
     REQUIRE(testing::run_file(f.recipe("full", data + two_layers + head), f.dir / "full", {"layers.0.rule.n=2"})
-                .status == "completed");
+                .status == run::RunStatus::Completed);
     REQUIRE(testing::run_file(f.recipe("reads", data + two_layers + reuse + head), f.dir / "reads",
                               {"layers.0.rule.n=2"})
-                .status == "completed");
+                .status == run::RunStatus::Completed);
     for (const char* tensor : {"layer0_weights.npy", "head_weight.npy", "head_bias.npy"})
       CHECK(torch::equal(io::load_npy(f.dir / "full/model" / tensor), io::load_npy(f.dir / "reads/model" / tensor)));
     const auto a = testing::read_json(f.dir / "full/summary.json");
@@ -172,7 +172,7 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     for (const char* key : {"train_accuracy", "val_accuracy", "test_accuracy"}) CHECK(a[key] == b[key]);
     // ... and the readout took: the same head on the layer's own output learns other weights.
     REQUIRE(testing::run_file(f.recipe("plain", data + two_layers + reuse + head), f.dir / "plain").status ==
-            "completed");
+            run::RunStatus::Completed);
     CHECK_FALSE(torch::equal(io::load_npy(f.dir / "plain/model/head_weight.npy"),
                              io::load_npy(f.dir / "reads/model/head_weight.npy")));
     CHECK(b["reused"]["readouts_changed"] == json::array({"layers.0.rule.n: 2 here, 1 in the run reused"}));
@@ -187,7 +187,7 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     const auto recipe = testing::resolve_file(file);
     REQUIRE(recipe.reuse);
     CHECK(recipe.reuse->layers == 1);
-    REQUIRE(testing::run_file(file, f.dir / "head_only").status == "completed");
+    REQUIRE(testing::run_file(file, f.dir / "head_only").status == run::RunStatus::Completed);
     CHECK(torch::equal(io::load_npy(f.dir / "parent/model/layer0_weights.npy"),
                        io::load_npy(f.dir / "head_only/model/layer0_weights.npy")));
   }

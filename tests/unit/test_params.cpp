@@ -11,14 +11,14 @@ using Catch::Matchers::Contains;
 
 namespace {
 const ParamSchema schema = {
-    param::integer("hidden", 100, "units").at_least(1),
-    param::real("p", 3.0, "power").at_least(2),
-    param::boolean("shuffle", true, "shuffle"),
-    param::choice("init", "uniform", {"uniform", "normal"}, "init"),
-    param::string("file", "", "file"),
-    param::reals("eps", {0.1, 0.2}, "list").in_range(0, 1),
-    param::integer("k", 0, "k").make_required(),
-    param::string("note", "", "note").make_optional(),
+    spec::integer("hidden", 100, "units").at_least(1),
+    spec::real("p", 3.0, "power").at_least(2),
+    spec::boolean("shuffle", true, "shuffle"),
+    spec::choice("init", "uniform", {"uniform", "normal"}, "init"),
+    spec::string("file", "", "file"),
+    spec::reals("eps", {0.1, 0.2}, "list").in_range(0, 1),
+    spec::integer("k", 0, "k").make_required(),
+    spec::string("note", "", "note").make_optional(),
 };
 
 Params check(const std::string& yaml, std::vector<std::string>& errors) {
@@ -67,7 +67,7 @@ TEST_CASE("did_you_mean only suggests close words", "[params]") {
 }
 
 TEST_CASE("describe's constraint text shows ranges and choices", "[params]") {
-  CHECK(param::real("p", 3, "").at_least(2).constraint_text() == "[2, inf]");
-  CHECK(param::choice("c", "a", {"a", "b"}, "").constraint_text() == "one of {a, b}");
-  CHECK(param::string("s", "x", "").constraint_text().empty());
+  CHECK(spec::real("p", 3, "").at_least(2).constraint_text() == "[2, inf]");
+  CHECK(spec::choice("c", "a", {"a", "b"}, "").constraint_text() == "one of {a, b}");
+  CHECK(spec::string("s", "x", "").constraint_text().empty());
 }

@@ -42,7 +42,7 @@ struct Fixture {
 TEST_CASE("a run writes the whole run folder and learns the toy problem", "[pipeline][e2e]") {
   Fixture f;
   const auto result = f.run("run");
-  REQUIRE(result.status == "completed");
+  REQUIRE(result.status == run::RunStatus::Completed);
   CHECK(result.exit_code == 0);
   for (const char* file : {"recipe.resolved.yaml", "manifest.json", "metrics.jsonl", "summary.json", "log.txt",
                            "artifacts/head_weight.npy", "artifacts/head_bias.npy", "artifacts/samples.png",
@@ -76,9 +76,9 @@ TEST_CASE("a run writes the whole run folder and learns the toy problem", "[pipe
 
 TEST_CASE("same recipe, seed and threads give the same numbers", "[pipeline][determinism]") {
   Fixture f;
-  REQUIRE(f.run("a").status == "completed");
-  REQUIRE(f.run("b").status == "completed");
-  REQUIRE(f.run("c", {"seed=2"}).status == "completed");
+  REQUIRE(f.run("a").status == run::RunStatus::Completed);
+  REQUIRE(f.run("b").status == run::RunStatus::Completed);
+  REQUIRE(f.run("c", {"seed=2"}).status == run::RunStatus::Completed);
   const auto a = f.metric_values("a"), b = f.metric_values("b"), c = f.metric_values("c");
   CHECK(a == b);
   CHECK(a != c);
@@ -88,7 +88,7 @@ TEST_CASE("an interrupted run says so and keeps what it finished", "[pipeline][i
   Fixture f;
   const testing::ScopedInterrupt interrupt;
   const auto result = f.run("stopped");
-  CHECK(result.status == "interrupted");
+  CHECK(result.status == run::RunStatus::Interrupted);
   CHECK(result.exit_code == 130);
   const auto manifest = f.read_json("stopped/manifest.json");
   CHECK(manifest["status"] == "interrupted");
@@ -102,7 +102,7 @@ TEST_CASE("a failing run records the error in its manifest", "[pipeline][errors]
   Fixture f;
   std::filesystem::remove_all(f.dir / "data/mnist");
   const auto result = f.run("failed");
-  CHECK(result.status == "failed");
+  CHECK(result.status == run::RunStatus::Failed);
   CHECK(result.exit_code == 1);
   const auto manifest = f.read_json("failed/manifest.json");
   CHECK(manifest["status"] == "failed");
@@ -125,7 +125,7 @@ TEST_CASE("a folder holding files of the user's is never written into", "[pipeli
 TEST_CASE("a write that fails fails the run and names the file", "[pipeline][errors]") {
   Fixture f;
   std::filesystem::remove_all(f.dir / "data/mnist");
-  REQUIRE(f.run("full").status == "failed");
+  REQUIRE(f.run("full").status == run::RunStatus::Failed);
   testing::write_idx_dataset(f.dir / "data/mnist", 300, 100, true);
   // The disk is full for log.txt: the resumed run must fail, not complete without its log.
   std::filesystem::remove(f.dir / "full/log.txt");
@@ -133,7 +133,7 @@ TEST_CASE("a write that fails fails the run and names the file", "[pipeline][err
   auto options = testing::quiet_options(f.dir / "full");
   options.resume = true;
   const auto result = pipeline::execute(testing::resolve_file(f.dir / "full/recipe.resolved.yaml"), options);
-  CHECK(result.status == "failed");
+  CHECK(result.status == run::RunStatus::Failed);
   CHECK_THAT(result.error, Contains("full/log.txt: write failed: No space left on device"));
   CHECK(f.read_json("full/manifest.json")["status"] == "failed");
 }

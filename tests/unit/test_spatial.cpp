@@ -55,7 +55,7 @@ TEST_CASE("pooling and activations", "[spatial]") {
   LayerActivation relu;
   CHECK(torch::equal(relu.apply(x), torch::relu(x)));
   LayerActivation triangle;
-  triangle.activation = "triangle";
+  triangle.activation = Activation::Triangle;
   triangle.power = 2.0;
   // Channel means at the two positions: (1 + 3 - 1) / 3 = 1 and (-2 + .5 + 4) / 3 = 5/6.
   const auto expected =
@@ -63,7 +63,7 @@ TEST_CASE("pooling and activations", "[spatial]") {
   CHECK(torch::allclose(triangle.apply(x), expected));
 
   LayerActivation pooled;
-  pooled.pool.kind = "max";
+  pooled.pool.kind = PoolKind::Max;
   pooled.pool.size = 3;
   pooled.pool.stride = 2;
   pooled.pool.padding = 1;
@@ -75,7 +75,7 @@ TEST_CASE("pooling and activations", "[spatial]") {
   // Without a graph max pooling is two window reductions; the same maxima as torch's.
   for (const auto& [size, stride, padding] : std::vector<std::array<std::int64_t, 3>>{{2, 2, 0}, {4, 2, 1}, {3, 1, 1}}) {
     Pool2d pool;
-    pool.kind = "max";
+    pool.kind = PoolKind::Max;
     pool.size = size, pool.stride = stride, pool.padding = padding;
     CAPTURE(size, stride, padding);
     CHECK(torch::equal(pool.apply(big), torch::max_pool2d(big, size, stride, padding)));
@@ -86,7 +86,7 @@ TEST_CASE("pooling and activations", "[spatial]") {
   auto holed = big.clone();
   holed[1][2][3][4] = std::numeric_limits<float>::quiet_NaN();
   Pool2d two;
-  two.kind = "max";
+  two.kind = PoolKind::Max;
   CHECK(torch::equal(two.apply(holed).isnan(), torch::max_pool2d(holed, 2, 2).isnan()));
   CHECK(two.apply(holed).isnan().sum().item<int>() == 1);
   // Gradients too (the pooling runs before the relu there).
@@ -103,7 +103,7 @@ TEST_CASE("a conv layer's output a few images at a time equals the whole batch's
   torch::manual_seed(4);
   const auto g = square(3, 1, 1, 1);
   LayerActivation pooled;
-  pooled.pool.kind = "max";
+  pooled.pool.kind = PoolKind::Max;
   // 64 kernels at 30 x 30: 230 KB of pre-activations per image, so 40 images take 3 chunks.
   const auto x = torch::randn({40, 3, 30, 30});
   const auto kernels = torch::randn({64, 3, 3, 3});

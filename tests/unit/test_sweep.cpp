@@ -193,6 +193,10 @@ TEST_CASE("a recipe's sweep block, the command line over it, and errors with the
   CommandLine discrete;
   discrete.params = {"head.epochs=1,2"};
   CHECK(make_spec(grid, discrete, 0).strategy == "grid");
+  write(dir / "objective.yaml", "sweep:\n  params: {head.lr: [0.1]}\n  objective: val_acuracy\n");
+  auto misspelt = recipe::load(dir / "objective.yaml");
+  CHECK_THROWS_WITH(make_spec(misspelt, {}, 0), Contains("objective.yaml:3:3: objective (a number of summary.json) "
+                                                     "'val_acuracy'") && Contains("did you mean 'val_accuracy'"));
 }
 
 TEST_CASE("trial outcomes read from their run folders", "[sweep]") {
@@ -260,7 +264,7 @@ TEST_CASE("results.csv, the table and the summary rank by the objective", "[swee
   CHECK(order[0].trial.id == 1);
   CHECK(order[1].trial.id == 0);
   CHECK(order[2].trial.id == 2);
-  write_results(folder, spec, rows, "completed");
+  write_results(folder, spec, rows, run::RunStatus::Completed);
   std::ifstream csv(dir / "results.csv");
   std::string header, first;
   std::getline(csv, header);

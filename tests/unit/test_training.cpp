@@ -16,6 +16,21 @@ using namespace hebbkit;
 using hebbkit::testing::TempDir;
 using Catch::Matchers::Contains;
 
+namespace {
+// Adam at `lr`, multiplied by `lr_decay` every epoch.
+ClassifierTraining training_of(const std::string& label, std::int64_t epochs, std::int64_t batch, double lr,
+                               double lr_decay, const std::string& advice) {
+  ClassifierTraining t;
+  t.label = label;
+  t.epochs = epochs;
+  t.batch = batch;
+  t.optimizer.lr = lr;
+  t.optimizer.lr_decay = lr_decay;
+  t.divergence_advice = advice;
+  return t;
+}
+}  // namespace
+
 TEST_CASE("apply_batched equals applying at once, without a graph", "[training]") {
   auto x = torch::randn({23, 4}).requires_grad_(true);
   const auto y = apply_batched([](const torch::Tensor& b) { return b * 2 + 1; }, x, 5);
@@ -121,27 +136,27 @@ TEST_CASE("goodness scores take the squared norms a rule hands over instead of r
 }
 
 TEST_CASE("classifier learning rates: decay, steps, and cosine cycles with warm restarts", "[training][head]") {
-  ClassifierTraining t;
+  OptimizerParams t;
   t.lr = 0.05;
-  CHECK(classifier_lr(t, 7) == Approx(0.05));
+  CHECK(t.lr_at(7) == Approx(0.05));
   t.lr_decay = 0.5;
-  CHECK(classifier_lr(t, 2) == Approx(0.0125));
+  CHECK(t.lr_at(2) == Approx(0.0125));
   t.lr_step = 2;
-  CHECK(classifier_lr(t, 3) == Approx(0.025));
+  CHECK(t.lr_at(3) == Approx(0.025));
   // PyTorch's CosineAnnealingWarmRestarts(T_0=10, T_mult=2), stepped per epoch: cycles of
   // 10, 20, 40 epochs starting at 0, 10, 30; halfway through each the rate is half.
   t.restart_epochs = 10;
   t.restart_mult = 2;
-  CHECK(classifier_lr(t, 0) == Approx(0.05));
-  CHECK(classifier_lr(t, 5) == Approx(0.025));
-  CHECK(classifier_lr(t, 9) == Approx(0.05 * 0.5 * (1 + std::cos(M_PI * 0.9))));
-  CHECK(classifier_lr(t, 10) == Approx(0.05));
-  CHECK(classifier_lr(t, 20) == Approx(0.025));
-  CHECK(classifier_lr(t, 30) == Approx(0.05));
-  CHECK(classifier_lr(t, 50) == Approx(0.025));
-  CHECK(classifier_lr(t, 149) == Approx(0.05 * 0.5 * (1 + std::cos(M_PI * 79.0 / 80.0))));
+  CHECK(t.lr_at(0) == Approx(0.05));
+  CHECK(t.lr_at(5) == Approx(0.025));
+  CHECK(t.lr_at(9) == Approx(0.05 * 0.5 * (1 + std::cos(M_PI * 0.9))));
+  CHECK(t.lr_at(10) == Approx(0.05));
+  CHECK(t.lr_at(20) == Approx(0.025));
+  CHECK(t.lr_at(30) == Approx(0.05));
+  CHECK(t.lr_at(50) == Approx(0.025));
+  CHECK(t.lr_at(149) == Approx(0.05 * 0.5 * (1 + std::cos(M_PI * 79.0 / 80.0))));
   t.restart_mult = 1;
-  CHECK(classifier_lr(t, 25) == Approx(0.025));
+  CHECK(t.lr_at(25) == Approx(0.025));
 }
 
 TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at chance", "[training][head]") {
@@ -156,7 +171,7 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
   };
   SECTION("a learnable problem is learnt") {
     fit_classifier({w}, [&](const torch::Tensor& b) { return b.mm(w); }, ce, x, y, x, y,
-                   {"test head", 10, 20, 0.1, 0.9, 0.0, ""}, ctx);
+                   training_of("test head", 10, 20, 0.1, 0.9, ""), ctx);
     CHECK(accuracy(x.mm(w), y) > 0.95);
     int losses = 0, val = 0;
     for (const auto& p : ctx.history()) {
@@ -173,14 +188,14 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
       return torch::tensor({5.0f, -5.0f}).expand({b.size(0), 2}) + bias * 0;
     };
     fit_classifier({bias}, stuck, ce, x, torch::ones({200}, torch::kInt64), {}, {},
-                   {"stuck head", 2, 50, 0.1, 1.0, 0.0, ""}, ctx);
+                   training_of("stuck head", 2, 50, 0.1, 1.0, ""), ctx);
     std::ifstream log(scratch.dir / "run/log.txt");
     const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     CHECK_THAT(text, Contains("stuck head: train accuracy after the last epoch is 0.0%, near chance"));
   }
   SECTION("a NaN loss stops training with the label and the advice") {
     CHECK_THROWS_WITH(fit_classifier({w}, [&](const torch::Tensor& b) { return b.mm(w) * NAN; }, ce, x, y, {}, {},
-                                     {"nan head", 2, 50, 0.1, 1.0, 0.0, "try less"}, ctx),
+                                     training_of("nan head", 2, 50, 0.1, 1.0, "try less"), ctx),
                       Contains("nan head loss at epoch 0 is nan") && Contains("try less"));
   }
 }
@@ -209,7 +224,7 @@ TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wron
     };
   };
   auto w_auto = torch::zeros({6, 3}).requires_grad_(true), w_closed = torch::zeros({6, 3}).requires_grad_(true);
-  ClassifierTraining training{"toy head", 3, 32, 0.05, 0.9, 0.0, ""};
+  ClassifierTraining training = training_of("toy head", 3, 32, 0.05, 0.9, "");
   torch::manual_seed(1);
   fit_classifier({w_auto}, logits_of(w_auto), ce, x, y, {}, {}, training, ctx);
   training.closed_form = closed_form(w_closed, 1.0);
@@ -271,7 +286,7 @@ TEST_CASE("a closed form with dropout and a running buffer trains as autograd do
     }
   };
   Toy by_autograd, by_formula;
-  ClassifierTraining training{"dropout head", 3, 32, 0.05, 0.9, 0.0, ""};
+  ClassifierTraining training = training_of("dropout head", 3, 32, 0.05, 0.9, "");
   training.buffers = {by_autograd.running};
   torch::manual_seed(1);
   fit_classifier({by_autograd.w}, [&](const torch::Tensor& b) { return by_autograd.input(b).mm(by_autograd.w); }, ce,

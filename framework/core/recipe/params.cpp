@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "hebbkit/config.hpp"
 #include "hebbkit/errors.hpp"
 #include "recipe/params_impl.hpp"
 
@@ -58,7 +59,7 @@ std::string ParamSpec::constraint_text() const {
                      format_bound(max.value_or(INFINITY)));
 }
 
-namespace param {
+namespace spec {
 ParamSpec integer(std::string name, std::int64_t fallback, std::string doc) {
   return make(std::move(name), ParamType::Integer, std::to_string(fallback), std::move(doc));
 }
@@ -92,7 +93,7 @@ ParamSpec strings(std::string name, std::vector<std::string> fallback, std::stri
   for (auto& v : fallback) items.push_back(yaml_quoted(v));
   return make(std::move(name), ParamType::Strings, yaml_list(items), std::move(doc));
 }
-}  // namespace param
+}  // namespace spec
 
 Params::Params(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 Params::~Params() = default;
@@ -126,6 +127,18 @@ std::vector<T> as_vector(const YAML::Node& node) {
 }  // namespace
 
 bool Params::has(const std::string& key) const { return bool(impl_->values[key]); }
+bool Params::given(const std::string& key) const {
+  return impl_->document && impl_->document->origins.count(recipe::join(impl_->path, key)) > 0;
+}
+
+namespace detail {
+namespace {
+thread_local ParamScope* current_scope = nullptr;
+}
+ParamScope* current_param_scope() { return current_scope; }
+ParamScopeGuard::ParamScopeGuard(ParamScope& scope) : previous_(current_scope) { current_scope = &scope; }
+ParamScopeGuard::~ParamScopeGuard() { current_scope = previous_; }
+}  // namespace detail
 std::int64_t Params::integer(const std::string& key) const {
   return lookup(*impl_, key, ParamType::Integer).as<std::int64_t>();
 }

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hebbkit/files.hpp"
-#include "run/run_folder.hpp"
+#include "run/run_records.hpp"
 
 namespace hebbkit::sweep {
 namespace fs = std::filesystem;
@@ -88,36 +88,24 @@ Outcome Folder::outcome(const Trial& trial, const Spec& spec) const {
     out.error = why;
     return out;
   }
-  json summary = json::object();
-  try {
-    if (fs::exists(dir / "summary.json")) summary = json::parse(std::ifstream(dir / "summary.json"));
-  } catch (const std::exception&) {
-  }
-  if (summary.contains("seconds") && summary["seconds"].is_object()) {
-    out.seconds = 0;
-    for (const auto& [stage, s] : summary["seconds"].items())
-      if (s.is_number()) out.seconds += s.get<double>();
-  }
-  const std::string status = run::live_status(*manifest);
-  out.error = manifest->value("error", std::string());
-  if (status == "running") {
+  const auto summary = run::read_summary(dir);
+  if (!summary.seconds.empty()) out.seconds = summary.total_seconds();
+  const auto status = manifest->live_status();
+  out.error = manifest->error.value_or("");
+  if (status == run::RunStatus::Running) {
     out.state = Outcome::State::Running;
-  } else if (status == "failed") {
+  } else if (status == run::RunStatus::Failed) {
     out.state = Outcome::State::Failed;
-  } else if (status == "pruned") {
+  } else if (status == run::RunStatus::Pruned) {
     out.state = Outcome::State::Pruned;
-  } else if (status == "completed") {
-    const auto it = summary.find(spec.objective);
-    if (it != summary.end() && it->is_number()) {
+  } else if (status == run::RunStatus::Completed) {
+    if (const auto value = summary.number(spec.objective)) {
       out.state = Outcome::State::Completed;
-      out.value = it->get<double>();
+      out.value = *value;
     } else {
-      std::vector<std::string> numbers;
-      for (const auto& [key, value] : summary.items())
-        if (value.is_number()) numbers.push_back(key);
       out.state = Outcome::State::Failed;
       out.error = fmt::format("{}/summary.json has no number '{}' (the objective); its numbers: {}", dir.string(),
-                              spec.objective, fmt::join(numbers, ", "));
+                              spec.objective, fmt::join(summary.numbers(), ", "));
     }
   } else {
     out.state = Outcome::State::Unfinished;  // interrupted or killed: continued from its checkpoint

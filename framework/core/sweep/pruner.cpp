@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "run/run_folder.hpp"
+#include "run/run_records.hpp"
 
 namespace hebbkit::sweep {
 namespace fs = std::filesystem;
@@ -18,7 +18,7 @@ const std::map<std::int64_t, double>* MedianPruner::completed_curve(std::size_t 
   const fs::path dir = folder_.trial_dir(id);
   std::string why;
   const auto manifest = run::read_manifest(dir, why);
-  if (!manifest || run::text(*manifest, "status") != "completed") return nullptr;
+  if (!manifest || manifest->status != run::RunStatus::Completed) return nullptr;
   std::map<std::int64_t, double> curve;
   std::ifstream in(dir / "metrics.jsonl");
   for (std::string line; std::getline(in, line);) {

@@ -49,12 +49,7 @@ std::optional<std::size_t> seed_dimension(const Spec& spec) {
 }
 
 double trial_test_accuracy(const Folder& folder, std::size_t id) {
-  try {
-    const json trial = json::parse(std::ifstream(folder.trial_dir(id) / "summary.json"));
-    if (trial.contains("test_accuracy")) return trial["test_accuracy"].get<double>();
-  } catch (const std::exception&) {
-  }
-  return NAN;
+  return run::read_summary(folder.trial_dir(id)).test_accuracy.value_or(NAN);
 }
 
 }  // namespace
@@ -132,16 +127,16 @@ std::vector<Row> ranked(std::vector<Row> rows, const Spec& spec) {
   return rows;
 }
 
-void write_results(const Folder& folder, const Spec& spec, const std::vector<Row>& rows, const std::string& status) {
+void write_results(const Folder& folder, const Spec& spec, const std::vector<Row>& rows, run::RunStatus status) {
   std::string csv = "trial,status";
   for (const auto& d : spec.params) csv += "," + csv_cell(d.key);
   csv += "," + csv_cell(spec.objective) + ",seconds,error\n";
-  json counts = json::object();
+  std::map<std::string, std::int64_t> counts;
   for (const auto& row : rows) {
     csv += trial_name(row.trial.id) + "," + to_string(row.outcome.state);
     for (std::size_t i = 0; i < spec.params.size(); ++i) csv += "," + csv_cell(spec.params[i].value_text(row.trial.point[i]));
     csv += "," + number(row.outcome.value) + "," + number(row.outcome.seconds) + "," + csv_cell(row.outcome.error) + "\n";
-    counts[to_string(row.outcome.state)] = counts.value(to_string(row.outcome.state), 0) + 1;
+    ++counts[to_string(row.outcome.state)];
   }
   io::write_atomic(folder.dir() / "results.csv", csv);
 
@@ -164,25 +159,26 @@ void write_results(const Folder& folder, const Spec& spec, const std::vector<Row
     io::write_atomic(folder.dir() / "seeds.csv", by_seed);
   }
 
-  json summary = {{"kind", "sweep"},      {"status", status},
-                  {"objective", spec.objective}, {"mode", spec.maximize ? "max" : "min"},
-                  {"strategy", spec.strategy},   {"trials", rows.size()},
-                  {"states", counts}};
-  if (!seeds.empty()) summary["over_seeds"] = seeds;
+  run::RunSummary summary;
+  summary.kind = run::FolderKind::Sweep;
+  summary.status = status;
+  summary.objective = spec.objective;
+  summary.mode = spec.maximize ? "max" : "min";
+  summary.strategy = spec.strategy;
+  summary.trials = static_cast<std::int64_t>(rows.size());
+  summary.states = counts;
+  if (!seeds.empty()) summary.over_seeds = seeds;
   const auto order = ranked(rows, spec);
   if (!order.empty() && order.front().outcome.state == Outcome::State::Completed) {
     const auto& best = order.front();
-    summary["best"] = {{"trial", trial_name(best.trial.id)}, {"value", best.outcome.value},
-                       {"params", params_json(spec, best.trial.point)}};
+    summary.best = run::SweepBest{trial_name(best.trial.id), best.outcome.value,
+                                  params_json(spec, best.trial.point).get<std::map<std::string, std::string>>()};
     // The best trial's headline numbers, so that `hebbkit runs` can show the sweep beside runs.
-    try {
-      const json trial = json::parse(std::ifstream(folder.trial_dir(best.trial.id) / "summary.json"));
-      for (const char* key : {"test_accuracy", "val_accuracy"})
-        if (trial.contains(key)) summary[key] = trial[key];
-    } catch (const std::exception&) {
-    }
+    const auto trial = run::read_summary(folder.trial_dir(best.trial.id));
+    summary.test_accuracy = trial.test_accuracy;
+    summary.val_accuracy = trial.val_accuracy;
   }
-  io::write_atomic(folder.dir() / "summary.json", summary.dump(2) + "\n");
+  io::write_atomic(folder.dir() / "summary.json", json(summary).dump(2) + "\n");
 }
 
 std::string table(const Spec& spec, const std::vector<Row>& rows, std::size_t limit) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "run/run_records.hpp"
 #include "sweep/folder.hpp"
 
 namespace hebbkit::sweep {
@@ -20,7 +21,7 @@ struct Row {
 std::vector<Row> ranked(std::vector<Row> rows, const Spec& spec);
 
 /// results.csv and summary.json (status: running, completed, interrupted); cheap, written after every trial.
-void write_results(const Folder& folder, const Spec& spec, const std::vector<Row>& rows, const std::string& status);
+void write_results(const Folder& folder, const Spec& spec, const std::vector<Row>& rows, run::RunStatus status);
 
 /// Mean, sample standard deviation (0 for one value), min and max; n = 0 when empty.
 struct Spread {

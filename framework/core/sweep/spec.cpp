@@ -6,6 +6,7 @@
 
 #include "hebbkit/errors.hpp"
 #include "recipe/schema_check.hpp"
+#include "run/run_records.hpp"
 
 namespace hebbkit::sweep {
 
@@ -67,6 +68,7 @@ Spec make_spec(recipe::Document& doc, const CommandLine& cli, std::uint64_t reci
   Spec spec;
   spec.seed = recipe_seed;
   std::optional<std::string> strategy, mode;
+  std::string objective_where = "sweep.objective";
   const YAML::Node block = doc.root["sweep"];
   if (block) {
     const std::string at = doc.where("sweep");
@@ -89,6 +91,7 @@ Spec make_spec(recipe::Document& doc, const CommandLine& cli, std::uint64_t reci
         spec.seed = static_cast<std::uint64_t>(read_int(kv.second, where, path, 0));
       } else if (key == "objective") {
         spec.objective = read_text(kv.second, where, path);
+        objective_where = where;
       } else if (key == "mode") {
         mode = read_text(kv.second, where, path);
         check_choice(*mode, {"max", "min"}, where, path);
@@ -137,7 +140,11 @@ Spec make_spec(recipe::Document& doc, const CommandLine& cli, std::uint64_t reci
     check_choice(*cli.mode, {"max", "min"}, "--mode", "mode");
     mode = cli.mode;
   }
-  if (cli.objective) spec.objective = *cli.objective;
+  if (cli.objective) {
+    spec.objective = *cli.objective;
+    objective_where = "--objective";
+  }
+  check_choice(spec.objective, run::summary_numbers(), objective_where, "objective (a number of summary.json)");
   if (cli.trials) spec.trials = *cli.trials;
   if (cli.jobs) spec.jobs = *cli.jobs;
   if (cli.prune) {

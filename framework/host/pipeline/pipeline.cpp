@@ -20,6 +20,7 @@
 #include "model/model_store.hpp"
 #include "data/data_prep.hpp"
 #include "run/host_context.hpp"
+#include "run/run_records.hpp"
 #include "run/run_store.hpp"
 #include "stages/stage.hpp"
 #include "system/system_info.hpp"
@@ -31,69 +32,48 @@ using nlohmann::json;
 
 namespace {
 
-json plugin_entry(const recipe::PluginUse& use) {
-  return {{"path", use.path},
-          {"name", use.name()},
-          {"kind", to_string(use.plugin->manifest->kind)},
-          {"file", fs::absolute(use.plugin->file).string()},
-          {"sha256", system::sha256_file(use.plugin->file)}};
+run::PluginRecord plugin_record(const recipe::PluginUse& use) {
+  return {use.path, use.name(), to_string(use.plugin->manifest->kind), fs::absolute(use.plugin->file).string(),
+          system::sha256_file(use.plugin->file)};
 }
 
-json read_json(const fs::path& file) {
-  try {
-    return json::parse(std::ifstream(file));
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("{}: unreadable: {}", file.string(), e.what()));
-  }
-}
-
-json new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch::Device device) {
-  json plugins = json::array();
-  plugins.push_back(plugin_entry(recipe.dataset));
-  for (const auto& layer : recipe.layers) plugins.push_back(plugin_entry(layer));
-  plugins.push_back(plugin_entry(recipe.head));
+run::RunManifest new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch::Device device) {
+  run::RunManifest m;
+  m.plugins.push_back(plugin_record(recipe.dataset));
+  for (const auto& layer : recipe.layers) m.plugins.push_back(plugin_record(layer));
+  m.plugins.push_back(plugin_record(recipe.head));
   for (const auto& stage : recipe.stages)
-    if (stage.plugin.plugin) plugins.push_back(plugin_entry(stage.plugin));
-  std::vector<std::string> chain;
-  for (const auto& f : recipe.doc->chain) chain.push_back(fs::absolute(f).string());
-  json manifest = {
-      {"hebbkit_version", version_string()},
-      {"api_version", HEBBKIT_API_VERSION},
-      {"git_commit", system::git_commit()},
-      {"libtorch_version", system::libtorch_version()},
-      {"blas", system::blas_in_use()},
-      {"blas_core", blas_core_description()},
-      {"device", device.str()},
-      {"threads", at::get_num_threads()},
-      {"seed", recipe.seed},
-      {"recipe", chain},
-      {"overrides", recipe.doc->overrides},
-      {"command_line", options.command_line},
-      {"plugins", plugins},
-      {"host", system::host_name()},
-      {"pid", ::getpid()},
-      {"started", run::timestamp_now()},
-      {"ended", nullptr},
-      {"status", "running"},
-  };
-  if (!options.reopen.empty()) manifest["parent"] = fs::absolute(options.reopen).lexically_normal().string();
+    if (stage.plugin.plugin) m.plugins.push_back(plugin_record(stage.plugin));
+  for (const auto& f : recipe.doc->chain) m.recipe.push_back(fs::absolute(f).string());
+  m.hebbkit_version = version_string();
+  m.api_version = HEBBKIT_API_VERSION;
+  m.git_commit = system::git_commit();
+  m.libtorch_version = system::libtorch_version();
+  m.blas = system::blas_in_use();
+  m.blas_core = blas_core_description();
+  m.device = device.str();
+  m.threads = at::get_num_threads();
+  m.seed = recipe.seed;
+  m.overrides = recipe.doc->overrides;
+  m.command_line = options.command_line;
+  m.host = system::host_name();
+  m.pid = ::getpid();
+  m.started = run::timestamp_now();
+  if (!options.reopen.empty()) m.parent = fs::absolute(options.reopen).lexically_normal().string();
   if (recipe.reuse)
-    manifest["reused"] = {{"run", fs::absolute(recipe.reuse->run).lexically_normal().string()},
-                          {"layers", recipe.reuse->layers},
-                          {"readouts_changed", recipe.reuse->readouts}};
-  return manifest;
+    m.reused = run::ReusedLayers{fs::absolute(recipe.reuse->run).lexically_normal().string(), recipe.reuse->layers,
+                                 recipe.reuse->readouts};
+  return m;
 }
 
 // Runs the data step and the stages; what can go wrong inside is caught by execute().
 void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::RunStore& store,
-                run::HostContext& ctx, json& summary) {
+                run::HostContext& ctx, run::RunSummary& summary) {
   // A stage's time is kept even when it fails, stops or is pruned part-way.
   const auto timed = [&](const std::string& name, auto&& fn) {
     const auto started = std::chrono::steady_clock::now();
     const auto add = [&] {
-      json& entry = summary["seconds"][name];
-      entry = (entry.is_number() ? entry.get<double>() : 0.0) +
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      summary.seconds[name] += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
     try {
       fn();
@@ -113,8 +93,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
     data = prepare_data(std::move(content), recipe.data, recipe.seed, ctx.device());
     ctx.info("train {} / validation {} / test {} images of shape {}, {} classes", data.train.size(), data.val.size(),
              data.test.size(), fmt::join(data.image_shape, "x"), data.num_classes());
-    summary["data"] = {{"train", data.train.size()}, {"validation", data.val.size()}, {"test", data.test.size()},
-                       {"classes", data.classes}};
+    summary.data = run::DataCounts{data.train.size(), data.val.size(), data.test.size(), data.classes};
   });
   store.write_json("summary.json", summary);
 
@@ -151,7 +130,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
   }
 
   // A resumed run skips the stages it finished before it stopped.
-  const std::size_t done = summary.contains("stages_done") ? summary["stages_done"].size() : 0;
+  const std::size_t done = summary.stages_done.size();
   stages::StageEnv env{recipe, model, progress, data, ctx, store, summary};
   for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
     const auto& use = recipe.stages[i];
@@ -164,7 +143,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
       use.type->make(use)->run(env);
       ctx.set_scope("");
     });
-    summary["stages_done"].push_back(use.name());
+    summary.stages_done.push_back(use.name());
     store.write_json("summary.json", summary);
   }
 }
@@ -191,19 +170,25 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
 
   RunResult result;
   result.dir = options.out.empty() ? run::RunStore::new_run_dir("runs", io::file_safe(recipe.name)) : options.out;
-  json manifest, summary;
+  run::RunManifest manifest;
+  run::RunSummary summary;
   std::optional<run::RunStore> store;
   if (options.resume) {
     store.emplace(result.dir, run::RunStore::Open::Resume);
-    manifest = read_json(result.dir / "manifest.json");
-    summary = fs::exists(result.dir / "summary.json") ? read_json(result.dir / "summary.json") : json::object();
-    manifest["resumed"].push_back({{"at", run::timestamp_now()}, {"pid", ::getpid()}, {"host", system::host_name()},
-                                   {"threads", at::get_num_threads()}, {"command_line", options.command_line}});
-    manifest["pid"] = ::getpid();
-    manifest["host"] = system::host_name();
-    manifest["status"] = "running";
-    manifest["ended"] = nullptr;
-    manifest.erase("error");
+    std::string why;
+    auto previous = run::read_manifest(result.dir, why);
+    if (!previous) throw std::runtime_error(fmt::format("{}: {}", result.dir.string(), why));
+    manifest = std::move(*previous);
+    summary = run::read_summary(result.dir);
+    manifest.resumed.push_back(
+        {run::timestamp_now(), ::getpid(), system::host_name(), at::get_num_threads(), options.command_line});
+    manifest.pid = ::getpid();
+    manifest.host = system::host_name();
+    manifest.status = run::RunStatus::Running;
+    manifest.ended.reset();
+    manifest.error.reset();
+    // Written again in this hebbkit's schema.
+    manifest.schema = summary.schema = run::records_schema;
   } else {
     store.emplace(result.dir, run::RunStore::Open::Create);
     // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
@@ -215,40 +200,39 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
     }
     store->write_text("recipe.resolved.yaml", recipe::to_yaml(resolved));
     manifest = new_manifest(recipe, options, device);
-    summary = {{"recipe", recipe.name}, {"seed", recipe.seed}};
-    summary["artifacts"] = json::array();
-    if (!options.reopen.empty()) summary["parent"] = manifest["parent"];
-    if (recipe.reuse) summary["reused"] = manifest["reused"];
+    summary.recipe = recipe.name;
+    summary.seed = recipe.seed;
+    summary.parent = manifest.parent;
+    summary.reused = manifest.reused;
   }
-  summary["status"] = "running";
+  summary.status = run::RunStatus::Running;
   store->write_json("manifest.json", manifest);
 
   run::HostContext ctx(*store, device, recipe.seed, options.progress);
   if (options.resume) ctx.load_history(result.dir / "metrics.jsonl");
   ctx.set_watch(options.watch);
   ctx.set_stage("setup");
-  result.status = "completed";
+  result.status = run::RunStatus::Completed;
   std::string error;
   try {
     // Inside the try: a log that cannot be written already fails the run.
-    const auto kernels = manifest["blas_core"].get<std::string>();
     ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}{}", result.dir.string(), at::get_num_threads(),
-             device.str(), fmt::join(manifest["blas"].get<std::vector<std::string>>(), ", "),
-             kernels.empty() ? "" : " | kernels " + kernels);
+             device.str(), fmt::join(manifest.blas, ", "),
+             manifest.blas_core.empty() ? "" : " | kernels " + manifest.blas_core);
     run_stages(recipe, options, *store, ctx, summary);
   } catch (const Interrupted&) {
-    result.status = "interrupted";
+    result.status = run::RunStatus::Interrupted;
     result.exit_code = 130;
     error = "interrupted by signal; results of the finished stages are kept";
   } catch (const run::Pruned& e) {
-    result.status = "pruned";
+    result.status = run::RunStatus::Pruned;
     error = e.what();
   } catch (const RecipeError& e) {
-    result.status = "failed";
+    result.status = run::RunStatus::Failed;
     result.exit_code = 2;
     error = e.what();
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = run::RunStatus::Failed;
     result.exit_code = 1;
     error = e.what();
   }
@@ -256,14 +240,14 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   ctx.set_scope("");
   // The command line reports the error once; log.txt keeps it too (best effort: the
   // failure may be that log.txt cannot be written).
-  if (!error.empty()) ctx.log_only(fmt::format("{}: {}", result.status, error));
+  if (!error.empty()) ctx.log_only(fmt::format("{}: {}", to_string(result.status), error));
   result.error = error;
-  summary["status"] = result.status;
+  summary.status = result.status;
   // Over the whole process, so a resumed run reports its own session's peak.
-  summary["peak_rss_mib"] = std::round(system::peak_rss_mib());
-  manifest["status"] = result.status;
-  manifest["ended"] = run::timestamp_now();
-  if (!error.empty()) manifest["error"] = error;
+  summary.peak_rss_mib = std::round(system::peak_rss_mib());
+  manifest.status = result.status;
+  manifest.ended = run::timestamp_now();
+  if (!error.empty()) manifest.error = error;
   store->write_json("summary.json", summary);
   store->write_json("manifest.json", manifest);
   return result;

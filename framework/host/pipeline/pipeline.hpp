@@ -7,6 +7,7 @@
 #include "recipe/recipe.hpp"
 #include "run/metric_watch.hpp"
 #include "run/progress_display.hpp"
+#include "run/run_records.hpp"
 
 namespace hebbkit::pipeline {
 
@@ -27,7 +28,7 @@ struct RunOptions {
 
 struct RunResult {
   std::filesystem::path dir;
-  std::string status;  ///< completed, interrupted, failed, pruned
+  run::RunStatus status = run::RunStatus::Running;  ///< completed, interrupted, failed or pruned
   int exit_code = 0;   ///< 0 completed or pruned, 1 failed at run time, 2 bad recipe or data options, 130 interrupted
   std::string error;   ///< why it failed or stopped; "" when completed
 };

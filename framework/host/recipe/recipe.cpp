@@ -226,14 +226,14 @@ bool Recipe::has_stage(const std::string& name) const {
 
 const ParamSchema& data_options_schema() {
   static const ParamSchema schema = {
-      param::string("root", "", "data root; empty: $HEBBKIT_DATA, else the default data folder (see docs/recipes.md)"),
-      param::integer("validation", 0, "training samples held out for validation (chosen by the seed)").at_least(0),
-      param::integer("train_limit", 0, "use only the first N training samples (0: all)").at_least(0),
-      param::integer("test_limit", 0, "use only the first N test samples (0: all)").at_least(0),
-      param::strings("preprocess", {"flatten"},
+      spec::string("root", "", "data root; empty: $HEBBKIT_DATA, else the default data folder (see docs/recipes.md)"),
+      spec::integer("validation", 0, "training samples held out for validation (chosen by the seed)").at_least(0),
+      spec::integer("train_limit", 0, "use only the first N training samples (0: all)").at_least(0),
+      spec::integer("test_limit", 0, "use only the first N test samples (0: all)").at_least(0),
+      spec::strings("preprocess", {"flatten"},
                      "steps applied in order: flatten, symmetric (2x - 1: pixels from [0, 1] to [-1, 1]), center (subtract each sample's mean), "
                      "unit_norm (scale each sample to L2 norm 1), standardize (per-channel mean/std of train)"),
-      param::integer("eval_batch", 1000, "batch size for evaluation and feature extraction").at_least(1),
+      spec::integer("eval_batch", 1000, "batch size for evaluation and feature extraction").at_least(1),
   };
   return schema;
 }
@@ -277,11 +277,11 @@ Recipe resolve_checked(Document document, const plugins::Registry& registry, Sta
       r.error(key, unknown_key_message(key, top_level_keys));
   }
   const ParamSchema top_schema = {
-      param::integer("schema", schema_version, "recipe schema version").in_range(schema_version, schema_version),
-      param::string("name", doc->file.stem().string(), "run name"),
-      param::string("description", "", "what the recipe does"),
-      param::integer("seed", 0, "seed of every random choice").at_least(0),
-      param::integer("depth", 0, "build and train only the first N layers (0: all), e.g. a head after layer N")
+      spec::integer("schema", schema_version, "recipe schema version").in_range(schema_version, schema_version),
+      spec::string("name", doc->file.stem().string(), "run name"),
+      spec::string("description", "", "what the recipe does"),
+      spec::integer("seed", 0, "seed of every random choice").at_least(0),
+      spec::integer("depth", 0, "build and train only the first N layers (0: all), e.g. a head after layer N")
           .at_least(0),
   };
   YAML::Node scalars(YAML::NodeType::Map);

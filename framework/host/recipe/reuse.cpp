@@ -105,8 +105,8 @@ std::int64_t layers_trained(const fs::path& dir, Checker& c) {
 
 const ParamSchema& reuse_schema() {
   static const ParamSchema schema = {
-      param::string("run", "", "run folder whose trained layers the recipe starts from").make_required(),
-      param::integer("layers", 0, "how many of its layers, from the bottom (0: every layer it trained, up to depth)")
+      spec::string("run", "", "run folder whose trained layers the recipe starts from").make_required(),
+      spec::integer("layers", 0, "how many of its layers, from the bottom (0: every layer it trained, up to depth)")
           .at_least(0),
   };
   return schema;

@@ -71,10 +71,8 @@ class AttackStage final : public Stage {
                gradient_attack ? fmt::format(", {:.1f}% of images had a zero input gradient", 100 * zero_fractions.back())
                                : std::string());
     }
-    auto& entry = env.summary["attacks"][path_];
-    entry = {{"attack", name_},       {"norm", to_string(norm)}, {"images", n},
-             {"epsilons", epsilons_}, {"accuracy", accuracies},  {"clean_accuracy", clean}};
-    if (zero_fractions.front() >= 0) entry["zero_gradient_fraction"] = zero_fractions;
+    env.summary.attacks[path_] = {name_, to_string(norm), n, epsilons_, accuracies, clean,
+                                  zero_fractions.front() >= 0 ? zero_fractions : std::vector<double>{}};
     if (epsilons_.size() > 1) draw_curve(env, accuracies);
     ctx.set_scope("");
   }
@@ -125,9 +123,9 @@ StageType attack_stage() {
   t.summary = "test accuracy under an attack plugin for each epsilon: {attack: {name: fgsm, epsilons: [0, 0.1]}}";
   t.plugin = PluginKind::Attack;
   t.schema = {
-      param::integer("batch", 100, "test images perturbed at once").at_least(1),
-      param::integer("limit", 0, "attack the first N test images only (0: all)").at_least(0),
-      param::reals("epsilons", {0.1}, "budgets in the attack's norm; several give a curve (attack_<path>.png)"),
+      spec::integer("batch", 100, "test images perturbed at once").at_least(1),
+      spec::integer("limit", 0, "attack the first N test images only (0: all)").at_least(0),
+      spec::reals("epsilons", {0.1}, "budgets in the attack's norm; several give a curve (attack_<path>.png)"),
   };
   t.make = [](const recipe::StageUse& use) { return std::make_unique<AttackStage>(use); };
   return t;

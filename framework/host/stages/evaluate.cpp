@@ -38,7 +38,7 @@ class Evaluate final : public Stage {
       progress->finish();
       const double acc = accuracy(logits, split.labels);
       env.ctx.metric(fmt::format("{}_accuracy", name), acc);
-      env.summary[fmt::format("{}_accuracy", name)] = acc;
+      (name == "train" ? env.summary.train_accuracy : name == "val" ? env.summary.val_accuracy : env.summary.test_accuracy) = acc;
       env.ctx.info("{} accuracy {:.2f}% ({} images)", name, 100 * acc, split.size());
       if (save_logits_) {
         const auto file = env.store.artifacts() / fmt::format("logits_{}.npy", name);
@@ -46,8 +46,6 @@ class Evaluate final : public Stage {
         env.artifact(file);
       }
     }
-    if (env.summary.contains("test_accuracy"))
-      env.summary["test_error"] = 1.0 - env.summary["test_accuracy"].get<double>();
   }
 
  private:
@@ -62,8 +60,8 @@ StageType evaluate_stage() {
   t.name = "evaluate";
   t.summary = "accuracy on train, validation and test (summary: <split>_accuracy, test_error)";
   t.schema = {
-      param::strings("splits", {"train", "val", "test"}, "splits to evaluate (train, val, test); absent ones are skipped"),
-      param::boolean("save_logits", false, "also save each split's logits as artifacts/logits_<split>.npy"),
+      spec::strings("splits", {"train", "val", "test"}, "splits to evaluate (train, val, test); absent ones are skipped"),
+      spec::boolean("save_logits", false, "also save each split's logits as artifacts/logits_<split>.npy"),
   };
   t.make = [](const recipe::StageUse& use) { return std::make_unique<Evaluate>(*use.params); };
   return t;

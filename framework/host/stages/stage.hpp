@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
 
 #include "hebbkit/attack.hpp"
 #include "hebbkit/dataset.hpp"
@@ -17,6 +16,7 @@
 #include "model/model_store.hpp"
 #include "recipe/stage_catalog.hpp"
 #include "run/host_context.hpp"
+#include "run/run_records.hpp"
 #include "run/run_store.hpp"
 
 namespace hebbkit::recipe {
@@ -34,7 +34,7 @@ struct StageEnv {
   const pipeline::PreparedData& data;
   run::HostContext& ctx;
   run::RunStore& store;
-  nlohmann::json& summary;
+  run::RunSummary& summary;
 
   /// Records a file written under the run folder in summary.json's `artifacts`.
   void artifact(const std::filesystem::path& file);

@@ -35,7 +35,7 @@ Stage::~Stage() = default;
 
 void StageEnv::artifact(const std::filesystem::path& file) {
   const std::string relative = std::filesystem::relative(file, store.dir()).string();
-  auto& list = summary["artifacts"];
+  auto& list = summary.artifacts;
   if (std::find(list.begin(), list.end(), relative) == list.end()) list.push_back(relative);
 }
 

@@ -202,12 +202,12 @@ StageType train_stage() {
   t.summary = "fit every layer bottom-up on the frozen outputs below, then the head; saves model/";
   t.trains = true;
   t.schema = {
-      param::real("checkpoint_seconds", 60, "checkpoint inside a layer or the head at most this often (0: every epoch)")
+      spec::real("checkpoint_seconds", 60, "checkpoint inside a layer or the head at most this often (0: every epoch)")
           .at_least(0),
-      param::choice("layer_inputs", "auto", {"auto", "memory", "stream"},
+      spec::choice("layer_inputs", "auto", {"auto", "memory", "stream"},
                     "hold each layer's inputs in memory, compute them batch by batch through the frozen layers "
                     "below, or choose by size (auto: memory while they fit inputs_memory_gib)"),
-      param::real("inputs_memory_gib", 2.0, "auto holds a layer's inputs in memory up to this size").at_least(0),
+      spec::real("inputs_memory_gib", 2.0, "auto holds a layer's inputs in memory up to this size").at_least(0),
   };
   t.make = [](const recipe::StageUse& use) { return std::make_unique<Train>(*use.params); };
   return t;

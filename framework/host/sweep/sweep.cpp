@@ -14,7 +14,7 @@
 #include "hebbkit/io.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/recipe.hpp"
-#include "run/run_folder.hpp"
+#include "run/run_records.hpp"
 #include "run/run_store.hpp"
 #include "run/signals.hpp"
 #include "sweep/executor.hpp"
@@ -89,7 +89,7 @@ class Driver {
     if (!rows_.empty())
       fmt::print(stderr, "hebbkit: continuing the sweep: {} trial(s) finished, {} to run again{}\n", done, queue_.size(),
                  watched_.empty() ? "" : fmt::format(", {} still running", watched_.size()));
-    write_results(folder_, spec_, rows_, "running");
+    write_results(folder_, spec_, rows_, run::RunStatus::Running);
 
     bool exhausted = false;
     while (true) {
@@ -130,7 +130,7 @@ class Driver {
         it = watched_.erase(it);
       }
     }
-    write_results(folder_, spec_, rows_, "completed");
+    write_results(folder_, spec_, rows_, run::RunStatus::Completed);
     fmt::print("\n{}", table(spec_, rows_, 20));
     if (const auto by_seed = seeds_table(spec_, over_seeds(folder_, spec_, rows_)); !by_seed.empty())
       fmt::print("\nover seeds (seeds.csv):\n{}", by_seed);
@@ -173,14 +173,14 @@ class Driver {
       what = r.outcome.error;
     }
     fmt::print(stderr, "hebbkit: trial {} {}: {}\n", trial_name(id), to_string(r.outcome.state), what);
-    write_results(folder_, spec_, rows_, "running");
+    write_results(folder_, spec_, rows_, run::RunStatus::Running);
   }
 
   int interrupted() {
     fmt::print(stderr, "hebbkit: stopping the sweep's trials (each keeps its checkpoint)...\n");
     executor_->stop();
     for (auto& r : rows_) r.outcome = folder_.outcome(r.trial, spec_);
-    write_results(folder_, spec_, rows_, "interrupted");
+    write_results(folder_, spec_, rows_, run::RunStatus::Interrupted);
     fmt::print(stderr, "hebbkit: sweep interrupted: {} — run the same command again to continue it\n",
                folder_.dir().string());
     return 130;
@@ -209,9 +209,10 @@ void open_folder(const Folder& folder, const Spec& spec, const std::string& base
                                     "--set values); give another --out, or delete the folder to start over",
                                     dir.string(), recipe.string()));
     std::string why;
-    if (const auto manifest = run::read_manifest(dir, why); manifest && run::live_status(*manifest) == "running")
+    if (const auto manifest = run::read_manifest(dir, why);
+        manifest && manifest->live_status() == run::RunStatus::Running)
       throw std::runtime_error(fmt::format("{}: the sweep is being run by process {} on {}; stop it first", dir.string(),
-                                           manifest->value("pid", json(0)).dump(), run::text(*manifest, "host")));
+                                           manifest->pid, manifest->host));
     return;
   }
   if (fs::exists(dir) && !fs::is_empty(dir))
@@ -259,17 +260,17 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
       executor = make_local_executor(worker, spec.jobs);
     }
 
-    json manifest = {{"kind", "sweep"},
-                     {"recipe", fs::absolute(recipe_file).string()},
-                     {"command_line", options.command_line},
-                     {"executor", options.executor},
-                     {"jobs", spec.jobs},
-                     {"threads_per_trial", worker.threads},
-                     {"host", system::host_name()},
-                     {"pid", ::getpid()},
-                     {"started", run::timestamp_now()},
-                     {"status", "running"}};
-    io::write_atomic(folder.dir() / "manifest.json", manifest.dump(2) + "\n");
+    run::RunManifest manifest;
+    manifest.kind = run::FolderKind::Sweep;
+    manifest.recipe = {fs::absolute(recipe_file).string()};
+    manifest.command_line = options.command_line;
+    manifest.executor = options.executor;
+    manifest.jobs = spec.jobs;
+    manifest.threads_per_trial = worker.threads;
+    manifest.host = system::host_name();
+    manifest.pid = ::getpid();
+    manifest.started = run::timestamp_now();
+    io::write_atomic(folder.dir() / "manifest.json", json(manifest).dump(2) + "\n");
     fmt::print(stderr, "hebbkit: sweep {} | {} over {} | {} trial(s) | {} {} job(s) x {} thread(s)\n",
                folder.dir().string(), spec.strategy,
                fmt::format("{}", fmt::join([&] {
@@ -281,18 +282,18 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
 
     run::install_interrupt_handlers();
     Driver driver(folder, spec, std::move(strategy), std::move(executor), target);
-    const auto close = [&](const std::string& status, const std::string& error) {
-      manifest["status"] = status;
-      manifest["ended"] = run::timestamp_now();
-      if (!error.empty()) manifest["error"] = error;
-      io::write_atomic(folder.dir() / "manifest.json", manifest.dump(2) + "\n");
+    const auto close = [&](run::RunStatus status, const std::string& error) {
+      manifest.status = status;
+      manifest.ended = run::timestamp_now();
+      if (!error.empty()) manifest.error = error;
+      io::write_atomic(folder.dir() / "manifest.json", json(manifest).dump(2) + "\n");
     };
     try {
       const int code = driver.run();
-      close(code == 0 ? "completed" : "interrupted", "");
+      close(code == 0 ? run::RunStatus::Completed : run::RunStatus::Interrupted, "");
       return code;
     } catch (const std::exception& e) {
-      close("failed", e.what());  // finished trials stay; the same command continues
+      close(run::RunStatus::Failed, e.what());  // finished trials stay; the same command continues
       throw;
     }
   } catch (const RecipeError& e) {

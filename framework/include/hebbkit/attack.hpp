@@ -6,6 +6,7 @@
 
 #include <torch/types.h>
 
+#include "hebbkit/config.hpp"
 #include "hebbkit/encoder.hpp"
 
 namespace hebbkit {
@@ -40,9 +41,10 @@ class HEBBKIT_API Attack {
 /// What a gradient attack climbs: the classifier's own training loss, cross-entropy on
 /// its logits, or the logit margin max_{j != y} z_j - z_y (Carlini-Wagner), per example.
 enum class AttackLoss { Model, CrossEntropy, Margin };
-/// "model", "ce" or "margin" (the choices plugins offer as their `loss` parameter).
-AttackLoss attack_loss(const std::string& name);
-const std::vector<std::string>& attack_loss_names();
+/// "model", "ce" and "margin": what a plugin's `loss` parameter offers.
+HEBBKIT_API Choices<AttackLoss> param_choices(AttackLoss);
+/// "linf" and "l2".
+HEBBKIT_API Choices<Norm> param_choices(Norm);
 
 /// Per-example objective (B) of `loss` for the classifier's logits of a batch; larger is
 /// worse for the classifier (the margin is positive once the image is misclassified).

@@ -1,6 +1,7 @@
 #pragma once
 // Everything a plugin author needs.
 #include "hebbkit/attack.hpp"
+#include "hebbkit/config.hpp"
 #include "hebbkit/batch_source.hpp"
 #include "hebbkit/context.hpp"
 #include "hebbkit/data_formats.hpp"
@@ -12,6 +13,7 @@
 #include "hebbkit/io.hpp"
 #include "hebbkit/model.hpp"
 #include "hebbkit/narrow_linear.hpp"
+#include "hebbkit/optimizer.hpp"
 #include "hebbkit/params.hpp"
 #include "hebbkit/plugin.hpp"
 #include "hebbkit/preprocess.hpp"

@@ -1,6 +1,7 @@
 #pragma once
-// A plugin's parameters: the schema it declares (one source of truth for validation,
-// `hebbkit describe` and docs) and the typed, validated view it reads them through.
+// A plugin's parameters as the host sees them: the schema (one source of truth for
+// validation, `hebbkit describe` and docs) and the validated recipe node behind a Config
+// (hebbkit/config.hpp), which also points at a key's place in the recipe for errors.
 #include "hebbkit/export.hpp"
 #include <cstdint>
 #include <memory>
@@ -15,8 +16,9 @@ enum class ParamType { Integer, Real, Boolean, String, Choice, Integers, Reals, 
 /// "integer", "real", ... as shown by `hebbkit describe`.
 const char* to_string(ParamType type);
 
-/// One declared parameter. Build it with the functions in hebbkit::param and chain
-/// the range setters, e.g. `param::real("p", 3.0, "power of the norm").at_least(2)`.
+/// One declared parameter as the host validates and describes it. Plugins declare theirs as
+/// fields of a Config (hebbkit/config.hpp); the host's own keys use the builders in
+/// hebbkit::spec, e.g. `spec::real("p", 3.0, "power of the norm").at_least(2)`.
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::String;
@@ -45,7 +47,7 @@ struct ParamSpec {
 
 using ParamSchema = std::vector<ParamSpec>;
 
-namespace param {
+namespace spec {
 ParamSpec integer(std::string name, std::int64_t fallback, std::string doc);
 ParamSpec real(std::string name, double fallback, std::string doc);
 ParamSpec boolean(std::string name, bool fallback, std::string doc);
@@ -55,7 +57,7 @@ ParamSpec choice(std::string name, std::string fallback, std::vector<std::string
 ParamSpec integers(std::string name, std::vector<std::int64_t> fallback, std::string doc);
 ParamSpec reals(std::string name, std::vector<double> fallback, std::string doc);
 ParamSpec strings(std::string name, std::vector<std::string> fallback, std::string doc);
-}  // namespace param
+}  // namespace spec
 
 /// The validated values of one plugin node in a recipe. Every declared key is present
 /// (given or defaulted) unless declared optional; types and ranges were already checked
@@ -69,6 +71,8 @@ class HEBBKIT_API Params {
   Params& operator=(const Params&);
 
   bool has(const std::string& key) const;
+  /// Whether the recipe (or a --set) gave the key, rather than its default.
+  bool given(const std::string& key) const;
   std::int64_t integer(const std::string& key) const;
   double real(const std::string& key) const;
   bool boolean(const std::string& key) const;

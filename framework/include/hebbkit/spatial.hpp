@@ -11,10 +11,23 @@
 
 #include <torch/types.h>
 
-#include "hebbkit/params.hpp"
+#include "hebbkit/config.hpp"
 #include "hebbkit/state.hpp"
 
 namespace hebbkit {
+
+enum class PaddingMode { Zeros, Reflect };
+HEBBKIT_API Choices<PaddingMode> param_choices(PaddingMode);
+
+/// A conv rule's keys for where its kernels read: `kernel`, `stride`, `dilation`, `padding`
+/// (an integer, "valid" or "same") and `padding_mode`. Read from a recipe, it fails at
+/// `padding` when that is none of those, or "same" with a stride above 1.
+struct HEBBKIT_API ConvParams {
+  explicit ConvParams(std::int64_t default_kernel = 1, PaddingMode default_padding_mode = PaddingMode::Zeros);
+  std::int64_t kernel, stride, dilation;
+  std::string padding;
+  PaddingMode padding_mode;
+};
 
 /// Where a kernel reads: its size, stride, dilation and the padding on each side (zeros, or
 /// the image mirrored at its border: reflect, as SoftHebb pads).
@@ -25,12 +38,10 @@ struct HEBBKIT_API ConvGeometry {
   std::int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
   bool reflect = false;
 
-  /// The keys `kernel`, `stride`, `dilation`, `padding` (an integer, "valid" or "same") and
-  /// `padding_mode` (zeros or reflect), for a conv rule's schema.
-  static ParamSchema schema(std::int64_t default_kernel, const std::string& default_padding_mode = "zeros");
-  /// Reads those keys. "same" pads so that the output keeps the input's size (an even
-  /// extent pads one more at the bottom and right); with a stride above 1 it fails at `padding`.
-  static ConvGeometry from(const Params& p);
+  ConvGeometry() = default;
+  /// The geometry the keys give. "same" pads so that the output keeps the input's size (an
+  /// even extent pads one more at the bottom and right).
+  explicit ConvGeometry(const ConvParams& params);
 
   /// Output height and width for an h x w input; throws DataError when the kernel does not fit.
   std::array<std::int64_t, 2> output_size(std::int64_t h, std::int64_t w) const;
@@ -53,14 +64,16 @@ struct HEBBKIT_API ConvGeometry {
   std::string describe() const;
 };
 
-/// Pooling after a layer: none, max or avg over size x size windows.
-struct HEBBKIT_API Pool2d {
-  std::string kind = "none";
-  std::int64_t size = 2, stride = 2, padding = 0;
+enum class PoolKind { None, Max, Avg };
+HEBBKIT_API Choices<PoolKind> param_choices(PoolKind);
 
-  /// The keys `pool`, `pool_size`, `pool_stride` (0: the size) and `pool_padding`.
-  static ParamSchema schema(const std::string& default_kind = "none");
-  static Pool2d from(const Params& p);
+/// Pooling after a layer: none, max or avg over size x size windows. Its keys: `pool`,
+/// `pool_size`, `pool_stride` (0: the size) and `pool_padding` (at most half the window).
+struct HEBBKIT_API Pool2d {
+  explicit Pool2d(PoolKind default_kind = PoolKind::None);
+  PoolKind kind;
+  std::int64_t size, stride, padding;
+
   torch::Tensor apply(const torch::Tensor& x) const;
   std::array<std::int64_t, 2> output_size(std::int64_t h, std::int64_t w) const;
 };
@@ -70,14 +83,16 @@ struct HEBBKIT_API Pool2d {
 ///   relu:     max(u, 0)
 ///   triangle: max(u - mean over channels of u, 0) (SoftHebb's activation; per position)
 ///   none:     u
+enum class Activation { Relu, Triangle, None };
+HEBBKIT_API Choices<Activation> param_choices(Activation);
+
 struct HEBBKIT_API LayerActivation {
-  std::string activation = "relu";
-  double power = 1.0;
+  /// The keys `activation`, `power` and Pool2d's.
+  explicit LayerActivation(Activation default_activation = Activation::Relu, PoolKind default_pool = PoolKind::None);
+  Activation activation;
+  double power;
   Pool2d pool;
 
-  /// The keys `activation`, `power` and Pool2d's.
-  static ParamSchema schema(const std::string& default_activation = "relu", const std::string& default_pool = "none");
-  static LayerActivation from(const Params& p);
   /// pre (B, K, H, W) -> (B, K, H', W'); differentiable.
   torch::Tensor apply(const torch::Tensor& pre) const;
   /// The shape after apply() of a (K, H, W) row.

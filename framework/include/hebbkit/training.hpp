@@ -3,12 +3,18 @@
 // loop of classifiers trained on fixed inputs, and Forward-Forward's goodness scoring.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
+namespace torch::optim {
+class Optimizer;
+}
+
 #include "hebbkit/batch_source.hpp"
+#include "hebbkit/optimizer.hpp"
 
 namespace hebbkit {
 
@@ -61,25 +67,14 @@ struct CrossEntropyStep {
 };
 CrossEntropyStep cross_entropy_step(const torch::Tensor& logits, const torch::Tensor& labels);
 
-/// How `fit_classifier` trains: Adam (or SGD) over `epochs` passes of shuffled minibatches, the
-/// learning rate multiplied by `lr_decay` after every `lr_step` epochs, or (restart_epochs > 0)
-/// annealed on a cosine from `lr` to 0 and restarted (see classifier_lr).
+/// How `fit_classifier` trains: `optimizer` (Adam or SGD, its learning-rate schedule) over
+/// `epochs` passes of shuffled minibatches.
 struct ClassifierTraining {
   std::string label;          ///< progress label and divergence message, e.g. "softmax head"
   std::int64_t epochs = 1;
   std::int64_t batch = 100;
-  double lr = 1e-3;
-  double lr_decay = 1.0;
-  double weight_decay = 0.0;  ///< L2 penalty (the optimizer's weight_decay)
+  OptimizerParams optimizer;
   std::string divergence_advice;  ///< appended when the loss turns NaN/Inf; "" for the default
-  std::string optimizer = "adam";  ///< "adam" or "sgd" (with momentum)
-  double momentum = 0.0;           ///< SGD's momentum
-  std::int64_t lr_step = 1;        ///< lr_decay applies every lr_step epochs (1: exponential; more: step schedule)
-  /// > 0: cosine annealing with warm restarts (Loshchilov & Hutter's SGDR, as PyTorch's
-  /// CosineAnnealingWarmRestarts stepped once per epoch): the first cycle lasts this many
-  /// epochs, each next one restart_mult times longer; lr_decay and lr_step are then unused.
-  std::int64_t restart_epochs = 0;
-  std::int64_t restart_mult = 1;
   /// Called with true before each epoch's updates and false before evaluating, for models
   /// whose layers behave differently in training (dropout, batch norm); may be empty.
   std::function<void(bool)> train_mode;
@@ -99,8 +94,10 @@ struct ClassifierTraining {
   std::function<ClosedFormStep(const RowSelection& inputs, const torch::Tensor& labels)> closed_form;
 };
 
-/// The learning rate of epoch `epoch` (from 0) under t's schedule.
-double classifier_lr(const ClassifierTraining& t, std::int64_t epoch);
+/// Adam or SGD over `parameters` with `params`' learning rate, momentum and weight decay
+/// (set each epoch's rate with OptimizerParams::lr_at).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
+                                                        const OptimizerParams& params);
 
 /// The epoch loop of a classifier on fixed inputs (a head on frozen features). Per epoch it
 /// logs the metrics loss, train_accuracy, lr and (with validation inputs) val_accuracy,

@@ -12,12 +12,12 @@ class Fgsm final : public hebbkit::Attack {
  public:
   static constexpr const char* name = "fgsm";
   static constexpr const char* summary = "fast gradient sign method: one L-infinity step of size epsilon";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {choice("loss", "ce", hebbkit::attack_loss_names(),
-                   "what the step climbs: the model's own loss, cross-entropy on logits, or the logit margin")};
-  }
-  explicit Fgsm(const hebbkit::Params& p) : loss_(hebbkit::attack_loss(p.string("loss"))) {}
+  struct Config {
+    hebbkit::AttackLoss loss =
+        hebbkit::param("loss", hebbkit::AttackLoss::CrossEntropy,
+                       "what the step climbs: the model's own loss, cross-entropy on logits, or the logit margin");
+  };
+  explicit Fgsm(const Config& c) : loss_(c.loss) {}
 
   hebbkit::AttackOutcome perturb(hebbkit::Classifier& model, const torch::Tensor& images, const torch::Tensor& labels,
                                  double epsilon, hebbkit::RunContext&) override {

@@ -12,13 +12,12 @@ class Noise final : public hebbkit::Attack {
  public:
   static constexpr const char* name = "noise";
   static constexpr const char* summary = "random noise at the attack budget: the baseline for any attack";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {choice("norm", "linf", {"linf", "l2"}, "linf: a random sign of size epsilon per pixel; l2: a random "
-                                                   "direction of length epsilon per image")};
-  }
-  explicit Noise(const hebbkit::Params& p)
-      : norm_(p.string("norm") == "l2" ? hebbkit::Norm::L2 : hebbkit::Norm::Linf) {}
+  struct Config {
+    hebbkit::Norm norm = hebbkit::param("norm", hebbkit::Norm::Linf,
+                                        "linf: a random sign of size epsilon per pixel; l2: a random direction of "
+                                        "length epsilon per image");
+  };
+  explicit Noise(const Config& c) : norm_(c.norm) {}
 
   hebbkit::Norm norm() const override { return norm_; }
 

@@ -16,22 +16,21 @@ class Pgd final : public hebbkit::Attack {
  public:
   static constexpr const char* name = "pgd";
   static constexpr const char* summary = "projected gradient descent, L-infinity or L2, random start, restarts";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {
-        choice("norm", "linf", {"linf", "l2"}, "the ball epsilon bounds"),
-        integer("steps", 40, "gradient steps per restart").at_least(1),
-        real("step_size", 0.0, "step length as a fraction of epsilon; 0: 2.5 / steps (Madry et al.)").at_least(0),
-        boolean("random_start", true, "start each restart from a uniform point of the ball"),
-        integer("restarts", 1, "independent runs; the strongest result per image is kept").at_least(1),
-        choice("loss", "ce", hebbkit::attack_loss_names(),
-               "what the steps climb: the model's own loss, cross-entropy on logits, or the logit margin (CW)"),
-    };
-  }
-  explicit Pgd(const hebbkit::Params& p)
-      : norm_(p.string("norm") == "l2" ? Norm::L2 : Norm::Linf), steps_(p.integer("steps")),
-        step_size_(p.real("step_size")), random_start_(p.boolean("random_start")), restarts_(p.integer("restarts")),
-        loss_(hebbkit::attack_loss(p.string("loss"))) {}
+  struct Config {
+    Norm norm = hebbkit::param("norm", Norm::Linf, "the ball epsilon bounds");
+    std::int64_t steps = hebbkit::param("steps", 40, "gradient steps per restart").at_least(1);
+    double step_size =
+        hebbkit::param("step_size", 0.0, "step length as a fraction of epsilon; 0: 2.5 / steps (Madry et al.)").at_least(0);
+    bool random_start = hebbkit::param("random_start", true, "start each restart from a uniform point of the ball");
+    std::int64_t restarts =
+        hebbkit::param("restarts", 1, "independent runs; the strongest result per image is kept").at_least(1);
+    hebbkit::AttackLoss loss =
+        hebbkit::param("loss", hebbkit::AttackLoss::CrossEntropy,
+                       "what the steps climb: the model's own loss, cross-entropy on logits, or the logit margin (CW)");
+  };
+  explicit Pgd(const Config& c)
+      : norm_(c.norm), steps_(c.steps), step_size_(c.step_size), random_start_(c.random_start), restarts_(c.restarts),
+        loss_(c.loss) {}
 
   Norm norm() const override { return norm_; }
 

@@ -12,21 +12,28 @@
 
 namespace {
 
+// The losses a gradient-free search can use (not the model's own, which may need labels' targets).
+enum class SearchLoss { Margin, CrossEntropy };
+hebbkit::Choices<SearchLoss> param_choices(SearchLoss) {
+  return {{SearchLoss::Margin, "margin"}, {SearchLoss::CrossEntropy, "ce"}};
+}
+
 class Square final : public hebbkit::Attack {
  public:
   static constexpr const char* name = "square";
   static constexpr const char* summary = "Square Attack (L-infinity): gradient-free random search with a query budget";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {
-        integer("queries", 1000, "model evaluations per image at most").at_least(1),
-        real("p_init", 0.05, "initial fraction of the pixels changed per query (the paper: 0.05; 0.3 or more for MNIST)")
-            .in_range(1e-6, 1.0),
-        choice("loss", "margin", {"margin", "ce"}, "what the search maximises: the logit margin or cross-entropy"),
-    };
-  }
-  explicit Square(const hebbkit::Params& p)
-      : queries_(p.integer("queries")), p_init_(p.real("p_init")), loss_(hebbkit::attack_loss(p.string("loss"))) {}
+  struct Config {
+    std::int64_t queries = hebbkit::param("queries", 1000, "model evaluations per image at most").at_least(1);
+    double p_init = hebbkit::param("p_init", 0.05,
+                                   "initial fraction of the pixels changed per query (the paper: 0.05; 0.3 or more "
+                                   "for MNIST)")
+                        .in_range(1e-6, 1.0);
+    SearchLoss loss =
+        hebbkit::param("loss", SearchLoss::Margin, "what the search maximises: the logit margin or cross-entropy");
+  };
+  explicit Square(const Config& c)
+      : queries_(c.queries), p_init_(c.p_init),
+        loss_(c.loss == SearchLoss::Margin ? hebbkit::AttackLoss::Margin : hebbkit::AttackLoss::CrossEntropy) {}
 
   hebbkit::AttackOutcome perturb(hebbkit::Classifier& model, const torch::Tensor& images, const torch::Tensor& labels,
                                  double epsilon, hebbkit::RunContext& ctx) override {

@@ -10,9 +10,6 @@ class Cifar10 final : public hebbkit::Dataset {
  public:
   static constexpr const char* name = "cifar10";
   static constexpr const char* summary = "CIFAR-10, 50k/10k 3x32x32 (binary batches in <root>/cifar10)";
-  static hebbkit::ParamSchema schema() { return {}; }
-  explicit Cifar10(const hebbkit::Params&) {}
-
   std::vector<std::int64_t> sample_shape() const override { return {3, 32, 32}; }
 
   hebbkit::DatasetContent load(const std::filesystem::path& root, hebbkit::RunContext&) override {

@@ -10,9 +10,6 @@ class Mnist final : public hebbkit::Dataset {
  public:
   static constexpr const char* name = "mnist";
   static constexpr const char* summary = "MNIST digits, 60k/10k 1x28x28 (IDX files in <root>/mnist)";
-  static hebbkit::ParamSchema schema() { return {}; }
-  explicit Mnist(const hebbkit::Params&) {}
-
   std::vector<std::int64_t> sample_shape() const override { return {1, 28, 28}; }
 
   hebbkit::DatasetContent load(const std::filesystem::path& root, hebbkit::RunContext&) override {

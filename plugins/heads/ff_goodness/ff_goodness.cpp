@@ -10,10 +10,10 @@ class GoodnessHead final : public hebbkit::Head {
  public:
   static constexpr const char* name = "ff_goodness";
   static constexpr const char* summary = "Forward-Forward: predict the label whose overlay gives the most goodness";
-  static hebbkit::ParamSchema schema() {
-    return {hebbkit::param::boolean("skip_first", false, "leave the first layer's goodness out of the sum")};
-  }
-  explicit GoodnessHead(const hebbkit::Params& p) : skip_first_(p.boolean("skip_first")) {}
+  struct Config {
+    bool skip_first = hebbkit::param("skip_first", false, "leave the first layer's goodness out of the sum");
+  };
+  explicit GoodnessHead(const Config& c) : skip_first_(c.skip_first) {}
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
     // Nothing to learn: the layers were trained for this. Report how well it predicts.

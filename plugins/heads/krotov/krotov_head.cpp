@@ -11,22 +11,16 @@ class KrotovHead final : public hebbkit::FeatureHead {
  public:
   static constexpr const char* name = "krotov";
   static constexpr const char* summary = "tanh(beta S relu(x)^n) with |c - t|^m loss (Krotov & Hopfield 2019)";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {
-        real("n", 4.5, "power of the rectified features").at_least(0),
-        real("m", 6.0, "power of the loss |c - t|^m").at_least(1),
-        real("beta", 0.01, "inverse temperature inside tanh").at_least(0),
-        integer("epochs", 300, "passes over the training features").at_least(1),
-        integer("batch", 100, "minibatch size").at_least(1),
-        real("lr", 1e-3, "Adam learning rate at epoch 0").at_least(0),
-        real("lr_decay", 0.99, "learning rate is multiplied by this after every epoch").in_range(0, 1),
-    };
-  }
+  struct Config {
+    double n = hebbkit::param("n", 4.5, "power of the rectified features").at_least(0);
+    double m = hebbkit::param("m", 6.0, "power of the loss |c - t|^m").at_least(1);
+    double beta = hebbkit::param("beta", 0.01, "inverse temperature inside tanh").at_least(0);
+    std::int64_t epochs = hebbkit::param("epochs", 300, "passes over the training features").at_least(1);
+    std::int64_t batch = hebbkit::param("batch", 100, "minibatch size").at_least(1);
+    hebbkit::OptimizerParams optimizer{hebbkit::OptimizerDefaults().lr_decay(0.99)};
+  };
 
-  explicit KrotovHead(const hebbkit::Params& p)
-      : n_(p.real("n")), m_(p.real("m")), beta_(p.real("beta")), epochs_(p.integer("epochs")),
-        batch_(p.integer("batch")), lr_(p.real("lr")), lr_decay_(p.real("lr_decay")) {}
+  explicit KrotovHead(const Config& config) : c_(config) {}
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
     // relu(x)^n is fixed, so it is computed once for the whole training set.
@@ -35,10 +29,10 @@ class KrotovHead final : public hebbkit::FeatureHead {
     classes_ = torch::randn({data.num_classes, h.size(1)}, h.options()).mul_(0.01).requires_grad_(true);
     const auto loss = [this](const torch::Tensor& c, const torch::Tensor& labels) { return this->loss(c, labels).mean(); };
     hebbkit::ClassifierTraining training{
-        "krotov head", epochs_, batch_, lr_, lr_decay_, 0.0,
+        "krotov head", c_.epochs, c_.batch, c_.optimizer,
         fmt::format("relu(x)^{} overflows unless the inputs are centred and unit-normalised "
                     "(dataset.preprocess: [flatten, center, unit_norm])",
-                    n_)};
+                    c_.n)};
     training.closed_form = [this](const hebbkit::RowSelection& hb, const torch::Tensor& labels) {
       return closed_form_step(hb, labels);
     };
@@ -61,7 +55,7 @@ class KrotovHead final : public hebbkit::FeatureHead {
 
   // sum_c |c - t|^m.
   torch::Tensor loss(const torch::Tensor& c, const torch::Tensor& labels) override {
-    return (c - targets_of(c, labels)).abs().pow(m_).sum(1);
+    return (c - targets_of(c, labels)).abs().pow(c_.m).sum(1);
   }
 
  private:
@@ -72,11 +66,11 @@ class KrotovHead final : public hebbkit::FeatureHead {
     if (z.device().is_cpu() && z.scalar_type() == torch::kFloat32) return closed_form_rows<float>(rows, z, labels);
     if (z.device().is_cpu() && z.scalar_type() == torch::kFloat64) return closed_form_rows<double>(rows, z, labels);
     const auto h = rows.gathered();
-    const auto c = torch::tanh(beta_ * z);
+    const auto c = torch::tanh(c_.beta * z);
     const auto d = c - targets_of(c, labels);
     const auto d_abs = d.abs();
-    const auto loss = d_abs.pow(m_).sum(1).mean();
-    const auto dz = d_abs.pow(m_ - 1).mul_(d.sign()).mul_(1 - c * c).mul_(beta_ * m_ / static_cast<double>(h.size(0)));
+    const auto loss = d_abs.pow(c_.m).sum(1).mean();
+    const auto dz = d_abs.pow(c_.m - 1).mul_(d.sign()).mul_(1 - c * c).mul_(c_.beta * c_.m / static_cast<double>(h.size(0)));
     return {c, loss, {torch::mm(dz.t(), h)}};
   }
 
@@ -92,10 +86,10 @@ class KrotovHead final : public hebbkit::FeatureHead {
     const std::int64_t* yp = labels.data_ptr<std::int64_t>();
     T* cp = c.data_ptr<T>();
     T* dp = dz.data_ptr<T>();
-    const T beta = static_cast<T>(beta_), m = static_cast<T>(m_), scale = static_cast<T>(beta_ * m_ / rows);
+    const T beta = static_cast<T>(c_.beta), m = static_cast<T>(c_.m), scale = static_cast<T>(c_.beta * c_.m / rows);
     // |d|^(m-1) by multiplication when m is a whole number (the paper's 6): std::pow on every
     // element cost as much as the minibatch's GEMMs.
-    const int whole = m_ == std::floor(m_) && m_ <= 32 ? static_cast<int>(m_) - 1 : -1;
+    const int whole = c_.m == std::floor(c_.m) && c_.m <= 32 ? static_cast<int>(c_.m) - 1 : -1;
     const auto power_m1 = [&](T a) {
       if (whole < 0) return std::pow(a, m - 1);
       T out = 1;
@@ -129,12 +123,10 @@ class KrotovHead final : public hebbkit::FeatureHead {
     return torch::full_like(c, -1.0).scatter_(1, labels.unsqueeze(1), 1.0);
   }
 
-  torch::Tensor activate(const torch::Tensor& features) const { return torch::relu(features.flatten(1)).pow(n_); }
-  torch::Tensor classify(const torch::Tensor& h) const { return torch::tanh(beta_ * torch::mm(h, classes_.t())); }
+  torch::Tensor activate(const torch::Tensor& features) const { return torch::relu(features.flatten(1)).pow(c_.n); }
+  torch::Tensor classify(const torch::Tensor& h) const { return torch::tanh(c_.beta * torch::mm(h, classes_.t())); }
 
-  double n_, m_, beta_;
-  std::int64_t epochs_, batch_;
-  double lr_, lr_decay_;
+  Config c_;
   torch::Tensor classes_;
 };
 

@@ -10,9 +10,6 @@ class Readout final : public hebbkit::FeatureHead {
  public:
   static constexpr const char* name = "readout";
   static constexpr const char* summary = "the top layer's outputs are the logits (no training): for backprop models";
-  static hebbkit::ParamSchema schema() { return {}; }
-  explicit Readout(const hebbkit::Params&) {}
-
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
     const auto width = data.features.flatten(1).size(1);
     if (width != data.num_classes)

@@ -13,69 +13,38 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
  public:
   static constexpr const char* name = "softmax";
   static constexpr const char* summary = "linear layer + cross-entropy (optional dropout and batch norm), Adam or SGD";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {
-        integer("epochs", 20, "passes over the training features").at_least(1),
-        integer("batch", 100, "minibatch size").at_least(1),
-        real("lr", 1e-3, "learning rate at epoch 0").at_least(0),
-        real("lr_decay", 1.0, "learning rate is multiplied by this after every lr_step epochs").in_range(0, 1),
-        integer("lr_step", 1, "epochs between learning-rate decays (1: exponential; more: a step schedule)").at_least(1),
-        integer("restart_epochs", 0,
-                "> 0: cosine annealing from lr to 0 with warm restarts (SGDR), the first cycle this many epochs "
-                "(replaces lr_decay and lr_step)")
-            .at_least(0),
-        integer("restart_mult", 1, "each cosine cycle is this many times longer than the one before").at_least(1),
-        real("weight_decay", 0.0, "L2 penalty (the optimizer's weight_decay)").at_least(0),
-        choice("optimizer", "adam", {"adam", "sgd"}, "Adam, or SGD with momentum"),
-        real("momentum", 0.0, "SGD's momentum").in_range(0, 1),
-        real("dropout", 0.0, "dropout on the features while training").in_range(0, 0.95),
-        boolean("batch_norm", false,
-                "normalise the features by batch statistics while training (running averages after), no scale or "
-                "shift; per channel for conv features (N, C, H, W)"),
-    };
-  }
+  struct Config {
+    std::int64_t epochs = hebbkit::param("epochs", 20, "passes over the training features").at_least(1);
+    std::int64_t batch = hebbkit::param("batch", 100, "minibatch size").at_least(1);
+    hebbkit::OptimizerParams optimizer;
+    double dropout = hebbkit::param("dropout", 0.0, "dropout on the features while training").in_range(0, 0.95);
+    bool batch_norm = hebbkit::param("batch_norm", false,
+                                     "normalise the features by batch statistics while training (running averages "
+                                     "after), no scale or shift; per channel for conv features (N, C, H, W)");
+  };
 
-  explicit SoftmaxHead(const hebbkit::Params& p)
-      : epochs_(p.integer("epochs")), batch_(p.integer("batch")), lr_step_(p.integer("lr_step")), lr_(p.real("lr")),
-        lr_decay_(p.real("lr_decay")), weight_decay_(p.real("weight_decay")), momentum_(p.real("momentum")),
-        dropout_(p.real("dropout")), restart_epochs_(p.integer("restart_epochs")),
-        restart_mult_(p.integer("restart_mult")), optimizer_(p.string("optimizer")),
-        batch_norm_(p.boolean("batch_norm")) {
-    if (optimizer_ == "adam" && momentum_ != 0.0)
-      p.fail("momentum", "momentum is SGD's; Adam has its own moments (set optimizer: sgd)");
-    if (restart_epochs_ > 0 && (lr_decay_ != 1.0 || lr_step_ != 1))
-      p.fail(lr_decay_ != 1.0 ? "lr_decay" : "lr_step",
-             "the cosine schedule (restart_epochs > 0) sets the learning rate itself; leave lr_decay and lr_step out");
-    if (restart_epochs_ == 0 && restart_mult_ != 1)
-      p.fail("restart_mult", "restart_mult lengthens the cosine cycles: it needs restart_epochs > 0");
-  }
+  explicit SoftmaxHead(const Config& config) : c_(config) {}
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
     // Batch norm needs the channels of conv features; the linear layer flattens.
-    const auto x = batch_norm_ ? data.features : data.features.flatten(1);
+    const auto x = c_.batch_norm ? data.features : data.features.flatten(1);
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
-    if (batch_norm_) norm_ = hebbkit::ChannelNorm(x.size(1), options);
+    if (c_.batch_norm) norm_ = hebbkit::ChannelNorm(x.size(1), options);
     linear_ = torch::nn::Linear(x[0].numel(), data.num_classes);
     linear_->to(ctx.device());
-    hebbkit::ClassifierTraining training{"softmax head", epochs_, batch_, lr_, lr_decay_, weight_decay_, ""};
-    training.optimizer = optimizer_;
-    training.momentum = momentum_;
-    training.lr_step = lr_step_;
-    training.restart_epochs = restart_epochs_;
-    training.restart_mult = restart_mult_;
+    hebbkit::ClassifierTraining training{"softmax head", c_.epochs, c_.batch, c_.optimizer};
     training.train_mode = [&](bool on) { training_ = on; };
     // The gradient is short: d loss / d logits = (softmax - onehot) / B, and batch norm and
     // dropout act on the fixed features, before the only parameters. Dropout off the CPU
     // draws from a generator that fit_classifier's check cannot replay: autograd there.
-    if (dropout_ == 0 || ctx.device().is_cpu())
+    if (c_.dropout == 0 || ctx.device().is_cpu())
       training.closed_form = [this](const hebbkit::RowSelection& xb, const torch::Tensor& yb) {
         return closed_form_step(xb, yb);
       };
-    if (batch_norm_)
+    if (c_.batch_norm)
       for (auto& [name, t] : norm_.state("feature_norm")) training.buffers.push_back(t);
     torch::Tensor val;
-    if (data.val_features.defined()) val = batch_norm_ ? data.val_features : data.val_features.flatten(1);
+    if (data.val_features.defined()) val = c_.batch_norm ? data.val_features : data.val_features.flatten(1);
     hebbkit::fit_classifier(
         linear_->parameters(), [&](const torch::Tensor& xb) { return logits_from_features(xb); },
         [](const torch::Tensor& logits, const torch::Tensor& y) { return torch::nn::functional::cross_entropy(logits, y); },
@@ -89,7 +58,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
 
   std::vector<hebbkit::NamedTensor> state() const override {
     std::vector<hebbkit::NamedTensor> out = {{"weight", linear_->weight}, {"bias", linear_->bias}};
-    if (batch_norm_)
+    if (c_.batch_norm)
       for (auto& t : norm_.state("feature_norm")) out.push_back(std::move(t));
     return out;
   }
@@ -105,7 +74,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     torch::NoGradGuard no_grad;
     linear_->weight.copy_(weight);
     linear_->bias.copy_(bias);
-    if (batch_norm_) norm_.load_state(state, "feature_norm", hebbkit::find_state(state, "feature_norm_mean").size(0));
+    if (c_.batch_norm) norm_.load_state(state, "feature_norm", hebbkit::find_state(state, "feature_norm_mean").size(0));
   }
 
   std::vector<torch::Tensor> parameters() override { return linear_->parameters(); }
@@ -114,7 +83,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   hebbkit::ClosedFormStep closed_form_step(const hebbkit::RowSelection& rows, const torch::Tensor& labels) {
     // Batch norm and dropout make new rows (as logits_from_features does in training); the
     // plain head reads the training set's rows in place.
-    const auto x = batch_norm_ || dropout_ > 0
+    const auto x = c_.batch_norm || c_.dropout > 0
                        ? hebbkit::RowSelection{logits_input(rows.gathered()), {}}
                        : rows;
     const auto logits = hebbkit::narrow_linear(x, linear_->weight, linear_->bias);
@@ -126,17 +95,13 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   // The linear layer's input: features normalised, flattened and dropped out as the mode says.
   torch::Tensor logits_input(const torch::Tensor& features) {
     auto x = features;
-    if (batch_norm_) x = training_ ? norm_.train(x) : norm_.apply(x);
+    if (c_.batch_norm) x = training_ ? norm_.train(x) : norm_.apply(x);
     x = x.flatten(1);
-    if (training_ && dropout_ > 0) x = hebbkit::dropout(x, dropout_, /*train=*/true);
+    if (training_ && c_.dropout > 0) x = hebbkit::dropout(x, c_.dropout, /*train=*/true);
     return x;
   }
 
-  std::int64_t epochs_, batch_, lr_step_;
-  double lr_, lr_decay_, weight_decay_, momentum_, dropout_;
-  std::int64_t restart_epochs_, restart_mult_;
-  std::string optimizer_;
-  bool batch_norm_;
+  Config c_;
   bool training_ = false;
   hebbkit::ChannelNorm norm_;
   torch::nn::Linear linear_{nullptr};

@@ -40,10 +40,10 @@ nn::Sequential simple_cnn(const std::vector<std::int64_t>& shape, std::int64_t c
 
 nn::Sequential build(const Architecture& arch, const std::vector<std::int64_t>& input_shape, std::int64_t classes) {
   torch::NoGradGuard no_grad;
-  if (arch.model == "simple_cnn") return simple_cnn(input_shape, classes, arch.dropout);
+  if (arch.model == Model::SimpleCnn) return simple_cnn(input_shape, classes, arch.dropout);
   const std::int64_t inputs = volume(input_shape);
   nn::Sequential net{nn::Flatten()};
-  if (arch.model == "control") {
+  if (arch.model == Model::Control) {
     // Batch norm without learned scale, then one linear layer on the pixels.
     net->push_back(nn::BatchNorm1d(nn::BatchNorm1dOptions(inputs).affine(false)));
     net->push_back(nn::Linear(inputs, classes));

@@ -13,85 +13,104 @@ namespace {
 
 using hebbkit::ff::direction;
 
+using hebbkit::param;
+
+enum class Mode { Supervised, Unsupervised };
+hebbkit::Choices<Mode> param_choices(Mode) { return {{Mode::Supervised, "supervised"}, {Mode::Unsupervised, "unsupervised"}}; }
+enum class Output { All, SkipFirst, Last };
+hebbkit::Choices<Output> param_choices(Output) { return {{Output::All, "all"}, {Output::SkipFirst, "skip_first"}, {Output::Last, "last"}}; }
+enum class Schedule { Greedy, Simultaneous };
+hebbkit::Choices<Schedule> param_choices(Schedule) { return {{Schedule::Greedy, "greedy"}, {Schedule::Simultaneous, "simultaneous"}}; }
+enum class Goodness { Mean, Sum };
+hebbkit::Choices<Goodness> param_choices(Goodness) { return {{Goodness::Mean, "mean"}, {Goodness::Sum, "sum"}}; }
+enum class InputNorm { Unit, Rms };
+hebbkit::Choices<InputNorm> param_choices(InputNorm) { return {{InputNorm::Unit, "unit"}, {InputNorm::Rms, "rms"}}; }
+enum class ReluGrad { Masked, Full };
+hebbkit::Choices<ReluGrad> param_choices(ReluGrad) { return {{ReluGrad::Masked, "masked"}, {ReluGrad::Full, "full"}}; }
+enum class Init { Torch, Normal };
+hebbkit::Choices<Init> param_choices(Init) { return {{Init::Torch, "torch"}, {Init::Normal, "normal"}}; }
+enum class HeadInput { Image, NeutralLabel };
+hebbkit::Choices<HeadInput> param_choices(HeadInput) { return {{HeadInput::Image, "image"}, {HeadInput::NeutralLabel, "neutral_label"}}; }
+enum class OutputNorm { None, Rms };
+hebbkit::Choices<OutputNorm> param_choices(OutputNorm) { return {{OutputNorm::None, "none"}, {OutputNorm::Rms, "rms"}}; }
+
 class ForwardForward final : public hebbkit::Rule {
  public:
   static constexpr const char* name = "forward_forward";
   static constexpr const char* summary = "Hinton's Forward-Forward: layer-local goodness, supervised or unsupervised";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    return {
-        integers("sizes", {500, 500}, "widths of the layers, trained bottom-up").at_least(1),
-        choice("mode", "supervised", {"supervised", "unsupervised"},
-               "supervised: label overlay, wrong-label negatives; unsupervised: hybrid-image negatives"),
-        real("theta", 2.0, "goodness threshold").at_least(0),
-        real("lr", 0.03, "Adam learning rate of every layer").at_least(0),
-        integer("epochs", 60, "epochs per layer").at_least(0),
-        integer("batch", 0, "minibatch size; 0: the whole training set at once").at_least(0),
-        choice("output", "skip_first", {"all", "skip_first", "last"},
-               "what forward() gives a head: the activities of all layers, all but the first, or the last"),
-        boolean("skip_first", false, "leave the first layer out of goodness-based predictions"),
-        integer("grow_width", 0, "supervised growth: add layers of this width while validation accuracy improves (0: off)").at_least(0),
-        real("grow_margin", 0.01, "a grown layer is kept only if validation accuracy improves by more than this").at_least(0),
-        integer("grow_max_layers", 8, "growth stops at this many layers").at_least(1),
-        choice("schedule", "greedy", {"greedy", "simultaneous"},
-               "greedy: each layer trained for its epochs, then the next; simultaneous: every minibatch "
-               "trains every layer, each with its own local loss on the (detached) output of the one below"),
-        choice("goodness", "mean", {"mean", "sum"},
-               "mean: mean of squared activities against theta; sum: their sum against theta x width"),
-        choice("input_norm", "unit", {"unit", "rms"},
-               "each layer's input is divided by its length (unit) or by its root mean square (rms = unit x sqrt(width))"),
-        real("peer_norm", 0.0, "weight of the peer normalisation loss (running mean activity of each unit "
-                               "pulled to the layer's mean; 0.03 in the public PyTorch reimplementation)").at_least(0),
-        real("peer_momentum", 0.9, "momentum of the running mean activity").in_range(0, 1),
-        choice("relu_grad", "masked", {"masked", "full"},
-               "full: the ReLU passes gradients where it is off too (lets peer normalisation revive dead units)"),
-        choice("optimizer", "adam", {"adam", "sgd"}, "per-layer optimizer"),
-        real("momentum", 0.9, "SGD momentum").in_range(0, 1),
-        real("weight_decay", 0.0, "L2 weight decay of the optimizer").at_least(0),
-        boolean("lr_cooldown", false, "decay the learning rate linearly to 0 over the second half of the epochs"),
-        choice("init", "torch", {"torch", "normal"},
-               "initial weights: torch's Linear default, or normal(0, 1/sqrt(width)) with zero bias"),
-        integer("val_every", 0, "simultaneous: goodness-based validation accuracy every this many epochs (0: at the end)")
-            .at_least(0),
-        choice("head_input", "image", {"image", "neutral_label"},
-               "what the stack sees when it feeds a head (forward): the image as given, or with the neutral "
-               "label (1/classes in every label position) over its first pixels, as the public "
-               "reimplementation's linear classifier does (supervised mode)"),
-        choice("output_norm", "none", {"none", "rms"},
-               "each layer's activities as a head gets them: as they are, or divided by their root mean square "
-               "(the reimplementation's classifier input); goodness predictions always use them as they are"),
-    };
-  }
+  struct Config {
+    std::vector<std::int64_t> sizes =
+        param("sizes", std::vector<std::int64_t>{500, 500}, "widths of the layers, trained bottom-up").at_least(1);
+    Mode mode = param("mode", Mode::Supervised,
+                      "supervised: label overlay, wrong-label negatives; unsupervised: hybrid-image negatives");
+    double theta = param("theta", 2.0, "goodness threshold").at_least(0);
+    std::int64_t epochs = param("epochs", 60, "epochs per layer").at_least(0);
+    std::int64_t batch = param("batch", 0, "minibatch size; 0: the whole training set at once").at_least(0);
+    Output output = param("output", Output::SkipFirst,
+                          "what forward() gives a head: the activities of all layers, all but the first, or the last");
+    bool skip_first = param("skip_first", false, "leave the first layer out of goodness-based predictions");
+    std::int64_t grow_width =
+        param("grow_width", 0, "supervised growth: add layers of this width while validation accuracy improves (0: off)")
+            .at_least(0);
+    double grow_margin =
+        param("grow_margin", 0.01, "a grown layer is kept only if validation accuracy improves by more than this")
+            .at_least(0);
+    std::int64_t grow_max_layers = param("grow_max_layers", 8, "growth stops at this many layers").at_least(1);
+    Schedule schedule = param("schedule", Schedule::Greedy,
+                              "greedy: each layer trained for its epochs, then the next; simultaneous: every minibatch "
+                              "trains every layer, each with its own local loss on the (detached) output of the one "
+                              "below");
+    Goodness goodness = param("goodness", Goodness::Mean,
+                              "mean: mean of squared activities against theta; sum: their sum against theta x width");
+    InputNorm input_norm = param("input_norm", InputNorm::Unit,
+                                 "each layer's input is divided by its length (unit) or by its root mean square (rms = "
+                                 "unit x sqrt(width))");
+    double peer_norm = param("peer_norm", 0.0,
+                             "weight of the peer normalisation loss (running mean activity of each unit pulled to the "
+                             "layer's mean; 0.03 in the public PyTorch reimplementation)")
+                           .at_least(0);
+    double peer_momentum = param("peer_momentum", 0.9, "momentum of the running mean activity").in_range(0, 1);
+    ReluGrad relu_grad = param("relu_grad", ReluGrad::Masked,
+                               "full: the ReLU passes gradients where it is off too (lets peer normalisation revive "
+                               "dead units)");
+    hebbkit::OptimizerParams optimizer{hebbkit::OptimizerDefaults().lr(0.03).momentum(0.9)};
+    bool lr_cooldown =
+        param("lr_cooldown", false, "decay the learning rate linearly to 0 over the second half of the epochs");
+    Init init = param("init", Init::Torch,
+                      "initial weights: torch's Linear default, or normal(0, 1/sqrt(width)) with zero bias");
+    std::int64_t val_every =
+        param("val_every", 0, "simultaneous: goodness-based validation accuracy every this many epochs (0: at the end)")
+            .at_least(0);
+    HeadInput head_input = param("head_input", HeadInput::Image,
+                                 "what the stack sees when it feeds a head (forward): the image as given, or with the "
+                                 "neutral label (1/classes in every label position) over its first pixels, as the "
+                                 "public reimplementation's linear classifier does (supervised mode)");
+    OutputNorm output_norm = param("output_norm", OutputNorm::None,
+                                   "each layer's activities as a head gets them: as they are, or divided by their root "
+                                   "mean square (the reimplementation's classifier input); goodness predictions always "
+                                   "use them as they are");
+  };
 
-  explicit ForwardForward(const hebbkit::Params& p)
-      : sizes_(p.integers("sizes")), supervised_(p.string("mode") == "supervised"), theta_(p.real("theta")),
-        lr_(p.real("lr")), epochs_(p.integer("epochs")), batch_(p.integer("batch")), output_(p.string("output")),
-        skip_first_(p.boolean("skip_first")), grow_width_(p.integer("grow_width")),
-        grow_margin_(p.real("grow_margin")), grow_max_layers_(p.integer("grow_max_layers")),
-        simultaneous_(p.string("schedule") == "simultaneous"), rms_input_(p.string("input_norm") == "rms"),
-        sgd_(p.string("optimizer") == "sgd"), momentum_(p.real("momentum")), weight_decay_(p.real("weight_decay")),
-        lr_cooldown_(p.boolean("lr_cooldown")), normal_init_(p.string("init") == "normal"),
-        val_every_(p.integer("val_every")), neutral_input_(p.string("head_input") == "neutral_label"),
-        rms_output_(p.string("output_norm") == "rms") {
-    objective_.theta = theta_;
-    objective_.sum_goodness = p.string("goodness") == "sum";
-    objective_.peer_weight = p.real("peer_norm");
-    objective_.peer_momentum = p.real("peer_momentum");
-    objective_.full_relu_grad = p.string("relu_grad") == "full";
-    if (simultaneous_ && grow_width_ > 0)
+  ForwardForward(const Config& config, const hebbkit::Params& p) : c_(config) {
+    objective_.theta = c_.theta;
+    objective_.sum_goodness = c_.goodness == Goodness::Sum;
+    objective_.peer_weight = c_.peer_norm;
+    objective_.peer_momentum = c_.peer_momentum;
+    objective_.full_relu_grad = c_.relu_grad == ReluGrad::Full;
+    if (simultaneous() && c_.grow_width > 0)
       p.fail("grow_width", "growth adds layers one after another: it needs schedule: greedy");
-    if (sizes_.empty()) p.fail("sizes", "needs at least one layer width");
-    if (output_ == "skip_first" && sizes_.size() < 2 && grow_width_ == 0)
+    if (c_.sizes.empty()) p.fail("sizes", "needs at least one layer width");
+    if (c_.output == Output::SkipFirst && c_.sizes.size() < 2 && c_.grow_width == 0)
       p.fail("output", "output: skip_first needs at least two layers (sizes has one); use output: all");
-    if (grow_width_ > 0 && !supervised_)
+    if (c_.grow_width > 0 && !supervised())
       p.fail("grow_width", "growth judges layers by goodness-based validation accuracy: it needs mode: supervised");
-    if (neutral_input_ && !supervised_)
+    if (neutral_input() && !supervised())
       p.fail("head_input", "neutral_label overlays a label: it needs mode: supervised");
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
     auto& source = data.inputs;
-    if (!supervised_ && source.sample_shape().size() != 3)
+    if (!supervised() && source.sample_shape().size() != 3)
       throw hebbkit::RecipeError(fmt::format(
           "forward_forward (unsupervised) builds hybrid negatives from images: the inputs must be (N, C, H, W), "
           "got rows of {} — leave 'flatten' out of dataset.preprocess", fmt::join(source.sample_shape(), "x")));
@@ -105,30 +124,30 @@ class ForwardForward final : public hebbkit::Rule {
     next_layer_ = 0;
     std::optional<Continue> resume;
     std::optional<hebbkit::TrainingCheckpoint> point = ctx.resume_point();
-    if (point && !simultaneous_) resume = restore_checkpoint(*point);
-    together_resume_ = simultaneous_ ? std::move(point) : std::nullopt;
+    if (point && !simultaneous()) resume = restore_checkpoint(*point);
+    together_resume_ = simultaneous() ? std::move(point) : std::nullopt;
     // Positive data in the first layer's space; its outputs are cached layer by layer.
-    torch::Tensor positive = supervised_ ? hebbkit::overlay_label(images_, labels_, num_classes_) : images_.flatten(1);
-    if (simultaneous_) {
+    torch::Tensor positive = supervised() ? hebbkit::overlay_label(images_, labels_, num_classes_) : images_.flatten(1);
+    if (simultaneous()) {
       if (resume) throw hebbkit::DataError("forward_forward: internal: a greedy checkpoint in simultaneous training");
       train_together(positive, data, ctx);
     } else {
-      for (const auto width : sizes_) positive = add_and_train(positive, width, ctx, resume);
+      for (const auto width : c_.sizes) positive = add_and_train(positive, width, ctx, resume);
     }
 
-    if (grow_width_ > 0) {
+    if (c_.grow_width > 0) {
       if (data.val == nullptr)
         throw hebbkit::RecipeError("forward_forward: grow_width needs a validation split (dataset.validation)");
       const auto val_images = data.val->all();
       double best = accuracy_of(val_images, data.val->labels());
       ctx.metric("val_accuracy_by_depth", best, static_cast<std::int64_t>(layers_.size()));
-      while (static_cast<std::int64_t>(layers_.size()) < grow_max_layers_) {
-        const auto next = add_and_train(positive, grow_width_, ctx, resume);
+      while (static_cast<std::int64_t>(layers_.size()) < c_.grow_max_layers) {
+        const auto next = add_and_train(positive, c_.grow_width, ctx, resume);
         const double acc = accuracy_of(val_images, data.val->labels());
         ctx.metric("val_accuracy_by_depth", acc, static_cast<std::int64_t>(layers_.size()));
-        if (acc - best <= grow_margin_) {
+        if (acc - best <= c_.grow_margin) {
           ctx.info("growth: layer {} brought validation accuracy {:.2f}% -> {:.2f}%, not more than {:.2f} points; removed",
-                   layers_.size(), 100 * best, 100 * acc, 100 * grow_margin_);
+                   layers_.size(), 100 * best, 100 * acc, 100 * c_.grow_margin);
           layers_.pop_back();
           break;
         }
@@ -137,7 +156,7 @@ class ForwardForward final : public hebbkit::Rule {
         positive = next;
       }
     }
-    if (supervised_ && data.val != nullptr)
+    if (supervised() && data.val != nullptr)
       ctx.info("goodness-based validation accuracy with {} layers: {:.2f}%", layers_.size(),
                100 * accuracy_of(data.val->all(), data.val->labels()));
     images_ = labels_ = torch::Tensor();  // not needed after training
@@ -149,18 +168,18 @@ class ForwardForward final : public hebbkit::Rule {
     std::int64_t below = 1;
     for (const auto d : input_shape) below *= d;
     double floats = 0;
-    for (const auto width : sizes_) floats += 4.0 * static_cast<double>(width) * static_cast<double>(below + 1), below = width;
+    for (const auto width : c_.sizes) floats += 4.0 * static_cast<double>(width) * static_cast<double>(below + 1), below = width;
     std::int64_t out = 0;
-    for (std::size_t i = 0; i < sizes_.size(); ++i)
-      if (output_ == "all" || (output_ == "skip_first" && (i > 0 || sizes_.size() == 1)) ||
-          (output_ == "last" && i + 1 == sizes_.size()))
-        out += sizes_[i];
-    return hebbkit::LayerPlan{grow_width_ > 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{out}, 4 * floats,
-                              "sizes", fmt::format("forward_forward layers of widths [{}]", fmt::join(sizes_, ", "))};
+    for (std::size_t i = 0; i < c_.sizes.size(); ++i)
+      if (c_.output == Output::All || (c_.output == Output::SkipFirst && (i > 0 || c_.sizes.size() == 1)) ||
+          (c_.output == Output::Last && i + 1 == c_.sizes.size()))
+        out += c_.sizes[i];
+    return hebbkit::LayerPlan{c_.grow_width > 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{out}, 4 * floats,
+                              "sizes", fmt::format("forward_forward layers of widths [{}]", fmt::join(c_.sizes, ", "))};
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {
-    if (!neutral_input_) return output_of(activations(x));
+    if (!neutral_input()) return output_of(activations(x));
     if (num_classes_ < 1)
       throw hebbkit::DataError("forward_forward: head_input: neutral_label needs the number of classes, which this "
                                "saved model does not hold (it was saved without head_input: neutral_label)");
@@ -180,7 +199,7 @@ class ForwardForward final : public hebbkit::Rule {
       out.emplace_back(fmt::format("ff{}_bias", i), layers_[i].linear->bias);
     }
     // forward() needs it after a reload to build the neutral overlay.
-    if (neutral_input_) out.emplace_back("label_classes", torch::full({1}, num_classes_, torch::kLong));
+    if (neutral_input()) out.emplace_back("label_classes", torch::full({1}, num_classes_, torch::kLong));
     return out;
   }
 
@@ -238,16 +257,16 @@ class ForwardForward final : public hebbkit::Rule {
 
   // What forward() gives a head, chosen by `output`.
   torch::Tensor output_of(std::vector<torch::Tensor> acts) const {
-    if (output_ == "last") acts.erase(acts.begin(), acts.end() - 1);
-    if (output_ == "skip_first" && acts.size() > 1) acts.erase(acts.begin());
-    if (rms_output_)
+    if (c_.output == Output::Last) acts.erase(acts.begin(), acts.end() - 1);
+    if (c_.output == Output::SkipFirst && acts.size() > 1) acts.erase(acts.begin());
+    if ((c_.output_norm == OutputNorm::Rms))
       for (auto& a : acts) a = a / (a.pow(2).mean(1, /*keepdim=*/true).sqrt() + 1e-8);
     return acts.size() == 1 ? acts.front() : torch::cat(acts, 1);
   }
 
   // Negative data for the first layer, fresh every epoch.
   torch::Tensor negatives() const {
-    if (supervised_) return hebbkit::overlay_label(images_, hebbkit::ff::wrong_labels(labels_, num_classes_), num_classes_);
+    if (supervised()) return hebbkit::overlay_label(images_, hebbkit::ff::wrong_labels(labels_, num_classes_), num_classes_);
     return hebbkit::ff::hybrid_negatives(images_).flatten(1);
   }
 
@@ -259,7 +278,7 @@ class ForwardForward final : public hebbkit::Rule {
 
   // What a layer's normalised input is multiplied by: 1 (unit length) or sqrt(width) (RMS 1).
   double input_scale(std::size_t index) const {
-    return rms_input_ ? std::sqrt(static_cast<double>(layers_[index].linear->weight.size(1))) : 1.0;
+    return (c_.input_norm == InputNorm::Rms) ? std::sqrt(static_cast<double>(layers_[index].linear->weight.size(1))) : 1.0;
   }
 
   hebbkit::ff::LayerObjective objective_for(std::size_t index) const {
@@ -271,7 +290,7 @@ class ForwardForward final : public hebbkit::Rule {
   Layer new_layer(std::int64_t inputs, std::int64_t width, torch::Device device) const {
     Layer layer;
     layer.linear = torch::nn::Linear(inputs, width);
-    if (normal_init_) {
+    if ((c_.init == Init::Normal)) {
       torch::NoGradGuard no_grad;
       layer.linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(width)));
       layer.linear->bias.zero_();
@@ -281,17 +300,15 @@ class ForwardForward final : public hebbkit::Rule {
   }
 
   std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Linear& linear) const {
-    if (sgd_)
-      return std::make_unique<torch::optim::SGD>(
-          linear->parameters(), torch::optim::SGDOptions(lr_).momentum(momentum_).weight_decay(weight_decay_));
-    return std::make_unique<torch::optim::Adam>(linear->parameters(),
-                                                torch::optim::AdamOptions(lr_).weight_decay(weight_decay_));
+    return hebbkit::make_optimizer(linear->parameters(), c_.optimizer);
   }
 
-  // The public reimplementation's schedule: constant, then linearly to 0 over the second half.
+  // The optimizer's schedule, then optionally the public reimplementation's cooldown: linearly
+  // to 0 over the second half.
   double lr_at(std::int64_t epoch) const {
-    if (!lr_cooldown_ || epoch <= epochs_ / 2) return lr_;
-    return lr_ * 2.0 * static_cast<double>(1 + epochs_ - epoch) / static_cast<double>(epochs_);
+    const double lr = c_.optimizer.lr_at(epoch);
+    if (!c_.lr_cooldown || epoch <= c_.epochs / 2) return lr;
+    return lr * 2.0 * static_cast<double>(1 + c_.epochs - epoch) / static_cast<double>(c_.epochs);
   }
 
   // One trained layer applied to x in batches, without a graph.
@@ -345,7 +362,7 @@ class ForwardForward final : public hebbkit::Rule {
     if (layers_.empty() || point.epochs_done < 1)
       throw hebbkit::DataError("forward_forward: the checkpoint holds no layer in training");
     const std::size_t layer = layers_.size() - 1;
-    return {layer, point.epochs_done - static_cast<std::int64_t>(layer) * epochs_,
+    return {layer, point.epochs_done - static_cast<std::int64_t>(layer) * c_.epochs,
             hebbkit::find_state(point.tensors, "optimizer")};
   }
 
@@ -377,13 +394,13 @@ class ForwardForward final : public hebbkit::Rule {
     if (optimizer_bytes.defined()) hebbkit::load_optimizer_state(optimizer, optimizer_bytes);
     const auto objective = objective_for(index);
     auto running_mean = torch::full({width}, 0.5, linear->weight.options());
-    const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
-    auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), epochs_, "epoch");
+    const std::int64_t n = positive.size(0), batch = c_.batch > 0 ? c_.batch : n;
+    auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), c_.epochs, "epoch");
     for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
     // Grown layers are not checkpointed: growth decides on validation scores kept in fit().
-    const bool checkpointed = index < sizes_.size();
+    const bool checkpointed = index < c_.sizes.size();
     torch::Tensor batch_rows;  // reused: [positives; negatives] of each minibatch
-    for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
+    for (std::int64_t epoch = first_epoch; epoch < c_.epochs; ++epoch) {
       for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(epoch));
       const auto negative = through(negatives(), index);
       double loss_sum = 0, pos_sum = 0, neg_sum = 0;
@@ -403,7 +420,7 @@ class ForwardForward final : public hebbkit::Rule {
       progress->note("loss", loss);
       progress->advance();
       if (checkpointed)
-        ctx.epoch_finished(static_cast<std::int64_t>(index) * epochs_ + epoch + 1, [&] {
+        ctx.epoch_finished(static_cast<std::int64_t>(index) * c_.epochs + epoch + 1, [&] {
           auto state = this->state();
           state.emplace_back("optimizer", hebbkit::optimizer_state(optimizer));
           return state;
@@ -417,7 +434,7 @@ class ForwardForward final : public hebbkit::Rule {
   // [positives; negatives] go up the stack, and each layer takes its step on what the layer
   // below gave before that layer's own step, with its own loss, optimizer and running means.
   void train_together(const torch::Tensor& positive, const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) {
-    const std::size_t count = sizes_.size();
+    const std::size_t count = c_.sizes.size();
     std::int64_t first_epoch = 0;
     std::optional<hebbkit::TrainingCheckpoint> resume = std::move(together_resume_);
     together_resume_.reset();
@@ -432,7 +449,7 @@ class ForwardForward final : public hebbkit::Rule {
       first_epoch = resume->epochs_done;
     } else {
       std::int64_t below = positive.size(1);
-      for (const auto width : sizes_) layers_.push_back(new_layer(below, width, ctx.device())), below = width;
+      for (const auto width : c_.sizes) layers_.push_back(new_layer(below, width, ctx.device())), below = width;
     }
     std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers;
     std::vector<torch::Tensor> running;
@@ -442,14 +459,14 @@ class ForwardForward final : public hebbkit::Rule {
         hebbkit::load_optimizer_state(*optimizers[i], hebbkit::find_state(resume->tensors, fmt::format("optimizer{}", i)));
         running.push_back(hebbkit::find_state(resume->tensors, fmt::format("peer{}", i)).to(ctx.device()).clone());
       } else {
-        running.push_back(torch::full({sizes_[i]}, 0.5, layers_[i].linear->weight.options()));
+        running.push_back(torch::full({c_.sizes[i]}, 0.5, layers_[i].linear->weight.options()));
       }
     }
-    const std::int64_t n = positive.size(0), batch = batch_ > 0 ? batch_ : n;
-    auto progress = ctx.progress(fmt::format("ff {} layers together", count), epochs_, "epoch");
+    const std::int64_t n = positive.size(0), batch = c_.batch > 0 ? c_.batch : n;
+    auto progress = ctx.progress(fmt::format("ff {} layers together", count), c_.epochs, "epoch");
     for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
     torch::Tensor batch_rows;
-    for (std::int64_t epoch = first_epoch; epoch < epochs_; ++epoch) {
+    for (std::int64_t epoch = first_epoch; epoch < c_.epochs; ++epoch) {
       for (auto& optimizer : optimizers)
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr_at(epoch));
       const auto negative = negatives();
@@ -481,7 +498,7 @@ class ForwardForward final : public hebbkit::Rule {
         if (objective_.peer_weight > 0) ctx.metric(fmt::format("layer{}_peer_loss", i), peer[i] / static_cast<double>(steps), epoch);
       }
       ctx.metric("lr", lr_at(epoch), epoch);
-      if (val_every_ > 0 && supervised_ && data.val != nullptr && (epoch + 1) % val_every_ == 0) {
+      if (c_.val_every > 0 && supervised() && data.val != nullptr && (epoch + 1) % c_.val_every == 0) {
         const double acc = accuracy_of(data.val->all(), data.val->labels());
         ctx.metric("val_accuracy", acc, epoch);
         progress->note("val", acc);
@@ -504,25 +521,16 @@ class ForwardForward final : public hebbkit::Rule {
   double accuracy_of(const torch::Tensor& images, const torch::Tensor& labels) {
     const std::vector<hebbkit::Rule*> stack{this};
     const auto scores = hebbkit::apply_batched(
-        [&](const torch::Tensor& x) { return hebbkit::goodness_scores(stack, x, num_classes_, skip_first_ ? 1 : 0); },
+        [&](const torch::Tensor& x) { return hebbkit::goodness_scores(stack, x, num_classes_, c_.skip_first ? 1 : 0); },
         images, 1000);
     return hebbkit::accuracy(scores, labels);
   }
 
-  std::vector<std::int64_t> sizes_;
-  bool supervised_;
-  double theta_, lr_;
-  std::int64_t epochs_, batch_;
-  std::string output_;
-  bool skip_first_;
-  std::int64_t grow_width_;
-  double grow_margin_;
-  std::int64_t grow_max_layers_;
-  bool simultaneous_, rms_input_, sgd_;
-  double momentum_, weight_decay_;
-  bool lr_cooldown_, normal_init_;
-  std::int64_t val_every_;
-  bool neutral_input_, rms_output_;
+  bool supervised() const { return c_.mode == Mode::Supervised; }
+  bool simultaneous() const { return c_.schedule == Schedule::Simultaneous; }
+  bool neutral_input() const { return c_.head_input == HeadInput::NeutralLabel; }
+
+  Config c_;
   hebbkit::ff::LayerObjective objective_;
   std::optional<hebbkit::TrainingCheckpoint> together_resume_;
   std::vector<Layer> layers_;

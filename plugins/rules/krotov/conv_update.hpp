@@ -8,6 +8,7 @@
 //   W += eps * ds / max(max|ds|, prec)     max over all (global) or per kernel
 #include <cstdint>
 
+#include <hebbkit/config.hpp>
 #include <hebbkit/spatial.hpp>
 #include <torch/types.h>
 
@@ -16,6 +17,9 @@
 namespace hebbkit::krotov {
 
 enum class Normalise { Global, PerKernel };
+inline Choices<Normalise> param_choices(Normalise) {
+  return {{Normalise::PerKernel, "kernel"}, {Normalise::Global, "global"}};
+}
 
 /// The kernels of one conv layer and their update. step() never holds every patch of the
 /// batch: it walks the patches in chunks of `patch_chunk`, gathering a chunk's patches

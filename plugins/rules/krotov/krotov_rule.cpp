@@ -8,58 +8,54 @@
 
 namespace {
 
+using hebbkit::param;
+
+enum class Init { Normal, Uniform, Npy };
+hebbkit::Choices<Init> param_choices(Init) { return {{Init::Normal, "normal"}, {Init::Uniform, "uniform"}, {Init::Npy, "npy"}}; }
+
 class KrotovRule final : public hebbkit::Rule {
  public:
   static constexpr const char* name = "krotov";
   static constexpr const char* summary = "Krotov-Hopfield competing hidden units (PNAS 2019), unsupervised";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    hebbkit::ParamSchema s = {
-        integer("hidden", 2000, "number of hidden units").at_least(1),
-        real("p", 3.0, "Lebesgue norm power of the synapses").at_least(2),
-        integer("k", 7, "rank of the unit that gets anti-Hebbian learning (2..hidden)").at_least(2),
-        real("delta", 0.4, "strength of anti-Hebbian learning").at_least(0),
-        integer("epochs", 100, "passes over the training set").at_least(0),
-        integer("batch", 100, "minibatch size").at_least(1),
-        real("prec", 1e-30, "floor of the update normaliser").at_least(0),
-        real("homeostasis", 0.0,
-             "units are ranked by current minus a threshold that rises this much per win and falls by the fair "
-             "share (batch / hidden) per minibatch, so no unit stays dead; 0: the published rule")
-            .at_least(0),
-        choice("init", "normal", {"normal", "uniform", "npy"}, "initial synapses: normal(mu, sigma), uniform [0, 1), or init_file"),
-        real("mu", 0.0, "mean of the normal initialisation"),
-        real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
-        string("init_file", "", "a .npy of shape (hidden, inputs), e.g. a previous run's artifacts/layer0_weights.npy"),
-        boolean("shuffle", true, "reshuffle the training set every epoch"),
-        real("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0).make_readout(),
-        integer("figure_units", 100, "units drawn in the weight grid").at_least(1).make_readout(),
-        boolean("unit_norm_inputs", false,
-                "scale every input row to L2 norm 1 before the layer (as the first layer's preprocessing does; for "
-                "layers stacked on another layer's outputs)"),
-        real("inhibitory", 0.0,
-             "Dale's law: this fraction of the layer's inputs (chosen by the seed) is inhibitory, their weights stay "
-             "<= 0 and the others' >= 0; 0: no sign constraint")
-            .in_range(0, 1),
-    };
-    for (auto& spec : hebbkit::krotov::Schedule::schema(0.04)) s.push_back(std::move(spec));
-    return s;
-  }
+  struct Config {
+    std::int64_t hidden = param("hidden", 2000, "number of hidden units").at_least(1);
+    double p = param("p", 3.0, "Lebesgue norm power of the synapses").at_least(2);
+    std::int64_t k = param("k", 7, "rank of the unit that gets anti-Hebbian learning (2..hidden)").at_least(2);
+    double delta = param("delta", 0.4, "strength of anti-Hebbian learning").at_least(0);
+    std::int64_t epochs = param("epochs", 100, "passes over the training set").at_least(0);
+    std::int64_t batch = param("batch", 100, "minibatch size").at_least(1);
+    double prec = param("prec", 1e-30, "floor of the update normaliser").at_least(0);
+    double homeostasis = param("homeostasis", 0.0,
+                               "units are ranked by current minus a threshold that rises this much per win and falls "
+                               "by the fair share (batch / hidden) per minibatch, so no unit stays dead; 0: the "
+                               "published rule")
+                             .at_least(0);
+    Init init = param("init", Init::Normal, "initial synapses: normal(mu, sigma), uniform [0, 1), or init_file");
+    double mu = param("mu", 0.0, "mean of the normal initialisation");
+    double sigma = param("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0);
+    std::string init_file =
+        param("init_file", "", "a .npy of shape (hidden, inputs), e.g. a previous run's artifacts/layer0_weights.npy");
+    bool shuffle = param("shuffle", true, "reshuffle the training set every epoch");
+    double n = param("n", 1.0, "output power: the layer outputs relu(W v)^n").at_least(0).readout();
+    std::int64_t figure_units = param("figure_units", 100, "units drawn in the weight grid").at_least(1).readout();
+    bool unit_norm_inputs = param("unit_norm_inputs", false,
+                                  "scale every input row to L2 norm 1 before the layer (as the first layer's "
+                                  "preprocessing does; for layers stacked on another layer's outputs)");
+    double inhibitory = param("inhibitory", 0.0,
+                              "Dale's law: this fraction of the layer's inputs (chosen by the seed) is inhibitory, "
+                              "their weights stay <= 0 and the others' >= 0; 0: no sign constraint")
+                            .in_range(0, 1);
+    hebbkit::krotov::Schedule schedule{0.04};
+  };
 
-  explicit KrotovRule(const hebbkit::Params& p)
-      : hidden_(p.integer("hidden")), epochs_(p.integer("epochs")), batch_(p.integer("batch")),
-        schedule_(hebbkit::krotov::Schedule::from(p)), init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")),
-        init_file_(p.string("init_file")), shuffle_(p.boolean("shuffle")), n_(p.real("n")),
-        figure_units_(p.integer("figure_units")), unit_norm_inputs_(p.boolean("unit_norm_inputs")),
-        inhibitory_(p.real("inhibitory")) {
-    hyper_.p = p.real("p");
-    hyper_.k = p.integer("k");
-    hyper_.delta = p.real("delta");
-    hyper_.prec = p.real("prec");
-    hyper_.homeostasis = p.real("homeostasis");
-    if (hyper_.k > hidden_) p.fail("k", fmt::format("k = {} must not exceed hidden = {}", hyper_.k, hidden_));
-    if (init_ == "npy" && init_file_.empty()) p.fail("init_file", "init: npy needs init_file: a .npy file");
-    if (init_ != "npy" && !init_file_.empty())
-      p.fail("init_file", fmt::format("init_file is only read with init: npy (init is '{}')", init_));
+  KrotovRule(const Config& config, const hebbkit::Params& params) : c_(config) {
+    c_.schedule.epochs = c_.epochs;
+    hyper_ = {c_.p, c_.k, c_.delta, c_.prec, c_.homeostasis};
+    if (c_.k > c_.hidden) params.fail("k", fmt::format("k = {} must not exceed hidden = {}", c_.k, c_.hidden));
+    if (c_.init == Init::Npy && c_.init_file.empty()) params.fail("init_file", "init: npy needs init_file: a .npy file");
+    if (c_.init != Init::Npy && !c_.init_file.empty())
+      params.fail("init_file",
+                  fmt::format("init_file is only read with init: npy (init is '{}')", hebbkit::choice_name(c_.init)));
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
@@ -67,10 +63,10 @@ class KrotovRule final : public hebbkit::Rule {
     std::int64_t inputs = 1;
     for (const auto d : source.sample_shape()) inputs *= d;
     const auto needs = *plan(source.sample_shape());  // for data sets whose shape validate did not know
-    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.hidden = {}", data.index, hidden_), needs.what);
+    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.hidden = {}", data.index, c_.hidden), needs.what);
     auto w = initial_weights(inputs, ctx);
-    if (inhibitory_ > 0) {
-      signs_ = hebbkit::krotov::dale_signs(inputs, inhibitory_, w.options());
+    if (c_.inhibitory > 0) {
+      signs_ = hebbkit::krotov::dale_signs(inputs, c_.inhibitory, w.options());
       hebbkit::krotov::constrain_to_signs(w, signs_);
       ctx.info("Dale's law: {} of {} inputs inhibitory", signs_.lt(0).sum().item<std::int64_t>(), inputs);
     }
@@ -83,9 +79,9 @@ class KrotovRule final : public hebbkit::Rule {
       if (hyper_.homeostasis > 0) synapses_->set_thresholds(hebbkit::find_state(resume->tensors, "thresholds").clone());
       first_epoch = resume->epochs_done;
     }
-    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} ({}) batch={}{} for {} epochs{}", hidden_, inputs,
-             hyper_.p, hyper_.k, hyper_.delta, schedule_.eps0, schedule_.kind, batch_,
-             hyper_.homeostasis > 0 ? fmt::format(" homeostasis={}", hyper_.homeostasis) : std::string(), epochs_,
+    ctx.info("{} units, {} inputs, p={} k={} delta={} eps0={} ({}) batch={}{} for {} epochs{}", c_.hidden, inputs,
+             hyper_.p, hyper_.k, hyper_.delta, c_.schedule.eps0, hebbkit::choice_name(c_.schedule.kind), c_.batch,
+             hyper_.homeostasis > 0 ? fmt::format(" homeostasis={}", hyper_.homeostasis) : std::string(), c_.epochs,
              first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
     hebbkit::krotov::Learner learner{
         "krotov",
@@ -101,7 +97,7 @@ class KrotovRule final : public hebbkit::Rule {
           if (synapses_->thresholds().defined()) state.emplace_back("thresholds", synapses_->thresholds());
           return state;
         }};
-    hebbkit::krotov::train_epochs(source, ctx, learner, schedule_, batch_, shuffle_, first_epoch);
+    hebbkit::krotov::train_epochs(source, ctx, learner, c_.schedule, c_.batch, c_.shuffle, first_epoch);
     hebbkit::krotov::log_convergence(ctx, synapses_->norm_error());
   }
 
@@ -109,14 +105,14 @@ class KrotovRule final : public hebbkit::Rule {
   std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
     std::int64_t inputs = 1;
     for (const auto d : input_shape) inputs *= d;
-    return hebbkit::LayerPlan{{hidden_}, 3.0 * 4 * static_cast<double>(hidden_) * static_cast<double>(inputs), "hidden",
-                              fmt::format("{} units x {} inputs", hidden_, inputs)};
+    return hebbkit::LayerPlan{{c_.hidden}, 3.0 * 4 * static_cast<double>(c_.hidden) * static_cast<double>(inputs), "hidden",
+                              fmt::format("{} units x {} inputs", c_.hidden, inputs)};
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {
     // In place: the product is fresh, and mm's backward does not read it.
     const auto currents = torch::mm(prepared(x), synapses_->weights().t()).relu_();
-    return n_ == 1.0 ? currents : currents.pow(n_);
+    return c_.n == 1.0 ? currents : currents.pow(c_.n);
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {
@@ -127,16 +123,16 @@ class KrotovRule final : public hebbkit::Rule {
 
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
     const auto& w = hebbkit::find_state(state, "weights");
-    if (w.dim() != 2 || w.size(0) != hidden_)
+    if (w.dim() != 2 || w.size(0) != c_.hidden)
       throw hebbkit::DataError(fmt::format("krotov weights have shape {}, the layer has hidden = {} units",
-                                           fmt::join(w.sizes(), "x"), hidden_));
+                                           fmt::join(w.sizes(), "x"), c_.hidden));
     synapses_ = std::make_unique<hebbkit::krotov::Synapses>(w.to(torch::kFloat32).contiguous(), hyper_);
-    if (inhibitory_ > 0) signs_ = hebbkit::find_state(state, "input_signs").to(torch::kFloat32);
+    if (c_.inhibitory > 0) signs_ = hebbkit::find_state(state, "input_signs").to(torch::kFloat32);
   }
 
   void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& image_shape) override {
     const auto w = synapses_->weights().detach().to(torch::kCPU);
-    const std::int64_t units = std::min<std::int64_t>(figure_units_, w.size(0));
+    const std::int64_t units = std::min<std::int64_t>(c_.figure_units, w.size(0));
     std::int64_t volume = 1;
     for (auto d : image_shape) volume *= d;
     if (image_shape.size() != 3 || volume != w.size(1)) {
@@ -150,30 +146,21 @@ class KrotovRule final : public hebbkit::Rule {
  private:
   torch::Tensor prepared(const torch::Tensor& x) const {
     const auto rows = x.flatten(1);
-    return unit_norm_inputs_ ? rows / rows.norm(2, {1}, true).clamp_min(1e-12) : rows;
+    return c_.unit_norm_inputs ? rows / rows.norm(2, {1}, true).clamp_min(1e-12) : rows;
   }
 
   torch::Tensor initial_weights(std::int64_t inputs, hebbkit::RunContext& ctx) const {
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
-    if (init_ == "uniform") return torch::rand({hidden_, inputs}, options);
-    if (init_ == "normal") return torch::randn({hidden_, inputs}, options) * sigma_ + mu_;
-    auto w = hebbkit::io::load_npy(init_file_).to(options);
-    if (w.dim() != 2 || w.size(0) != hidden_ || w.size(1) != inputs)
-      throw hebbkit::DataError(fmt::format("{}: init_file has shape {}, the layer needs ({}, {})", init_file_,
-                                           fmt::join(w.sizes(), "x"), hidden_, inputs));
+    if (c_.init == Init::Uniform) return torch::rand({c_.hidden, inputs}, options);
+    if (c_.init == Init::Normal) return torch::randn({c_.hidden, inputs}, options) * c_.sigma + c_.mu;
+    auto w = hebbkit::io::load_npy(c_.init_file).to(options);
+    if (w.dim() != 2 || w.size(0) != c_.hidden || w.size(1) != inputs)
+      throw hebbkit::DataError(fmt::format("{}: init_file has shape {}, the layer needs ({}, {})", c_.init_file,
+                                           fmt::join(w.sizes(), "x"), c_.hidden, inputs));
     return w.contiguous();
   }
 
-  std::int64_t hidden_, epochs_, batch_;
-  hebbkit::krotov::Schedule schedule_;
-  std::string init_;
-  double mu_, sigma_;
-  std::string init_file_;
-  bool shuffle_;
-  double n_;
-  std::int64_t figure_units_;
-  bool unit_norm_inputs_;
-  double inhibitory_;
+  Config c_;
   torch::Tensor signs_;  ///< +1 / -1 per input under Dale's law; undefined without it
   hebbkit::krotov::Hyper hyper_;
   std::unique_ptr<hebbkit::krotov::Synapses> synapses_;

@@ -6,31 +6,22 @@
 
 namespace hebbkit::krotov {
 
-ParamSchema Schedule::schema(double default_eps0) {
-  using namespace param;
-  return {
-      real("eps0", default_eps0, "initial learning rate").at_least(0),
-      choice("eps_schedule", "linear", {"linear", "exponential", "constant"},
-             "linear: eps0 (1 - epoch/epochs) per epoch; exponential: eps_end - (eps_end - eps0) exp(-eps_rate t), "
-             "t in epochs, per batch; constant: eps0"),
-      real("eps_end", 0.0, "the exponential schedule's limit").at_least(0),
-      real("eps_rate", 1.0, "the exponential schedule's decay per epoch").at_least(0),
-  };
+Choices<ScheduleKind> param_choices(ScheduleKind) {
+  return {{ScheduleKind::Linear, "linear"}, {ScheduleKind::Exponential, "exponential"},
+          {ScheduleKind::Constant, "constant"}};
 }
 
-Schedule Schedule::from(const Params& p) {
-  Schedule s;
-  s.kind = p.string("eps_schedule");
-  s.eps0 = p.real("eps0");
-  s.eps_end = p.real("eps_end");
-  s.rate = p.real("eps_rate");
-  s.epochs = p.integer("epochs");
-  return s;
-}
+Schedule::Schedule(double default_eps0)
+    : eps0(param("eps0", default_eps0, "initial learning rate").at_least(0)),
+      kind(param("eps_schedule", ScheduleKind::Linear,
+                 "linear: eps0 (1 - epoch/epochs) per epoch; exponential: eps_end - (eps_end - eps0) exp(-eps_rate t), "
+                 "t in epochs, per batch; constant: eps0")),
+      eps_end(param("eps_end", 0.0, "the exponential schedule's limit").at_least(0)),
+      rate(param("eps_rate", 1.0, "the exponential schedule's decay per epoch").at_least(0)) {}
 
 double Schedule::at(std::int64_t epoch, std::int64_t batch, std::int64_t batches_per_epoch) const {
-  if (kind == "constant") return eps0;
-  if (kind == "exponential") {
+  if (kind == ScheduleKind::Constant) return eps0;
+  if (kind == ScheduleKind::Exponential) {
     const double t = static_cast<double>(epoch) + static_cast<double>(batch) / std::max<std::int64_t>(1, batches_per_epoch);
     return eps_end - (eps_end - eps0) * std::exp(-rate * t);
   }

@@ -14,14 +14,17 @@ namespace hebbkit::krotov {
 ///   linear:      eps0 (1 - epoch / epochs), fixed within an epoch (the paper's)
 ///   exponential: eps_end - (eps_end - eps0) exp(-eps_rate t), t in epochs, per batch (biopytorch's)
 ///   constant:    eps0
-struct Schedule {
-  std::string kind = "linear";
-  double eps0 = 0.04, eps_end = 0.0, rate = 1.0;
-  std::int64_t epochs = 1;
+enum class ScheduleKind { Linear, Exponential, Constant };
+Choices<ScheduleKind> param_choices(ScheduleKind);
 
+struct Schedule {
   /// The keys eps0 (with `default_eps0`), eps_schedule, eps_end and eps_rate.
-  static ParamSchema schema(double default_eps0);
-  static Schedule from(const Params& p);
+  explicit Schedule(double default_eps0 = 0.04);
+  double eps0;
+  ScheduleKind kind;
+  double eps_end, rate;
+  std::int64_t epochs = 1;  ///< not a key: the rule's epochs, which the linear schedule spans
+
   double at(std::int64_t epoch, std::int64_t batch, std::int64_t batches_per_epoch) const;
 };
 

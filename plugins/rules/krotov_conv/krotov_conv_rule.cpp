@@ -10,79 +10,80 @@
 
 namespace {
 
+using hebbkit::param;
+
+enum class Output { Powered, Weights };
+hebbkit::Choices<Output> param_choices(Output) { return {{Output::Powered, "powered"}, {Output::Weights, "weights"}}; }
+enum class Init { Normal, Uniform };
+hebbkit::Choices<Init> param_choices(Init) { return {{Init::Normal, "normal"}, {Init::Uniform, "uniform"}}; }
+
 class KrotovConvRule final : public hebbkit::Rule {
  public:
   static constexpr const char* name = "krotov_conv";
   static constexpr const char* summary =
       "convolutional Krotov-Hopfield layer: kernels compete for image patches (biopytorch's BioConv2d), unsupervised";
-  static hebbkit::ParamSchema schema() {
-    using namespace hebbkit::param;
-    hebbkit::ParamSchema s = {
-        integer("kernels", 96, "number of kernels (output channels), the competing units").at_least(2),
-        real("p", 2.0, "Lebesgue norm power of the synapses").at_least(2),
-        integer("k", 2, "rank of the kernel that gets anti-Hebbian learning at each patch (2..kernels)").at_least(2),
-        real("delta", 0.1, "strength of anti-Hebbian learning").at_least(0),
-        choice("normalise", "kernel", {"kernel", "global"},
-               "divide each kernel's update by its own max |ds| (biopytorch) or all by the overall max (the paper)"),
-        real("prec", 1e-5, "floor of the update normaliser").at_least(0),
-        integer("epochs", 1, "passes over the training set").at_least(0),
-        integer("batch", 64, "minibatch size (images)").at_least(1),
-        boolean("shuffle", true, "reshuffle the training set every epoch"),
-        boolean("batch_norm", true, "parameter-free batch norm of the inputs per channel before the layer (biopytorch)"),
-        choice("output", "powered", {"powered", "weights"},
-               "the layer convolves with the powered kernels sign(W)|W|^(p-1) (biopytorch) or with W")
-            .make_readout(),
-        choice("init", "normal", {"normal", "uniform"}, "initial kernels: normal(mu, sigma) or uniform [0, 1)"),
-        real("mu", 0.0, "mean of the normal initialisation"),
-        real("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0),
-        integer("patch_chunk", 4096, "patches gathered at once by the update (memory: chunk x (patch + kernels))")
-            .at_least(1),
-        real("inhibitory", 0.0,
-             "Dale's law: this fraction of the input channels (chosen by the seed) is inhibitory, the kernels' "
-             "weights on them stay <= 0 and on the others >= 0; 0: no sign constraint")
-            .in_range(0, 1),
-        integer("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)")
-            .at_least(1)
-            .make_readout(),
-    };
-    for (auto& spec : hebbkit::ConvGeometry::schema(5)) s.push_back(std::move(spec));
-    for (auto& spec : hebbkit::LayerActivation::schema("relu", "none")) s.push_back(std::move(spec));
-    for (auto& spec : hebbkit::krotov::Schedule::schema(0.02)) s.push_back(std::move(spec));
-    return s;
-  }
+  struct Config {
+    std::int64_t kernels = param("kernels", 96, "number of kernels (output channels), the competing units").at_least(2);
+    double p = param("p", 2.0, "Lebesgue norm power of the synapses").at_least(2);
+    std::int64_t k =
+        param("k", 2, "rank of the kernel that gets anti-Hebbian learning at each patch (2..kernels)").at_least(2);
+    double delta = param("delta", 0.1, "strength of anti-Hebbian learning").at_least(0);
+    hebbkit::krotov::Normalise normalise =
+        param("normalise", hebbkit::krotov::Normalise::PerKernel,
+              "divide each kernel's update by its own max |ds| (biopytorch) or all by the overall max (the paper)");
+    double prec = param("prec", 1e-5, "floor of the update normaliser").at_least(0);
+    std::int64_t epochs = param("epochs", 1, "passes over the training set").at_least(0);
+    std::int64_t batch = param("batch", 64, "minibatch size (images)").at_least(1);
+    bool shuffle = param("shuffle", true, "reshuffle the training set every epoch");
+    bool batch_norm =
+        param("batch_norm", true, "parameter-free batch norm of the inputs per channel before the layer (biopytorch)");
+    Output output = param("output", Output::Powered,
+                          "the layer convolves with the powered kernels sign(W)|W|^(p-1) (biopytorch) or with W")
+                        .readout();
+    Init init = param("init", Init::Normal, "initial kernels: normal(mu, sigma) or uniform [0, 1)");
+    double mu = param("mu", 0.0, "mean of the normal initialisation");
+    double sigma = param("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0);
+    std::int64_t patch_chunk =
+        param("patch_chunk", 4096, "patches gathered at once by the update (memory: chunk x (patch + kernels))")
+            .at_least(1);
+    double inhibitory = param("inhibitory", 0.0,
+                              "Dale's law: this fraction of the input channels (chosen by the seed) is inhibitory, "
+                              "the kernels' weights on them stay <= 0 and on the others >= 0; 0: no sign constraint")
+                            .in_range(0, 1);
+    std::int64_t figure_units =
+        param("figure_units", 96, "kernels drawn in the weight grid (inputs of 1 or 3 channels)").at_least(1).readout();
+    hebbkit::ConvParams conv{5};
+    hebbkit::LayerActivation activation{hebbkit::Activation::Relu, hebbkit::PoolKind::None};
+    hebbkit::krotov::Schedule schedule{0.02};
+  };
 
-  explicit KrotovConvRule(const hebbkit::Params& p)
-      : params_(p), kernels_(p.integer("kernels")), batch_(p.integer("batch")), shuffle_(p.boolean("shuffle")),
-        batch_norm_(p.boolean("batch_norm")), powered_output_(p.string("output") == "powered"),
-        init_(p.string("init")), mu_(p.real("mu")), sigma_(p.real("sigma")), chunk_(p.integer("patch_chunk")),
-        figure_units_(p.integer("figure_units")), inhibitory_(p.real("inhibitory")), geometry_(hebbkit::ConvGeometry::from(p)),
-        activation_(hebbkit::LayerActivation::from(p)), schedule_(hebbkit::krotov::Schedule::from(p)),
-        normalise_(p.string("normalise") == "kernel" ? hebbkit::krotov::Normalise::PerKernel
-                                                     : hebbkit::krotov::Normalise::Global) {
-    hyper_.p = p.real("p");
-    hyper_.k = p.integer("k");
-    hyper_.delta = p.real("delta");
-    hyper_.prec = p.real("prec");
-    if (hyper_.k > kernels_) p.fail("k", fmt::format("k = {} must not exceed kernels = {}", hyper_.k, kernels_));
+  KrotovConvRule(const Config& config, const hebbkit::Params& params)
+      : params_(params), c_(config), geometry_(c_.conv) {
+    c_.schedule.epochs = c_.epochs;
+    hyper_.p = c_.p;
+    hyper_.k = c_.k;
+    hyper_.delta = c_.delta;
+    hyper_.prec = c_.prec;
+    if (c_.k > c_.kernels) params.fail("k", fmt::format("k = {} must not exceed kernels = {}", c_.k, c_.kernels));
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
     auto& source = data.inputs;
     const auto shape = source.sample_shape();
     const auto needs = *plan(shape);
-    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.patch_chunk = {}", data.index, chunk_),
+    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.patch_chunk = {}", data.index, c_.patch_chunk),
                                   needs.what);
     const std::int64_t channels = shape[0];
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
-    const std::vector<std::int64_t> size = {kernels_, channels, geometry_.kernel_h, geometry_.kernel_w};
-    auto w = init_ == "uniform" ? torch::rand(size, options) : torch::randn(size, options) * sigma_ + mu_;
-    synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w, hyper_, normalise_, geometry_, chunk_);
-    if (inhibitory_ > 0) {
-      signs_ = hebbkit::krotov::dale_signs(channels, inhibitory_, options);
+    const std::vector<std::int64_t> size = {c_.kernels, channels, geometry_.kernel_h, geometry_.kernel_w};
+    auto w = c_.init == Init::Uniform ? torch::rand(size, options) : torch::randn(size, options) * c_.sigma + c_.mu;
+    synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w, hyper_, c_.normalise, geometry_, c_.patch_chunk);
+    if (c_.inhibitory > 0) {
+      signs_ = hebbkit::krotov::dale_signs(channels, c_.inhibitory, options);
       synapses_->constrain_signs(signs_);
       ctx.info("Dale's law: {} of {} input channels inhibitory", signs_.lt(0).sum().item<std::int64_t>(), channels);
     }
-    if (batch_norm_) norm_ = hebbkit::ChannelNorm(channels, options);
+    if (c_.batch_norm) norm_ = hebbkit::ChannelNorm(channels, options);
     std::int64_t first_epoch = 0;
     if (auto resume = ctx.resume_point()) {
       load_state(resume->tensors);
@@ -91,19 +92,19 @@ class KrotovConvRule final : public hebbkit::Rule {
     const auto [ho, wo] = geometry_.output_size(shape[1], shape[2]);
     ctx.info("{} kernels of {}x{}x{} ({}) on {}x{}x{} inputs, {}x{} patches per image; p={} k={} delta={} eps0={} ({}) "
              "batch={} for {} epochs{}",
-             kernels_, channels, geometry_.kernel_h, geometry_.kernel_w, geometry_.describe(), shape[0], shape[1],
-             shape[2], ho, wo, hyper_.p, hyper_.k, hyper_.delta, schedule_.eps0, schedule_.kind, batch_,
-             schedule_.epochs, first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
+             c_.kernels, channels, geometry_.kernel_h, geometry_.kernel_w, geometry_.describe(), shape[0], shape[1],
+             shape[2], ho, wo, hyper_.p, hyper_.k, hyper_.delta, c_.schedule.eps0, hebbkit::choice_name(c_.schedule.kind), c_.batch,
+             c_.schedule.epochs, first_epoch > 0 ? fmt::format(", continuing after epoch {}", first_epoch) : std::string());
     hebbkit::krotov::Learner learner{
         "krotov_conv",
         [&](const torch::Tensor& x, double eps) {
           const auto in = x.to(torch::kFloat32);
-          const auto touched = synapses_->step(batch_norm_ ? norm_.train(in) : in, eps);
+          const auto touched = synapses_->step(c_.batch_norm ? norm_.train(in) : in, eps);
           if (signs_.defined()) synapses_->constrain_signs(signs_);
           return touched;
         },
         [&] { return synapses_->norm_error(); }, [&] { return state(); }};
-    hebbkit::krotov::train_epochs(source, ctx, learner, schedule_, batch_, shuffle_, first_epoch);
+    hebbkit::krotov::train_epochs(source, ctx, learner, c_.schedule, c_.batch, c_.shuffle, first_epoch);
     hebbkit::krotov::log_convergence(ctx, synapses_->norm_error());
   }
 
@@ -114,22 +115,22 @@ class KrotovConvRule final : public hebbkit::Rule {
       params_.fail("kernels", fmt::format("krotov_conv needs image-shaped inputs (channels, height, width); its inputs "
                                           "are {} (drop 'flatten' from dataset.preprocess, or put the conv layers "
                                           "first)", fmt::join(input_shape, "x")));
-    const auto output = activation_.conv_output_shape(geometry_, kernels_, input_shape, params_);
+    const auto output = c_.activation.conv_output_shape(geometry_, c_.kernels, input_shape, params_);
     const double dim = static_cast<double>(geometry_.patch_size(input_shape[0]));
-    const double bytes = 4.0 * (static_cast<double>(chunk_) * (dim + kernels_) + 4.0 * kernels_ * dim);
+    const double bytes = 4.0 * (static_cast<double>(c_.patch_chunk) * (dim + c_.kernels) + 4.0 * c_.kernels * dim);
     return hebbkit::LayerPlan{output, bytes, "patch_chunk",
-                              fmt::format("{} patches of {} values and their {} currents", chunk_, dim, kernels_)};
+                              fmt::format("{} patches of {} values and their {} currents", c_.patch_chunk, dim, c_.kernels)};
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {
-    const auto in = batch_norm_ ? norm_.apply(x) : x;
+    const auto in = c_.batch_norm ? norm_.apply(x) : x;
     const auto& w = synapses_->kernels();
-    return activation_.conv_output(geometry_, in, powered_output_ ? synapses_->powered_kernels() : w);
+    return c_.activation.conv_output(geometry_, in, c_.output == Output::Powered ? synapses_->powered_kernels() : w);
   }
 
   std::vector<hebbkit::NamedTensor> state() const override {
     std::vector<hebbkit::NamedTensor> out = {{"weights", synapses_->kernels()}};
-    if (batch_norm_)
+    if (c_.batch_norm)
       for (auto& t : norm_.state("input_norm")) out.push_back(std::move(t));
     if (signs_.defined()) out.emplace_back("input_signs", signs_);
     return out;
@@ -137,13 +138,13 @@ class KrotovConvRule final : public hebbkit::Rule {
 
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
     const auto& w = hebbkit::find_state(state, "weights");
-    if (w.dim() != 4 || w.size(0) != kernels_ || w.size(2) != geometry_.kernel_h || w.size(3) != geometry_.kernel_w)
+    if (w.dim() != 4 || w.size(0) != c_.kernels || w.size(2) != geometry_.kernel_h || w.size(3) != geometry_.kernel_w)
       throw hebbkit::DataError(fmt::format("krotov_conv weights have shape {}, the layer has {} kernels of {}x{}",
-                                           fmt::join(w.sizes(), "x"), kernels_, geometry_.kernel_h, geometry_.kernel_w));
-    synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w.to(torch::kFloat32).clone(), hyper_, normalise_,
-                                                                geometry_, chunk_);
-    if (batch_norm_) norm_.load_state(state, "input_norm", w.size(1));
-    if (inhibitory_ > 0) signs_ = hebbkit::find_state(state, "input_signs").to(torch::kFloat32);
+                                           fmt::join(w.sizes(), "x"), c_.kernels, geometry_.kernel_h, geometry_.kernel_w));
+    synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w.to(torch::kFloat32).clone(), hyper_, c_.normalise,
+                                                                geometry_, c_.patch_chunk);
+    if (c_.batch_norm) norm_.load_state(state, "input_norm", w.size(1));
+    if (c_.inhibitory > 0) signs_ = hebbkit::find_state(state, "input_signs").to(torch::kFloat32);
   }
 
   void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& /*image_shape*/) override {
@@ -152,22 +153,14 @@ class KrotovConvRule final : public hebbkit::Rule {
       ctx.info("kernels read {} channels, not an image; no weight grid", w.size(1));
       return;
     }
-    hebbkit::krotov::draw_units(ctx, w, figure_units_, "krotov_conv_kernels.png");
+    hebbkit::krotov::draw_units(ctx, w, c_.figure_units, "krotov_conv_kernels.png");
   }
 
  private:
   hebbkit::Params params_;
-  std::int64_t kernels_, batch_;
-  bool shuffle_, batch_norm_, powered_output_;
-  std::string init_;
-  double mu_, sigma_;
-  std::int64_t chunk_, figure_units_;
-  double inhibitory_;
+  Config c_;
   torch::Tensor signs_;  ///< +1 / -1 per input channel under Dale's law; undefined without it
   hebbkit::ConvGeometry geometry_;
-  hebbkit::LayerActivation activation_;
-  hebbkit::krotov::Schedule schedule_;
-  hebbkit::krotov::Normalise normalise_;
   hebbkit::krotov::Hyper hyper_;
   hebbkit::ChannelNorm norm_;
   std::unique_ptr<hebbkit::krotov::ConvSynapses> synapses_;
