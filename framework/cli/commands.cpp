@@ -1,32 +1,27 @@
 #include "cli/commands.hpp"
 
-#include <signal.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/files.hpp"
+#include "pipeline/lifecycle.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 #include "recipe/recipe.hpp"
 #include "recipe/schema_check.hpp"
 #include "run/run_records.hpp"
 #include "run/run_store.hpp"
-#include "run/signals.hpp"
 #include "recipe/stage_catalog.hpp"
 #include "sweep/sweep.hpp"
 #include "system/system_info.hpp"
 
 namespace hebbkit::cli {
 namespace fs = std::filesystem;
-using nlohmann::json;
 using run::read_manifest;
 
 namespace {
@@ -41,24 +36,26 @@ int error(const std::string& message, int code = 2) {
 }
 
 // Resolves a loaded document; prints the error and returns nullopt on a bad recipe.
-std::optional<recipe::Recipe> resolve(const std::function<recipe::Document()>& load,
-                                      recipe::StagesStart start = recipe::StagesStart::Fresh) {
+std::optional<recipe::Recipe> resolve(const std::function<recipe::Document()>& load) {
   const auto& registry = plugins::default_registry();
   report_plugin_problems(registry);
   try {
-    return recipe::resolve(load(), registry, start);
+    return recipe::resolve(load(), registry);
   } catch (const RecipeError& e) {
     error(e.what());
     return std::nullopt;
   }
 }
 
-int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& options) {
-  run::install_interrupt_handlers();
+// Runs one of the lifecycle's ways into a run (pipeline/lifecycle.hpp) and says how it ended.
+int run_and_report(const std::function<pipeline::RunResult()>& start) {
+  report_plugin_problems(plugins::default_registry());
   try {
-    const auto result = pipeline::execute(recipe, options);
+    const auto result = start();
     const std::string dir = result.dir.string();
-    if (result.status == run::RunStatus::Completed) {
+    if (result.already_finished) {
+      fmt::print(stderr, "hebbkit: {} already {}; nothing to do\n", dir, to_string(result.status));
+    } else if (result.status == run::RunStatus::Completed) {
       fmt::print(stderr, "hebbkit: run completed: {}\n", dir);
     } else if (result.status == run::RunStatus::Pruned) {
       fmt::print(stderr, "hebbkit: run pruned: {} ({})\n", result.error, dir);
@@ -70,7 +67,7 @@ int run_and_report(const recipe::Recipe& recipe, const pipeline::RunOptions& opt
                                                      : fmt::format("fix the cause, then `hebbkit run --resume {}`", dir);
       fmt::print(stderr, "hebbkit: error: run failed: {} (run folder {}; {})\n", result.error, dir, next);
     }
-    return result.exit_code;
+    return result.already_finished ? 0 : result.exit_code;
   } catch (const RecipeError& e) {
     return error(e.what(), 2);
   } catch (const std::exception& e) {
@@ -87,98 +84,23 @@ void print_schema(const ParamSchema& schema) {
   }
 }
 
-// Checks that `dir` is a run folder; returns its manifest or prints why not.
-std::optional<run::RunManifest> run_folder(const fs::path& dir) {
-  if (!fs::is_directory(dir)) {
-    error(fmt::format("{}: no such run folder", dir.string()));
-    return std::nullopt;
-  }
-  for (const char* file : {"manifest.json", "recipe.resolved.yaml"})
-    if (!fs::exists(dir / file)) {
-      error(fmt::format("{}: not a run folder ({} missing)", dir.string(), file));
-      return std::nullopt;
-    }
-  std::string why;
-  auto manifest = read_manifest(dir, why);
-  if (!manifest) error(fmt::format("{}: {}", dir.string(), why));
-  return manifest;
-}
-
 }  // namespace
 
 int run_recipe(const fs::path& file, const std::vector<std::string>& overrides, pipeline::RunOptions options) {
-  auto recipe = resolve([&] { return recipe::load(file, overrides); });
-  if (!recipe) return 2;
-  return run_and_report(*recipe, options);
+  return run_and_report([&] { return pipeline::start_run(file, overrides, options); });
 }
 
 int resume_run(const fs::path& dir, const std::vector<std::string>& overrides, pipeline::RunOptions options) {
-  const auto manifest = run_folder(dir);
-  if (!manifest) return 2;
-  if (!overrides.empty())
-    return error(fmt::format("--resume {}: --set cannot change a run being resumed; it continues its own "
-                             "recipe.resolved.yaml (start a new run to change it)", dir.string()));
-  if (!options.out.empty() && fs::absolute(options.out).lexically_normal() != fs::absolute(dir).lexically_normal())
-    return error(fmt::format("--resume {}: --out cannot be given, the run continues in its own folder", dir.string()));
-  const auto status = manifest->live_status();
-  if (status == run::RunStatus::Completed)
-    return error(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
-  if (status == run::RunStatus::Running)
-    return error(fmt::format("{}: the run is still running (pid {} on {}); stop it first", dir.string(), manifest->pid,
-                             manifest->host));
-  // The same thread count gives the same numbers; keep the run's unless told otherwise.
-  if (options.threads == 0 && manifest->threads > 0) options.threads = static_cast<int>(manifest->threads);
-  auto recipe = resolve([&] { return recipe::load(dir / "recipe.resolved.yaml"); });
-  if (!recipe) return 2;
-  options.out = dir;
-  options.resume = true;
-  return run_and_report(*recipe, options);
+  return run_and_report([&] { return pipeline::resume_run(dir, overrides, options); });
 }
 
 int evaluate_run(const fs::path& dir, const std::string& stages, const std::vector<std::string>& overrides,
                  pipeline::RunOptions options) {
-  const auto manifest = run_folder(dir);
-  if (!manifest) return 2;
-  if (!fs::exists(dir / "model" / "model.json"))
-    return error(fmt::format("{}: holds no saved model (model/model.json missing): it was not trained, or by a "
-                             "hebbkit before 0.2",
-                             dir.string()));
-  auto recipe = resolve([&] { return recipe::load_with_stages(dir / "recipe.resolved.yaml", stages, overrides); },
-                        recipe::StagesStart::TrainedModel);
-  if (!recipe) return 2;
-  options.reopen = dir;
-  if (options.out.empty())
-    options.out = run::RunStore::new_run_dir("runs", io::file_safe(recipe->name) + "-evaluate");
-  return run_and_report(*recipe, options);
+  return run_and_report([&] { return pipeline::evaluate_run(dir, stages, overrides, options); });
 }
 
 int sweep_trial(const fs::path& sweep_dir, std::size_t id, pipeline::RunOptions options) {
-  std::optional<sweep::TrialRun> trial;
-  try {
-    trial = sweep::prepare_trial(sweep_dir, id);
-  } catch (const RecipeError& e) {
-    return error(e.what());
-  } catch (const std::exception& e) {
-    return error(e.what(), 1);
-  }
-  options.out = trial->out;
-  options.watch = trial->watch;
-  if (fs::exists(trial->out / "manifest.json")) {
-    std::string why;
-    const auto manifest = read_manifest(trial->out, why);
-    const auto status = manifest ? std::optional<run::RunStatus>(manifest->live_status()) : std::nullopt;
-    if (status && is_final(*status)) {
-      fmt::print(stderr, "hebbkit: trial {} already {}; nothing to do\n", trial->out.string(), to_string(*status));
-      return 0;
-    }
-    if (status == run::RunStatus::Running)
-      return error(fmt::format("{}: the trial is running (pid {} on {})", trial->out.string(), manifest->pid,
-                               manifest->host), 1);
-    options.resume = true;  // interrupted or killed: continue from its checkpoint
-  }
-  auto recipe = resolve([&] { return std::move(trial->doc); });
-  if (!recipe) return 2;
-  return run_and_report(*recipe, options);
+  return run_and_report([&] { return sweep::run_trial(sweep_dir, id, options); });
 }
 
 int validate_recipe(const fs::path& file, const std::vector<std::string>& overrides) {

@@ -20,7 +20,7 @@
 #include "model/model_store.hpp"
 #include "data/data_prep.hpp"
 #include "run/host_context.hpp"
-#include "run/run_records.hpp"
+#include "pipeline/run_life.hpp"
 #include "run/run_store.hpp"
 #include "stages/stage.hpp"
 #include "system/system_info.hpp"
@@ -32,43 +32,10 @@ using nlohmann::json;
 
 namespace {
 
-run::PluginRecord plugin_record(const recipe::PluginUse& use) {
-  return {use.path, use.name(), to_string(use.plugin->manifest->kind), fs::absolute(use.plugin->file).string(),
-          system::sha256_file(use.plugin->file)};
-}
-
-run::RunManifest new_manifest(const recipe::Recipe& recipe, const RunOptions& options, torch::Device device) {
-  run::RunManifest m;
-  m.plugins.push_back(plugin_record(recipe.dataset));
-  for (const auto& layer : recipe.layers) m.plugins.push_back(plugin_record(layer));
-  m.plugins.push_back(plugin_record(recipe.head));
-  for (const auto& stage : recipe.stages)
-    if (stage.plugin.plugin) m.plugins.push_back(plugin_record(stage.plugin));
-  for (const auto& f : recipe.doc->chain) m.recipe.push_back(fs::absolute(f).string());
-  m.hebbkit_version = version_string();
-  m.api_version = HEBBKIT_API_VERSION;
-  m.git_commit = system::git_commit();
-  m.libtorch_version = system::libtorch_version();
-  m.blas = system::blas_in_use();
-  m.blas_core = blas_core_description();
-  m.device = device.str();
-  m.threads = at::get_num_threads();
-  m.seed = recipe.seed;
-  m.overrides = recipe.doc->overrides;
-  m.command_line = options.command_line;
-  m.host = system::host_name();
-  m.pid = ::getpid();
-  m.started = run::timestamp_now();
-  if (!options.reopen.empty()) m.parent = fs::absolute(options.reopen).lexically_normal().string();
-  if (recipe.reuse)
-    m.reused = run::ReusedLayers{fs::absolute(recipe.reuse->run).lexically_normal().string(), recipe.reuse->layers,
-                                 recipe.reuse->readouts};
-  return m;
-}
-
 // Runs the data step and the stages; what can go wrong inside is caught by execute().
-void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::RunStore& store,
-                run::HostContext& ctx, run::RunSummary& summary) {
+void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife& life, run::HostContext& ctx) {
+  auto& summary = life.summary();
+  auto& store = life.store();
   // A stage's time is kept even when it fails, stops or is pruned part-way.
   const auto timed = [&](const std::string& name, auto&& fn) {
     const auto started = std::chrono::steady_clock::now();
@@ -95,7 +62,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
              data.test.size(), fmt::join(data.image_shape, "x"), data.num_classes());
     summary.data = run::DataCounts{data.train.size(), data.val.size(), data.test.size(), data.classes};
   });
-  store.write_json("summary.json", summary);
+  life.checkpoint();
 
   Model model = model::build(recipe);
   model::TrainingProgress progress;
@@ -144,7 +111,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, run::Ru
       ctx.set_scope("");
     });
     summary.stages_done.push_back(use.name());
-    store.write_json("summary.json", summary);
+    life.checkpoint();
   }
 }
 
@@ -170,45 +137,9 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
 
   RunResult result;
   result.dir = options.out.empty() ? run::RunStore::new_run_dir("runs", io::file_safe(recipe.name)) : options.out;
-  run::RunManifest manifest;
-  run::RunSummary summary;
-  std::optional<run::RunStore> store;
-  if (options.resume) {
-    store.emplace(result.dir, run::RunStore::Open::Resume);
-    std::string why;
-    auto previous = run::read_manifest(result.dir, why);
-    if (!previous) throw std::runtime_error(fmt::format("{}: {}", result.dir.string(), why));
-    manifest = std::move(*previous);
-    summary = run::read_summary(result.dir);
-    manifest.resumed.push_back(
-        {run::timestamp_now(), ::getpid(), system::host_name(), at::get_num_threads(), options.command_line});
-    manifest.pid = ::getpid();
-    manifest.host = system::host_name();
-    manifest.status = run::RunStatus::Running;
-    manifest.ended.reset();
-    manifest.error.reset();
-    // Written again in this hebbkit's schema.
-    manifest.schema = summary.schema = run::records_schema;
-  } else {
-    store.emplace(result.dir, run::RunStore::Open::Create);
-    // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
-    YAML::Node resolved = YAML::Clone(recipe.doc->root);
-    resolved["name"] = recipe.name;
-    if (recipe.reuse) {  // as resolved, so that a resume from elsewhere finds the same layers
-      resolved["reuse"]["run"] = fs::absolute(recipe.reuse->run).lexically_normal().string();
-      resolved["reuse"]["layers"] = recipe.reuse->layers;
-    }
-    store->write_text("recipe.resolved.yaml", recipe::to_yaml(resolved));
-    manifest = new_manifest(recipe, options, device);
-    summary.recipe = recipe.name;
-    summary.seed = recipe.seed;
-    summary.parent = manifest.parent;
-    summary.reused = manifest.reused;
-  }
-  summary.status = run::RunStatus::Running;
-  store->write_json("manifest.json", manifest);
+  RunLife life(result.dir, recipe, options, device.str(), at::get_num_threads());
 
-  run::HostContext ctx(*store, device, recipe.seed, options.progress);
+  run::HostContext ctx(life.store(), device, recipe.seed, options.progress);
   if (options.resume) ctx.load_history(result.dir / "metrics.jsonl");
   ctx.set_watch(options.watch);
   ctx.set_stage("setup");
@@ -216,10 +147,11 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   std::string error;
   try {
     // Inside the try: a log that cannot be written already fails the run.
+    const auto& manifest = life.manifest();
     ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}{}", result.dir.string(), at::get_num_threads(),
              device.str(), fmt::join(manifest.blas, ", "),
              manifest.blas_core.empty() ? "" : " | kernels " + manifest.blas_core);
-    run_stages(recipe, options, *store, ctx, summary);
+    run_stages(recipe, options, life, ctx);
   } catch (const Interrupted&) {
     result.status = run::RunStatus::Interrupted;
     result.exit_code = 130;
@@ -242,14 +174,7 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   // failure may be that log.txt cannot be written).
   if (!error.empty()) ctx.log_only(fmt::format("{}: {}", to_string(result.status), error));
   result.error = error;
-  summary.status = result.status;
-  // Over the whole process, so a resumed run reports its own session's peak.
-  summary.peak_rss_mib = std::round(system::peak_rss_mib());
-  manifest.status = result.status;
-  manifest.ended = run::timestamp_now();
-  if (!error.empty()) manifest.error = error;
-  store->write_json("summary.json", summary);
-  store->write_json("manifest.json", manifest);
+  life.finish(result.status, error);
   return result;
 }
 

@@ -31,9 +31,11 @@ struct RunResult {
   run::RunStatus status = run::RunStatus::Running;  ///< completed, interrupted, failed or pruned
   int exit_code = 0;   ///< 0 completed or pruned, 1 failed at run time, 2 bad recipe or data options, 130 interrupted
   std::string error;   ///< why it failed or stopped; "" when completed
+  /// run_or_continue found the run finished before (status says how) and ran nothing.
+  bool already_finished = false;
 };
 
-/// Executes `recipe`. Errors after the run folder exists are recorded there (status
+/// Executes `recipe` (see lifecycle.hpp for the ways a run begins). Errors after the run folder exists are recorded there (status
 /// "failed" with the message) and returned, not thrown; everything written stays.
 RunResult execute(const recipe::Recipe& recipe, const RunOptions& options);
 

@@ -14,6 +14,7 @@
 #include "hebbkit/io.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/recipe.hpp"
+#include "pipeline/lifecycle.hpp"
 #include "run/run_records.hpp"
 #include "run/run_store.hpp"
 #include "run/signals.hpp"
@@ -319,6 +320,13 @@ TrialRun prepare_trial(const fs::path& dir, std::size_t id) {
     run.watch = [pruner](const run::MetricPoint& p) { return pruner->check(p); };
   }
   return run;
+}
+
+pipeline::RunResult run_trial(const fs::path& sweep_dir, std::size_t id, pipeline::RunOptions options) {
+  auto trial = prepare_trial(sweep_dir, id);
+  options.out = trial.out;
+  options.watch = std::move(trial.watch);
+  return pipeline::run_or_continue(std::move(trial.doc), std::move(options));
 }
 
 }  // namespace hebbkit::sweep

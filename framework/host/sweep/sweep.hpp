@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/pipeline.hpp"
 #include "recipe/document.hpp"
 #include "run/metric_watch.hpp"
 #include "sweep/spec.hpp"
@@ -36,5 +37,10 @@ struct TrialRun {
 };
 /// Throws RecipeError for a folder that is not a sweep or an unknown trial.
 TrialRun prepare_trial(const std::filesystem::path& sweep_dir, std::size_t id);
+
+/// `hebbkit sweep-trial DIR ID` (a worker's or a Slurm task's command): trial `id` into
+/// DIR/trials/ID, continued if it was stopped, left alone if it finished
+/// (pipeline::run_or_continue).
+pipeline::RunResult run_trial(const std::filesystem::path& sweep_dir, std::size_t id, pipeline::RunOptions options);
 
 }  // namespace hebbkit::sweep

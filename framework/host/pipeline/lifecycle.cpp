@@ -1,0 +1,103 @@
+#include "pipeline/lifecycle.hpp"
+
+#include <fmt/format.h>
+
+#include "hebbkit/errors.hpp"
+#include "hebbkit/files.hpp"
+#include "plugins/registry.hpp"
+#include "recipe/document.hpp"
+#include "run/run_records.hpp"
+#include "run/run_store.hpp"
+#include "run/signals.hpp"
+
+namespace hebbkit::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+recipe::Recipe resolved(recipe::Document doc, recipe::StagesStart start = recipe::StagesStart::Fresh) {
+  return recipe::resolve(std::move(doc), plugins::default_registry(), start);
+}
+
+RunResult execute_here(const recipe::Recipe& recipe, const RunOptions& options) {
+  run::install_interrupt_handlers();
+  return execute(recipe, options);
+}
+
+// The manifest of the run folder `dir`; RecipeError when `dir` is not one.
+run::RunManifest existing_run(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw RecipeError(fmt::format("{}: no such run folder", dir.string()));
+  for (const char* file : {"manifest.json", "recipe.resolved.yaml"})
+    if (!fs::exists(dir / file))
+      throw RecipeError(fmt::format("{}: not a run folder ({} missing)", dir.string(), file));
+  std::string why;
+  auto manifest = run::read_manifest(dir, why);
+  if (!manifest) throw RecipeError(fmt::format("{}: {}", dir.string(), why));
+  return std::move(*manifest);
+}
+
+}  // namespace
+
+RunResult start_run(const fs::path& recipe, const std::vector<std::string>& overrides, RunOptions options) {
+  return execute_here(resolved(recipe::load(recipe, overrides)), options);
+}
+
+RunResult resume_run(const fs::path& dir, const std::vector<std::string>& overrides, RunOptions options) {
+  const auto manifest = existing_run(dir);
+  if (!overrides.empty())
+    throw RecipeError(fmt::format("--resume {}: --set cannot change a run being resumed; it continues its own "
+                                  "recipe.resolved.yaml (start a new run to change it)",
+                                  dir.string()));
+  if (!options.out.empty() && fs::absolute(options.out).lexically_normal() != fs::absolute(dir).lexically_normal())
+    throw RecipeError(
+        fmt::format("--resume {}: --out cannot be given, the run continues in its own folder", dir.string()));
+  const auto status = manifest.live_status();
+  if (status == run::RunStatus::Completed)
+    throw RecipeError(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
+  if (status == run::RunStatus::Running)
+    throw RecipeError(fmt::format("{}: the run is still running (pid {} on {}); stop it first", dir.string(),
+                                  manifest.pid, manifest.host));
+  // The same thread count gives the same numbers; keep the run's unless told otherwise.
+  if (options.threads == 0 && manifest.threads > 0) options.threads = static_cast<int>(manifest.threads);
+  const auto recipe = resolved(recipe::load(dir / "recipe.resolved.yaml"));
+  options.out = dir;
+  options.resume = true;
+  return execute_here(recipe, options);
+}
+
+RunResult evaluate_run(const fs::path& dir, const std::string& stages, const std::vector<std::string>& overrides,
+                       RunOptions options) {
+  existing_run(dir);
+  if (!fs::exists(dir / "model" / "model.json"))
+    throw RecipeError(fmt::format("{}: holds no saved model (model/model.json missing): it was not trained, or by a "
+                                  "hebbkit before 0.2",
+                                  dir.string()));
+  const auto recipe = resolved(recipe::load_with_stages(dir / "recipe.resolved.yaml", stages, overrides),
+                               recipe::StagesStart::TrainedModel);
+  options.reopen = dir;
+  if (options.out.empty()) options.out = run::RunStore::new_run_dir("runs", io::file_safe(recipe.name) + "-evaluate");
+  return execute_here(recipe, options);
+}
+
+RunResult run_or_continue(recipe::Document doc, RunOptions options) {
+  const fs::path& dir = options.out;
+  if (fs::exists(dir / "manifest.json")) {
+    std::string why;
+    const auto manifest = run::read_manifest(dir, why);
+    const auto status = manifest ? manifest->live_status() : run::RunStatus::Killed;  // unreadable: run it again
+    if (is_final(status)) {
+      RunResult result;
+      result.dir = dir;
+      result.status = status;
+      result.already_finished = true;
+      return result;
+    }
+    if (status == run::RunStatus::Running)
+      throw std::runtime_error(
+          fmt::format("{}: the run is still going (pid {} on {})", dir.string(), manifest->pid, manifest->host));
+    options.resume = true;  // interrupted or killed: continue from its checkpoint
+  }
+  return execute_here(resolved(std::move(doc)), options);
+}
+
+}  // namespace hebbkit::pipeline

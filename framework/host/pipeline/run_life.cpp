@@ -1,0 +1,103 @@
+#include "pipeline/run_life.hpp"
+
+#include <cmath>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "hebbkit/blas.hpp"
+#include "hebbkit/version.hpp"
+#include "system/system_info.hpp"
+#include "system/torch_facts.hpp"
+
+namespace hebbkit::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+run::PluginRecord plugin_record(const recipe::PluginUse& use) {
+  return {use.path, use.name(), to_string(use.plugin->manifest->kind), fs::absolute(use.plugin->file).string(),
+          system::sha256_file(use.plugin->file)};
+}
+
+run::RunManifest new_manifest(const recipe::Recipe& recipe, const RunOptions& options, const std::string& device,
+                              int threads) {
+  run::RunManifest m;
+  m.plugins.push_back(plugin_record(recipe.dataset));
+  for (const auto& layer : recipe.layers) m.plugins.push_back(plugin_record(layer));
+  m.plugins.push_back(plugin_record(recipe.head));
+  for (const auto& stage : recipe.stages)
+    if (stage.plugin.plugin) m.plugins.push_back(plugin_record(stage.plugin));
+  for (const auto& f : recipe.doc->chain) m.recipe.push_back(fs::absolute(f).string());
+  m.hebbkit_version = version_string();
+  m.api_version = HEBBKIT_API_VERSION;
+  m.git_commit = system::git_commit();
+  m.libtorch_version = system::libtorch_version();
+  m.blas = system::blas_in_use();
+  m.blas_core = blas_core_description();
+  m.device = device;
+  m.threads = threads;
+  m.seed = recipe.seed;
+  m.overrides = recipe.doc->overrides;
+  m.command_line = options.command_line;
+  m.host = system::host_name();
+  m.pid = ::getpid();
+  m.started = run::timestamp_now();
+  if (!options.reopen.empty()) m.parent = fs::absolute(options.reopen).lexically_normal().string();
+  if (recipe.reuse)
+    m.reused = run::ReusedLayers{fs::absolute(recipe.reuse->run).lexically_normal().string(), recipe.reuse->layers,
+                                 recipe.reuse->readouts};
+  return m;
+}
+
+}  // namespace
+
+RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOptions& options,
+                 const std::string& device, int threads) {
+  if (options.resume) {
+    store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Resume);
+    std::string why;
+    auto previous = run::read_manifest(dir, why);
+    if (!previous) throw std::runtime_error(fmt::format("{}: {}", dir.string(), why));
+    manifest_ = std::move(*previous);
+    summary_ = run::read_summary(dir);
+    manifest_.resumed.push_back({run::timestamp_now(), ::getpid(), system::host_name(), threads, options.command_line});
+    manifest_.pid = ::getpid();
+    manifest_.host = system::host_name();
+    manifest_.ended.reset();
+    manifest_.error.reset();
+    // Written again in this hebbkit's schema.
+    manifest_.schema = summary_.schema = run::records_schema;
+  } else {
+    store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Create);
+    // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
+    YAML::Node resolved = YAML::Clone(recipe.doc->root);
+    resolved["name"] = recipe.name;
+    if (recipe.reuse) {  // as resolved, so that a resume from elsewhere finds the same layers
+      resolved["reuse"]["run"] = fs::absolute(recipe.reuse->run).lexically_normal().string();
+      resolved["reuse"]["layers"] = recipe.reuse->layers;
+    }
+    store_->write_text("recipe.resolved.yaml", recipe::to_yaml(resolved));
+    manifest_ = new_manifest(recipe, options, device, threads);
+    summary_.recipe = recipe.name;
+    summary_.seed = recipe.seed;
+    summary_.parent = manifest_.parent;
+    summary_.reused = manifest_.reused;
+  }
+  manifest_.status = summary_.status = run::RunStatus::Running;
+  store_->write_json("manifest.json", manifest_);
+}
+
+void RunLife::checkpoint() { store_->write_json("summary.json", summary_); }
+
+void RunLife::finish(run::RunStatus status, const std::string& error) {
+  summary_.status = manifest_.status = status;
+  // Over the whole process, so a resumed run reports its own session's peak.
+  summary_.peak_rss_mib = std::round(system::peak_rss_mib());
+  manifest_.ended = run::timestamp_now();
+  if (!error.empty()) manifest_.error = error;
+  store_->write_json("summary.json", summary_);
+  store_->write_json("manifest.json", manifest_);
+}
+
+}  // namespace hebbkit::pipeline
