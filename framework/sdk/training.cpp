@@ -15,6 +15,7 @@
 #include <torch/types.h>
 
 #include "hebbkit/context.hpp"
+#include "hebbkit/epoch_loop.hpp"
 #include "hebbkit/errors.hpp"
 #include "hebbkit/rule.hpp"
 #include "hebbkit/state.hpp"
@@ -191,16 +192,17 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
     state.emplace_back("optimizer", optimizer_state(*optimizer));
     return state;
   };
-  auto progress = ctx.progress(t.label, t.epochs, "epoch");
-  for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
   double train_accuracy = -1;
   std::int64_t classes = 0;
   bool closed_form_checked = false;
   const torch::Tensor in_place = t.closed_form && train.precomputed() ? train.all() : torch::Tensor();
-  for (std::int64_t epoch = first_epoch; epoch < t.epochs; ++epoch) {
-    const double lr = t.optimizer.lr_at(epoch);
-    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-    double loss_sum = 0;
+  EpochLoop loop{t.label, t.epochs, first_epoch};
+  loop.checkpoint = checkpoint;
+  loop.lr_at = [&](std::int64_t epoch) { return t.optimizer.lr_at(epoch); };
+  loop.optimizers = {optimizer.get()};
+  loop.divergence_advice = t.divergence_advice;
+  loop.epoch_step = [&](std::int64_t epoch, Progress&) {
+    Meter loss_meter;
     std::int64_t correct = 0;
     train_mode(true);
     // A closed-form step reads a held training set's rows in place; the same shuffled order.
@@ -243,29 +245,26 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
         adam_step(*adam);
       else
         optimizer->step();
-      loss_sum += loss.item<double>() * b.index.size(0);
+      loss_meter.add(loss.item<double>(), static_cast<double>(b.index.size(0)));
       correct += counted >= 0 ? counted : logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
       if (classes == 0) classes = logits.size(1);
       ctx.check_interrupted();
     });
     train_mode(false);
-    const double loss = loss_sum / n;
-    check_finite(loss, fmt::format("{} loss at epoch {}", t.label, epoch), t.divergence_advice);
+    const double loss = loss_meter.mean();  // run_epochs stops the run when it is NaN or infinite
     train_accuracy = double(correct) / n;
     ctx.metric("loss", loss, epoch);
     ctx.metric("train_accuracy", train_accuracy, epoch);
-    ctx.metric("lr", lr, epoch);
+    ctx.metric("lr", t.optimizer.lr_at(epoch), epoch);
     if (val != nullptr && val->size() > 0) {
       torch::NoGradGuard no_grad;
       const auto logits = logits_of(val->all());
       ctx.metric("val_accuracy", accuracy(logits, val->labels()), epoch);
       ctx.metric("val_loss", loss_of(logits, val->labels()).item<double>(), epoch);
     }
-    progress->note("loss", loss);
-    progress->advance();
-    ctx.epoch_finished(epoch + 1, checkpoint);
-  }
-  progress->finish();
+    return EpochResult{"loss", loss};
+  };
+  run_epochs(loop, ctx);
   // A finite loss can hide a head that learnt nothing (e.g. saturated activations).
   if (classes > 1 && train_accuracy >= 0 && train_accuracy < 1.5 / classes)
     ctx.warn("{}: train accuracy after the last epoch is {:.1f}%, near chance ({:.1f}% for {} classes): the head "

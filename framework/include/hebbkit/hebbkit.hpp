@@ -8,6 +8,7 @@
 #include "hebbkit/dataset.hpp"
 #include "hebbkit/dropout.hpp"
 #include "hebbkit/encoder.hpp"
+#include "hebbkit/epoch_loop.hpp"
 #include "hebbkit/errors.hpp"
 #include "hebbkit/head.hpp"
 #include "hebbkit/io.hpp"

@@ -395,38 +395,38 @@ class ForwardForward final : public hebbkit::Rule {
     const auto objective = objective_for(index);
     auto running_mean = torch::full({width}, 0.5, linear->weight.options());
     const std::int64_t n = positive.size(0), batch = c_.batch > 0 ? c_.batch : n;
-    auto progress = ctx.progress(fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), c_.epochs, "epoch");
-    for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
+    hebbkit::EpochLoop loop{fmt::format("ff layer {} ({} -> {})", index, positive.size(1), width), c_.epochs,
+                            first_epoch};
+    loop.lr_at = [this](std::int64_t epoch) { return lr_at(epoch); };
+    loop.optimizers = {&optimizer};
     // Grown layers are not checkpointed: growth decides on validation scores kept in fit().
-    const bool checkpointed = index < c_.sizes.size();
+    if (index < c_.sizes.size()) {
+      loop.checkpoint_base = static_cast<std::int64_t>(index) * c_.epochs;
+      loop.checkpoint = [&] {
+        auto state = this->state();
+        state.emplace_back("optimizer", hebbkit::optimizer_state(optimizer));
+        return state;
+      };
+    }
     torch::Tensor batch_rows;  // reused: [positives; negatives] of each minibatch
-    for (std::int64_t epoch = first_epoch; epoch < c_.epochs; ++epoch) {
-      for (auto& group : optimizer.param_groups()) group.options().set_lr(lr_at(epoch));
+    loop.epoch_step = [&](std::int64_t epoch, hebbkit::Progress&) {
       const auto negative = through(negatives(), index);
-      double loss_sum = 0, pos_sum = 0, neg_sum = 0;
+      hebbkit::Meter loss;
+      double pos_sum = 0, neg_sum = 0;
       for (const auto& idx : hebbkit::minibatches(n, batch, batch < n, ctx.device())) {
         hebbkit::ff::gather_batch(positive, negative, idx, batch_rows);
         const auto step = hebbkit::ff::train_step(linear, optimizer, batch_rows, idx.size(0), objective, &running_mean);
-        loss_sum += step.loss * idx.size(0);
+        loss.add(step.loss, static_cast<double>(idx.size(0)));
         pos_sum += step.goodness_pos;
         neg_sum += step.goodness_neg;
       }
-      const double loss = loss_sum / n;
-      hebbkit::check_finite(loss, fmt::format("forward_forward layer {} loss at epoch {}", index, epoch));
       const std::int64_t step = static_cast<std::int64_t>(index);
-      ctx.metric(fmt::format("layer{}_loss", index), loss, epoch, step);
+      ctx.metric(fmt::format("layer{}_loss", index), loss.mean(), epoch, step);
       ctx.metric(fmt::format("layer{}_goodness_pos", index), pos_sum / n, epoch, step);
       ctx.metric(fmt::format("layer{}_goodness_neg", index), neg_sum / n, epoch, step);
-      progress->note("loss", loss);
-      progress->advance();
-      if (checkpointed)
-        ctx.epoch_finished(static_cast<std::int64_t>(index) * c_.epochs + epoch + 1, [&] {
-          auto state = this->state();
-          state.emplace_back("optimizer", hebbkit::optimizer_state(optimizer));
-          return state;
-        });
-    }
-    progress->finish();
+      return hebbkit::EpochResult{"loss", loss.mean(), fmt::format("forward_forward layer {} loss", index)};
+    };
+    hebbkit::run_epochs(loop, ctx);
     return apply_layer(positive, index);
   }
 
@@ -463,12 +463,19 @@ class ForwardForward final : public hebbkit::Rule {
       }
     }
     const std::int64_t n = positive.size(0), batch = c_.batch > 0 ? c_.batch : n;
-    auto progress = ctx.progress(fmt::format("ff {} layers together", count), c_.epochs, "epoch");
-    for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
+    hebbkit::EpochLoop loop{fmt::format("ff {} layers together", count), c_.epochs, first_epoch};
+    loop.lr_at = [this](std::int64_t epoch) { return lr_at(epoch); };
+    for (auto& optimizer : optimizers) loop.optimizers.push_back(optimizer.get());
+    loop.checkpoint = [&] {
+      auto state = this->state();
+      for (std::size_t i = 0; i < count; ++i) {
+        state.emplace_back(fmt::format("optimizer{}", i), hebbkit::optimizer_state(*optimizers[i]));
+        state.emplace_back(fmt::format("peer{}", i), running[i]);
+      }
+      return state;
+    };
     torch::Tensor batch_rows;
-    for (std::int64_t epoch = first_epoch; epoch < c_.epochs; ++epoch) {
-      for (auto& optimizer : optimizers)
-        for (auto& group : optimizer->param_groups()) group.options().set_lr(lr_at(epoch));
+    loop.epoch_step = [&](std::int64_t epoch, hebbkit::Progress&) {
       const auto negative = negatives();
       std::vector<double> loss(count), pos(count), neg(count), peer(count);
       std::int64_t steps = 0;
@@ -498,23 +505,11 @@ class ForwardForward final : public hebbkit::Rule {
         if (objective_.peer_weight > 0) ctx.metric(fmt::format("layer{}_peer_loss", i), peer[i] / static_cast<double>(steps), epoch);
       }
       ctx.metric("lr", lr_at(epoch), epoch);
-      if (c_.val_every > 0 && supervised() && data.val != nullptr && (epoch + 1) % c_.val_every == 0) {
-        const double acc = accuracy_of(data.val->all(), data.val->labels());
-        ctx.metric("val_accuracy", acc, epoch);
-        progress->note("val", acc);
-      }
-      progress->note("loss", total);
-      progress->advance();
-      ctx.epoch_finished(epoch + 1, [&] {
-        auto state = this->state();
-        for (std::size_t i = 0; i < count; ++i) {
-          state.emplace_back(fmt::format("optimizer{}", i), hebbkit::optimizer_state(*optimizers[i]));
-          state.emplace_back(fmt::format("peer{}", i), running[i]);
-        }
-        return state;
-      });
-    }
-    progress->finish();
+      if (c_.val_every > 0 && supervised() && data.val != nullptr && (epoch + 1) % c_.val_every == 0)
+        ctx.metric("val_accuracy", accuracy_of(data.val->all(), data.val->labels()), epoch);
+      return hebbkit::EpochResult{"loss", total};
+    };
+    hebbkit::run_epochs(loop, ctx);
   }
 
   // Goodness-based prediction: the label whose overlay makes the stack's goodness largest.

@@ -30,16 +30,16 @@ double Schedule::at(std::int64_t epoch, std::int64_t batch, std::int64_t batches
 
 void train_epochs(BatchSource& source, RunContext& ctx, const Learner& learner, const Schedule& schedule,
                   std::int64_t batch, bool shuffle, std::int64_t first_epoch) {
-  const std::int64_t epochs = schedule.epochs;
   const std::int64_t batches = (source.size() + batch - 1) / batch;
-  auto progress = ctx.progress(learner.label, epochs, "epoch");
-  for (std::int64_t epoch = 0; epoch < first_epoch; ++epoch) progress->advance();
-  for (std::int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
-    std::int64_t touched = 0, steps = 0;
+  EpochLoop loop{learner.label, schedule.epochs, first_epoch};
+  loop.checkpoint = learner.checkpoint;
+  loop.epoch_step = [&](std::int64_t epoch, Progress&) {
+    Meter touched;
+    std::int64_t steps = 0;
     double eps = schedule.at(epoch, 0, batches);
     source.for_each_batch(batch, shuffle, [&](const Batch& b) {
       eps = schedule.at(epoch, steps, batches);
-      touched += learner.step(b.inputs, eps);
+      touched.add(static_cast<double>(learner.step(b.inputs, eps)));
       ++steps;
       ctx.check_interrupted();
     });
@@ -47,17 +47,14 @@ void train_epochs(BatchSource& source, RunContext& ctx, const Learner& learner, 
     // the median and the settled fraction show the bulk converging.
     const auto error = learner.norm_error();
     const double convergence = error.max().item<double>();
-    check_finite(convergence, fmt::format("{} synapse norm at epoch {}", learner.label, epoch));
     ctx.metric("convergence", convergence, epoch);
     ctx.metric("convergence_median", error.median().item<double>(), epoch);
     ctx.metric("settled_fraction", error.lt(0.05).to(torch::kFloat64).mean().item<double>(), epoch);
     ctx.metric("eps", eps, epoch);
-    ctx.metric("touched_units_per_step", double(touched) / std::max<std::int64_t>(1, steps), epoch);
-    progress->note(learner.norm_note, convergence);
-    progress->advance();
-    ctx.epoch_finished(epoch + 1, learner.checkpoint);
-  }
-  progress->finish();
+    ctx.metric("touched_units_per_step", touched.mean(), epoch);
+    return EpochResult{learner.norm_note, convergence, learner.label + " synapse norm"};
+  };
+  run_epochs(loop, ctx);
 }
 
 void log_convergence(RunContext& ctx, const torch::Tensor& error) {
