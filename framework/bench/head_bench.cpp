@@ -25,6 +25,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "hebbkit/process.hpp"
+#include "hebbkit/goodness.hpp"
 #include "hebbkit/hebbkit.hpp"
 #include "recipe/recipe.hpp"
 #include "bench.hpp"

@@ -18,13 +18,6 @@ namespace hebbkit {
 
 Rule::~Rule() = default;
 
-void Rule::forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
-                            const std::function<void(std::int64_t, LayerOutput)>& each) {
-  for (std::int64_t c = 0; c < num_classes; ++c) {
-    const auto labels = torch::full({x.size(0)}, c, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
-    each(c, forward_with_activations(overlay_label(x, labels, num_classes)));
-  }
-}
 Head::~Head() = default;
 Dataset::~Dataset() = default;
 Attack::~Attack() = default;

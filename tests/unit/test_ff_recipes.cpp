@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include "hebbkit/io.hpp"
+#include "hebbkit/goodness.hpp"
 #include "hebbkit/training.hpp"
 #include "data/data_prep.hpp"
 #include "run/host_context.hpp"

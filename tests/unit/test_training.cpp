@@ -7,6 +7,7 @@
 
 #include "hebbkit/dropout.hpp"
 #include "hebbkit/model.hpp"
+#include "hebbkit/goodness.hpp"
 #include "hebbkit/training.hpp"
 #include "run/host_context.hpp"
 #include "support/scratch_run.hpp"
@@ -92,18 +93,19 @@ TEST_CASE("goodness scores through a stack of rules equal the per-label passes",
 }
 
 namespace {
-// FixedLayer that also hands over its activity's squared norms from forward_overlaid, scaled
+// FixedLayer that is also an OverlaidLayer handing over its activity's squared norms, scaled
 // by `factor` so that a test can tell whether goodness_scores used them.
-class LayerWithSquares final : public Rule {
+class LayerWithSquares final : public Rule, public OverlaidLayer {
  public:
   LayerWithSquares(torch::Tensor w, double factor) : w_(std::move(w)), factor_(factor) {}
   void fit(const LayerFit&, RunContext&) override {}
   torch::Tensor forward(const torch::Tensor& x) override { return torch::relu(x.flatten(1).mm(w_)); }
   void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
-                        const std::function<void(std::int64_t, LayerOutput)>& each) override {
+                        const std::function<void(std::int64_t, OverlaidOutput)>& each) override {
     for (std::int64_t c = 0; c < num_classes; ++c) {
-      auto out = forward_with_activations(overlay_label(x, torch::full({x.size(0)}, c, torch::kInt64), num_classes));
-      out.squared_norms = {out.activations[0].pow(2).sum(1) * factor_};
+      OverlaidOutput out{
+          forward_with_activations(overlay_label(x, torch::full({x.size(0)}, c, torch::kInt64), num_classes)), {}};
+      out.squared_norms = {out.layer.activations[0].pow(2).sum(1) * factor_};
       each(c, std::move(out));
     }
   }

@@ -39,9 +39,6 @@ struct LayerPlan {
 struct LayerOutput {
   torch::Tensor output;
   std::vector<torch::Tensor> activations;
-  /// Optional: each activation's row sums of squares (N), when the rule has them anyway;
-  /// goodness scoring then uses them instead of another pass. Empty, or one per activation.
-  std::vector<torch::Tensor> squared_norms;
 };
 
 /// A learning rule and the layer it trains. The host trains layers greedily bottom-up,
@@ -69,13 +66,6 @@ class HEBBKIT_API Rule {
     auto y = forward(x);
     return {y, {y}};
   }
-  /// Forward-Forward's label scoring: this layer's output and activities with each label
-  /// c = 0 .. num_classes-1 written over x (overlay_label), handed to `each(c, output)` in
-  /// label order; differentiable in x. The default overlays and runs
-  /// forward_with_activations label by label; a rule whose first product is linear in x
-  /// overrides it to compute that product once for all labels.
-  virtual void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
-                                const std::function<void(std::int64_t, LayerOutput)>& each);
   /// Everything needed to reopen the trained layer, e.g. {{"weights", W}}.
   virtual std::vector<NamedTensor> state() const = 0;
   /// The mirror of state(): restores a trained layer from the tensors state() gave.

@@ -1,6 +1,7 @@
 #pragma once
-// The loops plugins share: minibatches, batched application without a graph, the epoch
-// loop of classifiers trained on fixed inputs, and Forward-Forward's goodness scoring.
+// The loops plugins share: minibatches, batched application without a graph, and the epoch
+// loop of classifiers trained on fixed inputs (Forward-Forward's goodness scoring is
+// goodness.hpp's).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,7 +20,6 @@ class Optimizer;
 namespace hebbkit {
 
 class RunContext;
-class Rule;
 
 /// Index batches over n samples, optionally shuffled with torch's (seeded) generator:
 ///   for (auto& idx : minibatches(n, 100, true, device)) step(x.index_select(0, idx));
@@ -117,26 +117,5 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
                     BatchSource& train, BatchSource* val, const ClassifierTraining& training, RunContext& ctx);
-
-/// Forward-Forward's label overlay: a copy of `x` (N, ...) flattened to (N, D) whose first
-/// `num_classes` features are replaced by the one-hot of `labels` scaled by x.max().
-torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes);
-
-/// The neutral overlay: the same copy with every one of the first `num_classes` features set
-/// to x.max() / num_classes (no label preferred), what a classifier on the stack's
-/// activities sees when the label is not known.
-torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_classes);
-
-/// Forward-Forward's prediction scores: for every candidate label c, the goodness (mean
-/// squared activity) summed over the layers that `activations` returns for x with c
-/// overlaid, leaving out the first `skip` layers. (N, num_classes); differentiable in x.
-torch::Tensor goodness_scores(const std::function<std::vector<torch::Tensor>(const torch::Tensor&)>& activations,
-                              const torch::Tensor& x, std::int64_t num_classes, std::size_t skip = 0);
-
-/// The same scores through a stack of layers (an encoder's, bottom first) on their prepared
-/// input: the bottom layer gives every label's activities by Rule::forward_overlaid, which
-/// a rule may make cheaper than one pass per label; the layers above run per label.
-torch::Tensor goodness_scores(const std::vector<Rule*>& stack, const torch::Tensor& x, std::int64_t num_classes,
-                              std::size_t skip = 0);
 
 }  // namespace hebbkit

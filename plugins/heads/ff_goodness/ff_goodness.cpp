@@ -1,6 +1,7 @@
 // Forward-Forward's own classifier: overlay each candidate label on the input, run the
 // whole stack, and predict the label with the largest total goodness. The logits are the
 // goodness sums, differentiable in the input image, so attacks can target this head.
+#include <hebbkit/goodness.hpp>
 #include <hebbkit/hebbkit.hpp>
 #include <torch/types.h>
 

@@ -2,6 +2,7 @@
 // with its own optimizer to give high goodness to positive data and low goodness to
 // negative data. Supervised: the label is written over the first pixels (wrong labels make
 // the negatives). Unsupervised: negatives are hybrids of two images under a blurred mask.
+#include <hebbkit/goodness.hpp>
 #include <hebbkit/hebbkit.hpp>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
@@ -34,7 +35,7 @@ hebbkit::Choices<HeadInput> param_choices(HeadInput) { return {{HeadInput::Image
 enum class OutputNorm { None, Rms };
 hebbkit::Choices<OutputNorm> param_choices(OutputNorm) { return {{OutputNorm::None, "none"}, {OutputNorm::Rms, "rms"}}; }
 
-class ForwardForward final : public hebbkit::Rule {
+class ForwardForward final : public hebbkit::Rule, public hebbkit::OverlaidLayer {
  public:
   static constexpr const char* name = "forward_forward";
   static constexpr const char* summary = "Hinton's Forward-Forward: layer-local goodness, supervised or unsupervised";
@@ -214,19 +215,19 @@ class ForwardForward final : public hebbkit::Rule {
 
   // The first layer's product is shared between labels (ff::first_layer_overlaid).
   void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
-                        const std::function<void(std::int64_t, hebbkit::LayerOutput)>& each) override {
+                        const std::function<void(std::int64_t, hebbkit::OverlaidOutput)>& each) override {
     hebbkit::ff::first_layer_overlaid(
         layers_.front().linear, x.flatten(1), num_classes,
         [&](std::int64_t label, hebbkit::ff::Activity bottom) {
           std::vector<hebbkit::ff::Activity> layers{std::move(bottom)};
           for (std::size_t i = 1; i < layers_.size(); ++i)
             layers.push_back(hebbkit::ff::activity(layers_[i].linear, layers.back(), input_scale(i)));
-          hebbkit::LayerOutput out;
+          hebbkit::OverlaidOutput out;
           for (auto& a : layers) {
-            out.activations.push_back(std::move(a.value));
+            out.layer.activations.push_back(std::move(a.value));
             out.squared_norms.push_back(std::move(a.squared_norm));
           }
-          out.output = output_of(out.activations);
+          out.layer.output = output_of(out.layer.activations);
           each(label, std::move(out));
         },
         input_scale(0));

@@ -1,4 +1,5 @@
 #include "support/catch.hpp"
+#include <hebbkit/goodness.hpp>
 #include <hebbkit/training.hpp>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim/sgd.h>
