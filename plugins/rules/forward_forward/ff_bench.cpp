@@ -21,7 +21,7 @@
 #include "hebbkit/process.hpp"
 #include "bench.hpp"
 
-#include "ff_core.hpp"
+#include "ff_objective.hpp"
 
 namespace {
 

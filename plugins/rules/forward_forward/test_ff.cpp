@@ -1,11 +1,14 @@
 #include "support/catch.hpp"
+#include <hebbkit/errors.hpp>
 #include <hebbkit/goodness.hpp>
 #include <hebbkit/training.hpp>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
-#include "ff_core.hpp"
+#include "ff_negatives.hpp"
+#include "ff_objective.hpp"
+#include "ff_schedule.hpp"
 
 using namespace hebbkit;
 
@@ -223,4 +226,49 @@ TEST_CASE("the generalised step gives autograd's gradient: sum goodness, RMS inp
     CHECK(torch::allclose(layer->weight.grad(), weight.grad(), 1e-4, 1e-6));
     CHECK(torch::allclose(layer->bias.grad(), bias.grad(), 1e-4, 1e-6));
   }
+}
+
+TEST_CASE("negatives: positives carry the true label, each epoch's negatives a fresh wrong one", "[ff]") {
+  torch::manual_seed(4);
+  const auto images = torch::rand({50, 1, 6, 6});
+  const auto labels = torch::randint(0, 10, {50}, torch::kInt64);
+  const auto supervised = ff::wrong_label_negatives(images, labels, 10);
+  const auto pos = supervised->positives();
+  CHECK(torch::equal(pos.slice(1, 0, 10).argmax(1), labels));
+  const auto first = supervised->draw(), second = supervised->draw();
+  CHECK_FALSE(first.slice(1, 0, 10).argmax(1).eq(labels).any().item<bool>());
+  CHECK_FALSE(torch::equal(first, second));                                    // drawn again every epoch
+  CHECK(torch::equal(first.slice(1, 10), pos.slice(1, 10)));                   // the image itself is kept
+  const auto unsupervised = ff::hybrid_image_negatives(images);
+  CHECK(torch::equal(unsupervised->positives(), images.flatten(1)));
+  CHECK(unsupervised->draw().sizes() == images.flatten(1).sizes());
+}
+
+TEST_CASE("a stack's state reopens it exactly, and refuses layers that do not fit", "[ff]") {
+  torch::manual_seed(5);
+  ff::Stack stack(/*rms_input=*/true, /*normal_init=*/true);
+  stack.add(12, 8, torch::kCPU);
+  stack.add(8, 4, torch::kCPU);
+  CHECK(stack.input_scale(1) == Approx(std::sqrt(8.0)));
+  const auto x = torch::rand({3, 12});
+  ff::Stack again(true, false);
+  again.append_from(stack.state());
+  REQUIRE(again.size() == 2);
+  const auto a = stack.activations(x), b = again.activations(x);
+  CHECK(torch::equal(a[1], b[1]));
+  auto state = stack.state();
+  state[2].second = torch::zeros({4, 7});  // ff1_weight that does not take layer 0's 8 outputs
+  ff::Stack broken(true, false);
+  CHECK_THROWS_AS(broken.append_from(state), DataError);
+}
+
+TEST_CASE("the schedule's learning rate: the optimizer's, then the cooldown over the second half", "[ff]") {
+  ff::Training t;
+  t.epochs = 10;
+  t.optimizer.lr = 0.1;
+  CHECK(t.lr_at(9) == Approx(0.1));
+  t.lr_cooldown = true;
+  CHECK(t.lr_at(5) == Approx(0.1));
+  CHECK(t.lr_at(6) == Approx(0.1 * 2 * 5 / 10));
+  CHECK(t.lr_at(10) == Approx(0.1 * 2 * 1 / 10));
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Forward-Forward (Hinton 2022) building blocks: the goodness, the layer-local loss, and
-// the negative data of the supervised and unsupervised variants.
+// Forward-Forward's layer objective (Hinton 2022): the goodness, the layer-local loss with
+// optional peer normalisation, the hand-written step that trains one layer on a batch of
+// positives and negatives, and the fast activities scoring runs on.
 #include <cstdint>
 #include <functional>
 
@@ -85,19 +86,5 @@ torch::Tensor activity(torch::nn::Linear& layer, const torch::Tensor& x, double 
 /// straight into `out` (resized as needed) without an intermediate copy.
 void gather_batch(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& index,
                   torch::Tensor& out);
-
-/// A label other than the true one for every sample, uniform over the other classes.
-torch::Tensor wrong_labels(const torch::Tensor& labels, std::int64_t num_classes);
-
-/// Separable Gaussian blur of (N, 1, H, W) with a `size` x `size` kernel, replicated edges.
-torch::Tensor blur(const torch::Tensor& images, std::int64_t size, double sigma);
-
-/// Hinton's hybrid-image masks: random bits blurred (kernel 5 / sigma 7, 7 / 14, 5 / 7)
-/// and thresholded at 0.5: large regions of ones and zeros, (n, 1, height, width).
-torch::Tensor hybrid_mask(std::int64_t n, std::int64_t height, std::int64_t width, torch::Device device);
-
-/// Negative data for unsupervised FF: x * mask + x' * (1 - mask), x' another image of the
-/// batch. images: (N, C, H, W).
-torch::Tensor hybrid_negatives(const torch::Tensor& images);
 
 }  // namespace hebbkit::ff

@@ -1,0 +1,90 @@
+#include "ff_stack.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/training.hpp>
+
+#include "ff_objective.hpp"
+
+namespace hebbkit::ff {
+
+void Stack::add(std::int64_t inputs, std::int64_t width, torch::Device device) {
+  torch::nn::Linear linear(inputs, width);
+  if (normal_init_) {
+    torch::NoGradGuard no_grad;
+    linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(width)));
+    linear->bias.zero_();
+  }
+  linear->to(device);
+  layers_.push_back(linear);
+}
+
+double Stack::input_scale(std::size_t index) const {
+  return rms_input_ ? std::sqrt(static_cast<double>(layers_[index]->weight.size(1))) : 1.0;
+}
+
+torch::Tensor Stack::layer_output(std::size_t index, const torch::Tensor& x) {
+  const double scale = input_scale(index);
+  return torch::relu(layers_[index]->forward(scale == 1.0 ? direction(x) : direction(x) * scale));
+}
+
+std::vector<torch::Tensor> Stack::activations(const torch::Tensor& x) {
+  std::vector<torch::Tensor> out;
+  torch::Tensor h = x.flatten(1);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    h = layer_output(i, h);
+    out.push_back(h);
+  }
+  return out;
+}
+
+torch::Tensor Stack::apply_layer(const torch::Tensor& x, std::size_t index) {
+  return apply_batched([&](const torch::Tensor& b) { return layer_output(index, b); }, x, 4096);
+}
+
+torch::Tensor Stack::through(torch::Tensor x, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) x = apply_layer(x, i);
+  return x;
+}
+
+std::vector<NamedTensor> Stack::state() const {
+  std::vector<NamedTensor> out;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    out.emplace_back(fmt::format("ff{}_weight", i), layers_[i]->weight);
+    out.emplace_back(fmt::format("ff{}_bias", i), layers_[i]->bias);
+  }
+  return out;
+}
+
+void Stack::append_from(const std::vector<NamedTensor>& state) {
+  torch::NoGradGuard no_grad;
+  const auto holds = [&](const std::string& name) {
+    return std::any_of(state.begin(), state.end(), [&](const NamedTensor& t) { return t.first == name; });
+  };
+  for (std::size_t i = 0; holds(fmt::format("ff{}_weight", i)); ++i) {
+    const auto& weight = find_state(state, fmt::format("ff{}_weight", i));
+    const auto& bias = find_state(state, fmt::format("ff{}_bias", i));
+    if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
+        (i > 0 && weight.size(1) != layers_.back()->weight.size(0)))
+      throw DataError(fmt::format("forward_forward layer {}: weight {} and bias {} do not fit the stack", i,
+                                  fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
+    torch::nn::Linear linear(weight.size(1), weight.size(0));
+    linear->to(weight.device());
+    linear->weight.copy_(weight);
+    linear->bias.copy_(bias);
+    layers_.push_back(linear);
+  }
+}
+
+std::vector<torch::Tensor> Stack::parameters() {
+  std::vector<torch::Tensor> out;
+  for (auto& layer : layers_)
+    for (auto& p : layer->parameters()) out.push_back(p);
+  return out;
+}
+
+}  // namespace hebbkit::ff
