@@ -19,6 +19,11 @@ void run_epochs(const EpochLoop& loop, RunContext& ctx) {
       for (auto* optimizer : loop.optimizers)
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     }
+    if (loop.source != nullptr)
+      loop.source->for_each_batch(loop.batch, loop.shuffle, [&](const Batch& b) {
+        loop.batch_step(epoch, b);
+        ctx.check_interrupted();
+      });
     const EpochResult result = loop.epoch_step(epoch, *progress);
     const std::string what = result.what.empty() ? fmt::format("{} {}", loop.label, result.name) : result.what;
     check_finite(result.value, fmt::format("{} at epoch {}", what, epoch), loop.divergence_advice);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "hebbkit/batch_source.hpp"
 #include "hebbkit/state.hpp"
 
 namespace torch::optim {
@@ -47,7 +48,16 @@ struct EpochLoop {
   std::string label;                 ///< the progress bar's, e.g. "softmax head"
   std::int64_t epochs = 1;
   std::int64_t first_epoch = 0;      ///< epochs a resumed run finished (TrainingCheckpoint::epochs_done)
-  /// Epoch `epoch` (from 0): its batches and metrics. Long epochs call ctx.check_interrupted().
+  /// Optional: the loop walks `source` each epoch in minibatches of `batch` (reshuffled when
+  /// `shuffle`), handing each to batch_step and honouring Ctrl-C between them, before
+  /// epoch_step. Plugins that walk other things (paired index batches, rows in place) leave
+  /// it empty and walk them in epoch_step.
+  BatchSource* source = nullptr;
+  std::int64_t batch = 100;
+  bool shuffle = true;
+  std::function<void(std::int64_t epoch, const Batch& batch)> batch_step;
+  /// Epoch `epoch` (from 0): its work (or, with a source, its sums after the batches) and
+  /// metrics. Long epochs call ctx.check_interrupted().
   std::function<EpochResult(std::int64_t epoch, Progress& progress)> epoch_step;
   /// What resuming needs, saved after an epoch when the host's interval has passed
   /// (RunContext::epoch_finished); empty: the loop is not checkpointed.

@@ -39,7 +39,9 @@ class ForwardForward final : public hebbkit::Rule, public hebbkit::OverlaidLayer
   static constexpr const char* summary = "Hinton's Forward-Forward: layer-local goodness, supervised or unsupervised";
   struct Config {
     std::vector<std::int64_t> sizes =
-        param("sizes", std::vector<std::int64_t>{500, 500}, "widths of the layers, trained bottom-up").at_least(1);
+        param("sizes", std::vector<std::int64_t>{500, 500},
+              "widths of the layers, trained bottom-up, each with its own optimizer (optimizer, lr, ...)")
+            .at_least(1);
     Mode mode = param("mode", Mode::Supervised,
                       "supervised: label overlay, wrong-label negatives; unsupervised: hybrid-image negatives");
     double theta = param("theta", 2.0, "goodness threshold").at_least(0);

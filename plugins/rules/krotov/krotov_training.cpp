@@ -33,16 +33,19 @@ void train_epochs(BatchSource& source, RunContext& ctx, const Learner& learner, 
   const std::int64_t batches = (source.size() + batch - 1) / batch;
   EpochLoop loop{learner.label, schedule.epochs, first_epoch};
   loop.checkpoint = learner.checkpoint;
+  loop.source = &source;
+  loop.batch = batch;
+  loop.shuffle = shuffle;
+  Meter touched;  // this epoch's, reset after it
+  std::int64_t steps = 0;
+  double eps = 0;
+  loop.batch_step = [&](std::int64_t epoch, const Batch& b) {
+    eps = schedule.at(epoch, steps, batches);
+    touched.add(static_cast<double>(learner.step(b.inputs, eps)));
+    ++steps;
+  };
   loop.epoch_step = [&](std::int64_t epoch, Progress&) {
-    Meter touched;
-    std::int64_t steps = 0;
-    double eps = schedule.at(epoch, 0, batches);
-    source.for_each_batch(batch, shuffle, [&](const Batch& b) {
-      eps = schedule.at(epoch, steps, batches);
-      touched.add(static_cast<double>(learner.step(b.inputs, eps)));
-      ++steps;
-      ctx.check_interrupted();
-    });
+    if (steps == 0) eps = schedule.at(epoch, 0, batches);
     // Units that never win keep their initial norm, so the max alone can look stuck;
     // the median and the settled fraction show the bulk converging.
     const auto error = learner.norm_error();
@@ -52,6 +55,8 @@ void train_epochs(BatchSource& source, RunContext& ctx, const Learner& learner, 
     ctx.metric("settled_fraction", error.lt(0.05).to(torch::kFloat64).mean().item<double>(), epoch);
     ctx.metric("eps", eps, epoch);
     ctx.metric("touched_units_per_step", touched.mean(), epoch);
+    touched = Meter();
+    steps = 0;
     return EpochResult{learner.norm_note, convergence, learner.label + " synapse norm"};
   };
   run_epochs(loop, ctx);
