@@ -16,7 +16,6 @@
 #include "hebbkit/context.hpp"
 #include "hebbkit/epoch_loop.hpp"
 #include "hebbkit/errors.hpp"
-#include "hebbkit/rule.hpp"
 #include "hebbkit/state.hpp"
 
 #include "adam_step.hpp"

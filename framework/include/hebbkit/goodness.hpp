@@ -10,6 +10,7 @@
 
 #include <torch/types.h>
 
+#include "hebbkit/label_overlay.hpp"
 #include "hebbkit/rule.hpp"
 
 namespace hebbkit {
@@ -32,15 +33,6 @@ class HEBBKIT_API OverlaidLayer {
   virtual void forward_overlaid(const torch::Tensor& x, std::int64_t num_classes,
                                 const std::function<void(std::int64_t, OverlaidOutput)>& each) = 0;
 };
-
-/// Forward-Forward's label overlay: a copy of `x` (N, ...) flattened to (N, D) whose first
-/// `num_classes` features are replaced by the one-hot of `labels` scaled by x.max().
-torch::Tensor overlay_label(const torch::Tensor& x, const torch::Tensor& labels, std::int64_t num_classes);
-
-/// The neutral overlay: the same copy with every one of the first `num_classes` features set
-/// to x.max() / num_classes (no label preferred), what a classifier on the stack's
-/// activities sees when the label is not known.
-torch::Tensor overlay_neutral_label(const torch::Tensor& x, std::int64_t num_classes);
 
 /// Forward-Forward's prediction scores: for every candidate label c, the goodness (mean
 /// squared activity) summed over the layers that `activations` returns for x with c

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include <hebbkit/goodness.hpp>
+#include <hebbkit/label_overlay.hpp>
 #include <torch/nn/functional/conv.h>
 #include <torch/nn/functional/padding.h>
 

@@ -1,6 +1,6 @@
 #include "support/catch.hpp"
 #include <hebbkit/errors.hpp>
-#include <hebbkit/goodness.hpp>
+#include <hebbkit/label_overlay.hpp>
 #include <hebbkit/training.hpp>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim/sgd.h>
