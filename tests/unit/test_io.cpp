@@ -84,3 +84,19 @@ TEST_CASE("a chart that cannot be written names the folder, not gnuplot", "[io][
                     Contains("cannot write the chart's data file") && Contains("No such file or directory") &&
                         !Contains("gnuplot"));
 }
+
+TEST_CASE("no path or title reaches a shell or gnuplot's substitution", "[io][plot][security]") {
+  TempDir dir("plot_hostile");
+  // Quotes, $(), backticks, spaces, a newline and gnuplot's own markup in the folder and the texts.
+  const std::string hostile = "a b'c\"d$(touch PWNED1)`touch PWNED2`;touch PWNED3;\ne_f^{g}";
+  const auto folder = dir.path() / hostile;
+  std::filesystem::create_directories(folder);
+  io::Series s{hostile, {0, 1, 2}, {1.0, 0.5, 0.25}};
+  io::plot_panels(folder / "chart.png", {io::Panel{hostile, "epoch `touch PWNED4`", "loss 'x'", {s}, false}});
+  CHECK(std::filesystem::file_size(folder / "chart.png") > 1000);
+  for (const char* name : {"PWNED1", "PWNED2", "PWNED3", "PWNED4"}) {
+    CHECK_FALSE(std::filesystem::exists(dir.path() / name));
+    CHECK_FALSE(std::filesystem::exists(folder / name));
+    CHECK_FALSE(std::filesystem::exists(name));
+  }
+}

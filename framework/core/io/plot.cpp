@@ -9,29 +9,70 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace hebbkit::io {
 namespace fs = std::filesystem;
 namespace {
-// For file names inside double quotes.
-std::string escape(const std::string& text) {
-  std::string out;
+// Nothing a user names reaches a shell or a place where gnuplot substitutes: gnuplot runs
+// from an argument vector in the chart's folder, the script names only files hebbkit made
+// there, and every text is a single-quoted gnuplot string (no backquote substitution, no
+// escapes; a quote is doubled, a line break would end the command and becomes a space).
+std::string gnuplot_string(const std::string& text) {
+  std::string out = "'";
   for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '\'') out += "''";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
   }
-  return out;
+  return out + "'";
 }
-// For titles and labels: also keep gnuplot's enhanced text from reading _ as subscript.
+// For titles and labels: also keep gnuplot's enhanced text from reading _ ^ { } @ & ~ as markup.
 std::string label(const std::string& text) {
-  std::string out;
+  std::string plain;
   for (char c : text) {
-    if (c == '_') out += "\\\\";
-    else if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (std::strchr("_^{}@&~", c) != nullptr && c != '\0') plain += '\\';
+    plain += c;
   }
-  return out;
+  return gnuplot_string(plain);
+}
+
+// Runs gnuplot on `script` (a file name in `dir`) with `dir` as its working directory;
+// returns its exit status (-1: it could not be started) and its output in `output`.
+int run_gnuplot(const fs::path& dir, const std::string& script, std::string& output) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  ::posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  ::posix_spawn_file_actions_addclose(&actions, fds[0]);
+  ::posix_spawn_file_actions_addclose(&actions, fds[1]);
+  ::posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  std::string program = "gnuplot", argument = script;
+  char* argv[] = {program.data(), argument.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned = ::posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (spawned != 0) {
+    ::close(fds[0]);
+    output = std::strerror(spawned);
+    return -1;
+  }
+  char buffer[512];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n > 0) output.append(buffer, static_cast<std::size_t>(n));
+    else if (n == 0 || errno != EINTR) break;
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 }  // namespace
 
@@ -43,7 +84,7 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
   const int columns = std::min<int>(3, static_cast<int>(panels.size()));
   const int rows = (static_cast<int>(panels.size()) + columns - 1) / columns;
   script += fmt::format("set terminal pngcairo size {},{} font 'sans,10'\n", 480 * columns, 360 * rows);
-  script += fmt::format("set output \"{}\"\n", escape(tmp_png.string()));
+  script += fmt::format("set output {}\n", gnuplot_string(tmp_png.filename().string()));
   script += fmt::format("set multiplot layout {},{}\nset grid\n", rows, columns);
 
   // An unwritable folder is the user's to fix, not gnuplot's: say so before running it.
@@ -53,7 +94,7 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
                                          std::strerror(errno)));
   int block = 0;
   for (const auto& panel : panels) {
-    script += fmt::format("set title \"{}\"\nset xlabel \"{}\"\nset ylabel \"{}\"\n{}\n{}\n", label(panel.title),
+    script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n{}\n{}\n", label(panel.title),
                           label(panel.xlabel), label(panel.ylabel),
                           panel.log_y ? "set logscale y" : "unset logscale y",
                           panel.log_x ? "set logscale x" : "unset logscale x");
@@ -67,7 +108,7 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
         if (std::isfinite(s.y[i]) && (!panel.log_y || s.y[i] > 0) && (!panel.log_x || s.x[i] > 0))
           out << s.x[i] << ' ' << s.y[i] << '\n';
       out << "\n\n";
-      plots.push_back(fmt::format("\"{}\" index {} with {} title \"{}\"", escape(data.string()), block++,
+      plots.push_back(fmt::format("{} index {} with {} title {}", gnuplot_string(data.filename().string()), block++,
                                   s.points_only ? "points pt 7 ps 1" : "linespoints pt 7 ps 0.5", label(s.title)));
     }
     script += "plot " + fmt::format("{}", fmt::join(plots, ", ")) + "\n";
@@ -82,13 +123,9 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
   script_out.close();
   if (!script_out)
     throw std::runtime_error(fmt::format("{}: cannot write the chart's script: {}", script_file.string(), std::strerror(errno)));
-  const std::string command = fmt::format("gnuplot '{}' 2>&1", script_file.string());
   std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot start gnuplot");
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = ::pclose(pipe);
+  const fs::path folder = png.parent_path().empty() ? fs::path(".") : png.parent_path();
+  const int status = run_gnuplot(folder, "./" + script_file.filename().string(), output);
   if (status != 0 || !fs::exists(tmp_png)) {
     fs::remove(tmp_png);
     throw std::runtime_error(fmt::format("{}: gnuplot failed (is gnuplot installed? scripts/bootstrap installs it): {}",

@@ -45,8 +45,8 @@ run::RunManifest new_manifest(const recipe::Recipe& recipe, const RunOptions& op
   m.started = run::timestamp_now();
   if (!options.reopen.empty()) m.parent = fs::absolute(options.reopen).lexically_normal().string();
   if (recipe.reuse)
-    m.reused = run::ReusedLayers{fs::absolute(recipe.reuse->run).lexically_normal().string(), recipe.reuse->layers,
-                                 recipe.reuse->readouts};
+    m.reused = run::ReusedLayers{fs::absolute(recipe.reuse->run).lexically_normal().string(),
+                                 static_cast<std::int64_t>(recipe.reuse->layers), recipe.reuse->readouts};
   return m;
 }
 

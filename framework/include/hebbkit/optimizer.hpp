@@ -36,7 +36,10 @@ class OptimizerDefaults {
 /// restart_mult. Read from a recipe, it fails at the key when they do not combine: momentum
 /// given to Adam, lr_decay or lr_step given with the cosine schedule, restart_mult without it.
 struct HEBBKIT_API OptimizerParams {
-  explicit OptimizerParams(const OptimizerDefaults& defaults = {});
+  /// The group with OptimizerDefaults' defaults (implicit, so that a Config holding the group
+  /// without an initializer stays an aggregate that `Config{}` builds).
+  OptimizerParams() : OptimizerParams(OptimizerDefaults()) {}
+  explicit OptimizerParams(const OptimizerDefaults& defaults);
 
   OptimizerKind optimizer;
   double lr;
