@@ -231,7 +231,6 @@ void to_json(json& out, const RunManifest& m) {
 
 void from_json(const json& in, RunManifest& m) {
   m = RunManifest{};
-  m.schema = read_schema(in);
   m.kind = read_kind(in);
   if (!in.contains("status")) throw std::runtime_error("status: missing");
   const Reader reader{in};

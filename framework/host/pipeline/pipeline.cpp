@@ -9,7 +9,6 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 #include <torch/types.h>
 
@@ -28,7 +27,6 @@
 
 namespace hebbkit::pipeline {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 

@@ -73,9 +73,6 @@ class HEBBKIT_API ParamScopeGuard {
   ParamScope* previous_;
 };
 
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type { using type = T; };
-
 template <class T>
 constexpr bool is_param_type =
     std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::string> ||
