@@ -7,6 +7,7 @@
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"
 #include "model/model_store.hpp"
+#include "pipeline/lifecycle.hpp"
 #include "support/recipe_runs.hpp"
 #include "support/tiny_data.hpp"
 
@@ -213,5 +214,46 @@ TEST_CASE("a recipe reuses the trained layers of another run", "[model][reuse]")
     check(data + two_layers + "reuse: {run: '" + (f.dir / "nowhere").string() + "'}\nhead: {name: softmax}\n",
           "reuse.run: no such run folder");
     check(data + two_layers + "reuse: {layers: 1}\nhead: {name: softmax}\n", "reuse.run");
+  }
+}
+
+TEST_CASE("a model that holds less than its recipe builds is refused on every reopen, naming what is missing",
+          "[model][reopen][errors]") {
+  ReopenFixture f;
+  const auto file = f.recipe("two", "validation: 50, preprocess: [flatten, center, unit_norm]}\n"
+                                    "layers: [{rule: {name: krotov, hidden: 30, k: 3, epochs: 1}},\n"
+                                    "         {rule: {name: krotov, hidden: 20, k: 3, epochs: 1}}]\n"
+                                    "head: {name: softmax, epochs: 1}\nstages: [train, evaluate]\n");
+  SECTION("evaluate with a deeper recipe than the model was trained with") {
+    REQUIRE(testing::run_file(file, f.dir / "one", {"depth=1"}).status == run::RunStatus::Completed);
+    const auto again = testing::reopen_run(f.dir / "one", f.dir / "deeper", "evaluate", {"depth=2"});
+    CHECK(again.status == run::RunStatus::Failed);
+    CHECK_THAT(again.error, Contains("holds 1 trained layer") && Contains("the recipe builds 2"));
+    CHECK(testing::read_json(f.dir / "deeper/manifest.json")["status"] == "failed");
+  }
+  SECTION("a model.json that lists no layers under a trained head") {
+    REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
+    auto saved = testing::read_json(f.dir / "run/model/model.json");
+    saved["layers"] = json::array();
+    saved["layers_trained"] = 0;
+    std::ofstream(f.dir / "run/model/model.json") << saved.dump();
+    const auto again = testing::reopen_run(f.dir / "run", f.dir / "again", "evaluate");
+    CHECK(again.status == run::RunStatus::Failed);
+    CHECK_THAT(again.error, Contains("model.json") && Contains("0 trained layer") && Contains("the recipe builds 2"));
+  }
+  SECTION("a resume whose summary says train finished but whose model is gone") {
+    REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
+    auto manifest = testing::read_json(f.dir / "run/manifest.json");
+    manifest["status"] = "interrupted";
+    std::ofstream(f.dir / "run/manifest.json") << manifest.dump();
+    auto summary = testing::read_json(f.dir / "run/summary.json");
+    summary["status"] = "interrupted";
+    summary["stages_done"] = json::array({"train"});
+    std::ofstream(f.dir / "run/summary.json") << summary.dump();
+    std::filesystem::remove(f.dir / "run/model/model.json");
+    auto options = testing::quiet_options({});
+    const auto resumed = pipeline::resume_run(f.dir / "run", {}, options);
+    CHECK(resumed.status == run::RunStatus::Failed);
+    CHECK_THAT(resumed.error, Contains("evaluate needs the trained model") && Contains("model.json"));
   }
 }

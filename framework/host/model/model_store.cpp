@@ -120,6 +120,9 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
     if (progress.preprocess_fitted)
       model.preprocessor().load_state(load_part(folder, manifest["preprocess"]["tensors"], device));
     const auto& layers = manifest.at("layers");
+    if (manifest.value("layers_trained", layers.size()) != layers.size())
+      throw DataError(fmt::format("{}: says {} layers are trained but lists {}", file.string(),
+                                  manifest.value("layers_trained", layers.size()), layers.size()));
     const std::size_t count = layer_count.value_or(layers.size());
     if (count > layers.size())
       throw DataError(fmt::format("{}: holds {} trained layers, {} wanted", folder.string(), layers.size(), count));
@@ -132,6 +135,12 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
     }
     progress.layers_trained = count;
     if (head && manifest.value("head_trained", false)) {
+      // The head was trained on the top layer's output: below it must be the whole stack
+      // the recipe builds, or the head (and any layer left untrained) meets the wrong input.
+      if (count != recipe.layers.size())
+        throw DataError(fmt::format("{}: holds {} trained layer{} under its trained head, but the recipe builds {}{}",
+                                    file.string(), count, count == 1 ? "" : "s", recipe.layers.size(),
+                                    count < recipe.layers.size() ? " (was it trained with a smaller `depth`?)" : ""));
       check_part(manifest.at("head"), recipe.head, folder);
       model.head().load_state(load_part(folder, manifest["head"].at("tensors"), device));
       progress.head_trained = true;

@@ -30,6 +30,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Every stage but train works on the trained model; a model folder that lost its files
+// (model.json deleted, a resume whose records outlived its model) must not reach it.
+void require_trained(const std::string& stage, const recipe::Recipe& recipe, const model::TrainingProgress& progress,
+                     const RunOptions& options, const fs::path& run_dir) {
+  if (progress.head_trained && progress.layers_trained == recipe.layers.size()) return;
+  const fs::path file = (options.reopen.empty() ? run_dir : options.reopen) / "model" / "model.json";
+  throw DataError(fmt::format("stage {} needs the trained model, but {} {} ({} of {} layers trained, head {}); the "
+                              "run's records say train finished: start the run again",
+                              stage, file.string(), fs::exists(file) ? "is incomplete" : "is missing",
+                              progress.layers_trained, recipe.layers.size(),
+                              progress.head_trained ? "trained" : "not trained"));
+}
+
 // Runs the data step and the stages; what can go wrong inside is caught by execute().
 void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife& life, run::HostContext& ctx) {
   auto& summary = life.summary();
@@ -67,7 +80,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
   if (!options.reopen.empty()) {
     ctx.set_stage("setup");
     progress = model::load(model, recipe, options.reopen / "model", ctx.device(), /*restore_rng=*/false);
-    if (!progress.head_trained)
+    if (!progress.head_trained || progress.layers_trained != recipe.layers.size())
       throw DataError(fmt::format("{}: its model is not fully trained ({} of {} layers, head {}); resume it with "
                                   "`hebbkit run --resume {}` first",
                                   options.reopen.string(), progress.layers_trained, recipe.layers.size(),
@@ -103,6 +116,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
       ctx.info("stage {} ({}) finished before the resume; skipped", i, use.name());
       continue;
     }
+    if (!use.type->trains) require_trained(use.name(), recipe, progress, options, store.dir());
     timed(use.name(), [&] {
       ctx.set_stage(use.name());
       use.type->make(use)->run(env);
