@@ -144,6 +144,46 @@ TEST_CASE("recipe syntax and file errors name the file, line and column", "[reci
   CHECK_THROWS_WITH(recipe::load(write(dir, "list.yaml", "- 1\n- 2\n")), Contains("must be a YAML map"));
 }
 
+TEST_CASE("YAML anchors, aliases and merge keys: each use is its own copy, and their size is bounded",
+          "[recipe][override][errors]") {
+  TempDir dir("aliases");
+  SECTION("--set on one use of an anchor leaves the other alone") {
+    const auto file = write(dir, "alias.yaml",
+                            "layers: [{rule: &r {name: krotov, hidden: 30}}, {rule: *r}]\nhead: {name: softmax}\n");
+    const auto doc = recipe::load(file, {"layers.0.rule.hidden=60"});
+    CHECK(doc.root["layers"][0]["rule"]["hidden"].as<int>() == 60);
+    CHECK(doc.root["layers"][1]["rule"]["hidden"].as<int>() == 30);
+    CHECK(recipe::to_yaml(doc.root).find('&') == std::string::npos);  // no anchor survives into the resolved copy
+  }
+  SECTION("a merge key takes the keys the map does not set") {
+    const auto file = write(dir, "merge.yaml",
+                            "base: &b {name: softmax, epochs: 2, lr: 0.5}\n"
+                            "head: {<<: *b, lr: 0.1}\n");
+    const auto doc = recipe::load(file);
+    CHECK(doc.root["head"]["name"].as<std::string>() == "softmax");
+    CHECK(doc.root["head"]["epochs"].as<int>() == 2);
+    CHECK(doc.root["head"]["lr"].as<double>() == 0.1);
+    CHECK_FALSE(doc.root["head"]["<<"]);
+    CHECK_THROWS_WITH(recipe::load(write(dir, "bad_merge.yaml", "head: {<<: 3}\n")),
+                      Contains("bad_merge.yaml:1:") && Contains("merge key '<<' takes a map"));
+  }
+  SECTION("aliases inside aliases are refused before they expand") {
+    std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i < 9; ++i)
+      bomb += fmt::format("a{1}: &a{1} [*a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}]\n",
+                          i - 1, i);
+    CHECK_THROWS_WITH(recipe::load(write(dir, "bomb.yaml", bomb)),
+                      Contains("bomb.yaml: the recipe expands to more than 100000 YAML nodes"));
+  }
+  SECTION("extends: at a device or an oversized file is refused, not read without end") {
+    CHECK_THROWS_WITH(recipe::load(write(dir, "dev.yaml", "extends: /dev/zero\n")),
+                      Contains("dev.yaml:1:1") && Contains("/dev/zero' is not a regular file"));
+    write(dir, "huge.yaml", "seed: 1\n" + std::string(2 << 20, '#') + "\n");
+    CHECK_THROWS_WITH(recipe::load(write(dir, "big.yaml", "extends: huge.yaml\n")),
+                      Contains("huge.yaml' is larger than 1 MiB"));
+  }
+}
+
 TEST_CASE("every recipe mistake is reported with place and key path", "[recipe][errors]") {
   TempDir dir("mistakes");
   const auto file = write(dir, "r.yaml", good_recipe);

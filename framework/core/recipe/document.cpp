@@ -1,5 +1,6 @@
 #include "recipe/document.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -89,27 +90,112 @@ void merge_into(YAML::Node base, const YAML::Node& child, const std::string& pat
   }
 }
 
-YAML::Node parse_file(const fs::path& file, const std::string& referrer) {
-  const std::string who = referrer.empty() ? file.string() + ": recipe file"
-                                           : fmt::format("{}: extends: file '{}'", referrer, file.string());
+// A recipe is a page of YAML; these bound what a mistaken or hostile file can cost.
+constexpr std::size_t max_recipe_bytes = 1 << 20;
+constexpr std::size_t max_recipe_nodes = 100000;
+
+// Counts nodes as a reader sees them, each alias expanded, and stops past the limit: a
+// few lines of aliases inside aliases ("billion laughs") would otherwise expand without end.
+void bound_expansion(const YAML::Node& node, std::size_t& count, const fs::path& file) {
+  if (++count > max_recipe_nodes)
+    throw RecipeError(fmt::format("{}: the recipe expands to more than {} YAML nodes (aliases repeated inside "
+                                  "aliases?); a recipe is not that large",
+                                  file.string(), max_recipe_nodes));
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      bound_expansion(kv.first, count, file);
+      bound_expansion(kv.second, count, file);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& element : node) bound_expansion(element, count, file);
+  }
+}
+
+// YAML 1.1's merge key, which yaml-cpp reads as a plain key "<<": `{<<: *base, lr: 0.1}`
+// takes every key of `base` (or of each map in a list, the first winning) that the map
+// does not set itself.
+void expand_merge_keys(YAML::Node node, const fs::path& file) {
+  if (node.IsSequence()) {
+    for (auto element : node) expand_merge_keys(element, file);
+    return;
+  }
+  if (!node.IsMap()) return;
+  for (auto kv : node) expand_merge_keys(kv.second, file);
+  const YAML::Node merged = node["<<"];
+  if (!merged) return;
+  std::vector<YAML::Node> sources;
+  if (merged.IsMap()) sources.push_back(merged);
+  if (merged.IsSequence())
+    for (const auto& element : merged) sources.push_back(element);
+  if (sources.empty() || std::any_of(sources.begin(), sources.end(), [](const YAML::Node& n) { return !n.IsMap(); }))
+    throw RecipeError(fmt::format("{}: merge key '<<' takes a map or a list of maps (e.g. <<: *base)",
+                                  mark_text(file, merged.Mark())));
+  node.remove("<<");
+  for (const auto& source : sources)
+    for (const auto& kv : source)
+      if (!node[kv.first.Scalar()]) node[kv.first.Scalar()] = kv.second;
+}
+
+// A copy with no node shared: an alias becomes its own copy, so that `--set` on one use
+// of an anchor never changes another.
+YAML::Node deep_copy(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      YAML::Node out(node.Scalar());
+      out.SetTag(node.Tag());
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      YAML::Node out(YAML::NodeType::Sequence);
+      for (const auto& element : node) out.push_back(deep_copy(element));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& kv : node) out.force_insert(deep_copy(kv.first), deep_copy(kv.second));
+      return out;
+    }
+    case YAML::NodeType::Null:
+      return YAML::Node(YAML::NodeType::Null);
+    default:
+      return YAML::Node();
+  }
+}
+
+std::string read_bounded(const fs::path& file, const std::string& who) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw RecipeError(fmt::format("{} is a directory, not a YAML file", who));
-  std::ifstream in(file);
+  if (fs::exists(file, ec) && !fs::is_regular_file(file, ec))
+    throw RecipeError(fmt::format("{} is not a regular file (a device, pipe or socket?); a recipe is a YAML file", who));
+  std::ifstream in(file, std::ios::binary);
   if (!in) {
     const int err = errno;
     if (!fs::exists(file, ec)) throw RecipeError(fmt::format("{} not found", who));
     throw RecipeError(fmt::format("{} cannot be read: {}", who, std::strerror(err)));
   }
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text(max_recipe_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_recipe_bytes)
+    throw RecipeError(fmt::format("{} is larger than {} MiB; a recipe is a page of YAML", who, max_recipe_bytes >> 20));
+  return text;
+}
+
+YAML::Node parse_file(const fs::path& file, const std::string& referrer) {
+  const std::string who = referrer.empty() ? file.string() + ": recipe file"
+                                           : fmt::format("{}: extends: file '{}'", referrer, file.string());
+  const std::string text = read_bounded(file, who);
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw RecipeError(fmt::format("{}: YAML syntax error: {}", mark_text(file, e.mark), e.msg));
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  std::size_t nodes = 0;
+  bound_expansion(root, nodes, file);
   refuse_duplicate_keys(root, [&](const YAML::Mark& mark) { return mark_text(file, mark); });
+  expand_merge_keys(root, file);
   if (!root.IsMap())
     throw RecipeError(fmt::format("{}: a recipe must be a YAML map of keys (dataset, layers, head, stages, ...)",
                                   mark_text(file, root.Mark())));
@@ -170,6 +256,7 @@ Document load(const fs::path& file, const std::vector<std::string>& overrides) {
   doc.file = file;
   std::set<fs::path> visiting;
   load_into(doc, file, "", visiting);
+  doc.root = deep_copy(doc.root);
   for (const auto& text : overrides) apply_override(doc, text);
   if (doc.root["by_depth"]) {
     apply_depth_settings(doc);
