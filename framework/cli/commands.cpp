@@ -201,7 +201,7 @@ int list_runs(const fs::path& folder) {
     };
     std::string shown = dir.filename().string();
     if (manifest->kind == run::FolderKind::Sweep) shown += fmt::format(" [sweep, {} trials]", summary.trials);
-    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", shown, to_string(manifest->live_status()),
+    fmt::print("{:<44} {:<12} {:>9} {:>9}  {}\n", shown, to_string(manifest->live_status(dir)),
                pct(summary.test_accuracy), pct(summary.val_accuracy), manifest->started);
   }
   return 0;

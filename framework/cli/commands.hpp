@@ -28,6 +28,6 @@ int describe(const std::string& name);
 int list_runs(const std::filesystem::path& folder);
 /// Several runs side by side: shared training and attack charts, a table (terminal, CSV,
 /// markdown) in `out` (default runs/<time>-compare).
-int compare_runs(const std::vector<std::filesystem::path>& dirs, std::filesystem::path out);
+int compare_runs(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out);
 
 }  // namespace hebbkit::cli

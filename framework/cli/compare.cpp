@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "hebbkit/errors.hpp"
 #include "hebbkit/files.hpp"
 #include "io/plot.hpp"
 #include "run/run_records.hpp"
@@ -29,6 +30,7 @@ struct Curve {
 
 struct RunView {
   std::string label;  // the run folder's name
+  run::RunStatus status = run::RunStatus::Running;  // as `hebbkit runs` shows it (killed included)
   run::RunSummary summary;
   run::RunSummary parent_summary;
   std::map<std::string, std::map<std::string, Curve>> curves;  // scope -> metric -> curve
@@ -72,20 +74,19 @@ const run::RunSummary& accuracies_of(const RunView& run) {
   return run.summary.test_accuracy ? run.summary : run.parent_summary;
 }
 
-}  // namespace
+// The file that marks a folder as compare's output: a later compare may replace it.
+constexpr const char* marker = "compare.json";
 
-int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
-  if (dirs.size() < 2) {
-    fmt::print(stderr, "hebbkit: error: compare needs at least two run folders\n");
-    return 2;
-  }
+int write_comparison(const std::vector<fs::path>& dirs, fs::path out) {
   std::vector<RunView> runs;
   for (const auto& dir : dirs) {
-    if (!fs::exists(dir / "manifest.json")) {
-      fmt::print(stderr, "hebbkit: error: {}: not a run folder (manifest.json missing)\n", dir.string());
-      return 2;
-    }
+    if (!fs::exists(dir / "manifest.json"))
+      throw RecipeError(fmt::format("{}: not a run folder (manifest.json missing)", dir.string()));
+    std::string why;
+    const auto manifest = run::read_manifest(dir, why);
+    if (!manifest) throw RecipeError(fmt::format("{}: {}", dir.string(), why));
     RunView run;
+    run.status = manifest->live_status(dir);
     run.label = fs::absolute(dir).lexically_normal().filename().string();
     if (run.label.empty()) run.label = dir.string();
     run.summary = run::read_summary(dir);
@@ -98,7 +99,10 @@ int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
     runs.push_back(std::move(run));
   }
   if (out.empty()) out = run::RunStore::new_run_dir("runs", "compare");
-  fs::create_directories(out);
+  run::claim_output_folder(out, marker, "--out");
+  json record = {{"kind", "compare"}, {"written", run::timestamp_now()}, {"runs", json::array()}};
+  for (const auto& dir : dirs) record["runs"].push_back(fs::absolute(dir).lexically_normal().string());
+  io::write_atomic(out / marker, record.dump(2) + "\n");
 
   // Training curves: one panel per metric, one series per run.
   std::vector<io::Panel> panels;
@@ -148,7 +152,7 @@ int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
   for (const auto& run : runs) {
     const auto& acc = accuracies_of(run);
     std::vector<std::string> row = {run.label, run.summary.recipe.empty() ? "?" : run.summary.recipe,
-                                    to_string(run.summary.status), percent(acc.test_accuracy),
+                                    to_string(run.status), percent(acc.test_accuracy),
                                     percent(acc.val_accuracy), percent(acc.train_accuracy)};
     for (const auto& c : columns) {
       const auto& cells = attack_cells[run.label];
@@ -183,6 +187,24 @@ int compare_runs(const std::vector<fs::path>& dirs, fs::path out) {
   written.push_back(out / "compare.md");
   for (const auto& file : written) fmt::print("wrote {}\n", file.string());
   return 0;
+}
+
+}  // namespace
+
+int compare_runs(const std::vector<fs::path>& dirs, const fs::path& out) {
+  if (dirs.size() < 2) {
+    fmt::print(stderr, "hebbkit: error: compare needs at least two run folders\n");
+    return 2;
+  }
+  try {
+    return write_comparison(dirs, out);
+  } catch (const RecipeError& e) {
+    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hebbkit: error: compare: {}\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace hebbkit::cli

@@ -78,3 +78,24 @@ case_ softhebb "  - rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 2, 
 
 "$hebbkit" run --resume "$work/krotov/killed" >"$work/again.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] && grep -q "nothing to resume" "$work/again.txt" || fail "resuming a completed run: exit $code"
+
+# Two processes never work in one run folder: a second resume while the first holds the
+# folder's lock is refused naming the holder, and a SIGKILL releases the lock at once.
+race="$work/krotov/race"
+"$hebbkit" run "$work/krotov/recipe.yaml" --out "$race" --threads 1 --progress lines >"$work/race1.txt" 2>&1 &
+pid=$!
+for _ in $(seq 1000); do grep -q '"epochs_done"' "$race/model/partial.json" 2>/dev/null && break; sleep 0.02; done
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+"$hebbkit" run --resume "$race" --threads 1 --progress lines >"$work/race2.txt" 2>&1 &
+pid=$!
+for _ in $(seq 1000); do grep -q "continuing from the checkpoint" "$race/log.txt" 2>/dev/null && break; sleep 0.02; done
+grep -q "continuing from the checkpoint" "$race/log.txt" || fail "race: the first resume did not start"
+"$hebbkit" run --resume "$race" >"$work/race3.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] && grep -q "in use by another hebbkit (pid $pid on" "$work/race3.txt" \
+  || fail "race: a second resume while the first runs: exit $code, $(cat "$work/race3.txt")"
+lines=$(wc -l <"$race/metrics.jsonl")
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+"$hebbkit" runs "$work/krotov" | grep -E '^race +killed ' || fail "race: the killed resume does not show as killed"
+"$hebbkit" run --resume "$race" --threads 1 >"$work/race4.txt" 2>&1 || fail "race: resuming after the kill failed"
+grep -q '"status": "completed"' "$race/manifest.json" || fail "race: not completed"
+echo "ok: a second resume is refused while the first holds the folder (metrics had $lines lines), a killed holder frees it"

@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run/run_lock.hpp"
 #include "run/run_records.hpp"
+#include "run/run_store.hpp"
 #include "support/paths.hpp"
 #include "support/tiny_data.hpp"
 #include "system/system_info.hpp"
@@ -109,16 +111,64 @@ TEST_CASE("unreadable records are refused naming the key; a newer schema by its 
 }
 
 TEST_CASE("a running run whose process is gone from this host is killed", "[records]") {
+  testing::TempDir dir("lockless");  // a folder from before locks: the pid tells
   run::RunManifest m;
   m.host = system::host_name();
   m.pid = ::getpid();
-  CHECK(m.live_status() == run::RunStatus::Running);
+  CHECK(m.live_status(dir.path()) == run::RunStatus::Running);
   m.pid = 999999999;  // above any pid_max
-  CHECK(m.live_status() == run::RunStatus::Killed);
+  CHECK(m.live_status(dir.path()) == run::RunStatus::Killed);
   m.host = "another-machine";
-  CHECK(m.live_status() == run::RunStatus::Running);
+  CHECK(m.live_status(dir.path()) == run::RunStatus::Running);
   CHECK(run::is_final(run::RunStatus::Pruned));
   CHECK_FALSE(run::is_final(run::RunStatus::Killed));
+}
+
+TEST_CASE("one process at a time in a run folder: the lock names its holder and says who lives",
+          "[records][lock]") {
+  testing::TempDir dir("lock");
+  CHECK_FALSE(run::run_lock_held(dir.path()));
+  run::RunManifest m;
+  m.status = run::RunStatus::Running;
+  m.host = "another-machine";  // the lock is believed over the pid and host
+  {
+    run::RunStore first(dir.path(), run::RunStore::Open::Create, "hebbkit run first.yaml");
+    CHECK(run::run_lock_held(dir.path()) == std::optional<bool>(true));
+    CHECK(m.live_status(dir.path()) == run::RunStatus::Running);
+    std::ofstream(dir / "manifest.json") << "{}\n";
+    CHECK_THROWS_WITH(run::RunStore(dir.path(), run::RunStore::Open::Resume),
+                      Contains("in use by another hebbkit (pid " + std::to_string(::getpid()) + " on " +
+                               system::host_name() + ": hebbkit run first.yaml)"));
+  }
+  CHECK(run::run_lock_held(dir.path()) == std::optional<bool>(false));
+  CHECK(m.live_status(dir.path()) == run::RunStatus::Killed);
+  run::RunStore again(dir.path(), run::RunStore::Open::Resume);  // free once the holder is gone
+}
+
+TEST_CASE("an output folder is new, empty or the same command's; anything else is refused clearly",
+          "[records][errors]") {
+  testing::TempDir dir("claim");
+  run::claim_output_folder(dir / "new/deeper", "compare.json", "--out");
+  CHECK(std::filesystem::is_directory(dir / "new/deeper"));
+  std::ofstream(dir / "new/deeper/compare.json") << "{}";
+  std::ofstream(dir / "new/deeper/compare.csv") << "old";
+  run::claim_output_folder(dir / "new/deeper", "compare.json", "--out");  // an earlier compare's: replaced
+  std::filesystem::create_directories(dir / "mine");
+  std::ofstream(dir / "mine/compare.csv") << "the user's own";
+  CHECK_THROWS_WITH(run::claim_output_folder(dir / "mine", "compare.json", "--out"),
+                    Contains("mine: exists and holds files that hebbkit did not write there"));
+  std::ofstream(dir / "file") << "x";
+  CHECK_THROWS_WITH(run::claim_output_folder(dir / "file", "compare.json", "--out"),
+                    Contains("file: is a file, not a folder"));
+  CHECK_THROWS_WITH(run::claim_output_folder(dir / std::string(300, 'x'), "compare.json", "--out"),
+                    Contains("cannot create the folder: File name too long"));
+  if (::geteuid() != 0) {  // root writes anywhere
+    std::filesystem::create_directories(dir / "ro");
+    std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    CHECK_THROWS_WITH(run::claim_output_folder(dir / "ro/out", "compare.json", "--out"),
+                      Contains("cannot create the folder: Permission denied"));
+    std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_all);
+  }
 }
 
 TEST_CASE("a summary that cannot be read says why; one not written yet is empty", "[records][errors]") {

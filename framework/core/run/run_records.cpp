@@ -3,6 +3,8 @@
 // field of another type, an unknown status, a newer schema), naming the key.
 #include "run/run_records.hpp"
 
+#include "run/run_lock.hpp"
+
 #include <signal.h>
 
 #include <cerrno>
@@ -263,8 +265,11 @@ void from_json(const json& in, RunSummary& s) {
   run_summary_fields(s, reader);
 }
 
-RunStatus RunManifest::live_status() const {
-  if (status != RunStatus::Running || pid <= 0 || host != system::host_name()) return status;
+RunStatus RunManifest::live_status(const std::filesystem::path& dir) const {
+  if (status != RunStatus::Running) return status;
+  // The folder's lock says it for any host that shares the folder, and survives pid reuse.
+  if (const auto held = run_lock_held(dir)) return *held ? status : RunStatus::Killed;
+  if (pid <= 0 || host != system::host_name()) return status;
   const bool alive = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
   return alive ? status : RunStatus::Killed;
 }

@@ -80,9 +80,10 @@ struct RunManifest {
   std::string executor;
   std::int64_t jobs = 0, threads_per_trial = 0;
 
-  /// status, except that a running run whose process is gone from this host (SIGKILL, a
-  /// crash, a reboot) is Killed; another host's run is taken at its word.
-  RunStatus live_status() const;
+  /// status, except that a running run in `dir` whose process is gone (SIGKILL, a crash, a
+  /// reboot) is Killed: known from the folder's lock (run_lock.hpp), or for a folder
+  /// without one from the pid on this host; another host's lockless run is taken at its word.
+  RunStatus live_status(const std::filesystem::path& dir) const;
 };
 
 /// How many samples each split held, and the class names.

@@ -3,9 +3,11 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "hebbkit/errors.hpp"
 #include "hebbkit/files.hpp"
 
 namespace hebbkit::run {
@@ -31,18 +33,59 @@ fs::path RunStore::new_run_dir(const fs::path& parent, const std::string& name) 
   return dir;
 }
 
-RunStore::RunStore(fs::path dir, Open mode) : dir_(std::move(dir)), artifacts_(dir_ / "artifacts") {
-  const bool holds_run = fs::exists(dir_ / "manifest.json");
-  if (mode == Open::Create && holds_run)
-    throw std::runtime_error(fmt::format("{}: already holds a run (manifest.json exists); choose another --out, "
-                                         "or continue it with `hebbkit run --resume {}`",
-                                         dir_.string(), dir_.string()));
-  if (mode == Open::Create && fs::is_directory(dir_) && !fs::is_empty(dir_))
-    throw std::runtime_error(fmt::format("{}: exists and is not empty; hebbkit writes runs only into new or empty "
-                                         "folders, so nothing of yours is overwritten; choose another --out",
-                                         dir_.string()));
-  if (mode == Open::Resume && !holds_run)
-    throw std::runtime_error(fmt::format("{}: holds no run to resume (manifest.json missing)", dir_.string()));
+namespace {
+
+// Whether `dir` holds anything but the lock file.
+bool holds_anything(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename() != RunLock::file_name) return true;
+  return false;
+}
+
+void create_folder(const fs::path& dir, const std::string& what) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw RecipeError(fmt::format("{} {}: is a file, not a folder; choose another {}", what, dir.string(), what));
+  fs::create_directories(dir, ec);
+  if (ec) throw RecipeError(fmt::format("{} {}: cannot create the folder: {}", what, dir.string(), ec.message()));
+}
+
+}  // namespace
+
+void claim_output_folder(const fs::path& dir, const std::string& own_marker, const std::string& what) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec) && holds_anything(dir) && !fs::exists(dir / own_marker, ec))
+    throw RecipeError(fmt::format("{} {}: exists and holds files that hebbkit did not write there; nothing of yours is "
+                                  "overwritten: choose a new or empty folder",
+                                  what, dir.string()));
+  create_folder(dir, what);
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw RecipeError(fmt::format("{} {}: cannot be written: {}", what, dir.string(), std::strerror(errno)));
+}
+
+RunStore::RunStore(fs::path dir, Open mode, const std::string& command)
+    : dir_(std::move(dir)), artifacts_(dir_ / "artifacts") {
+  const auto holds_run = [&] { return fs::exists(dir_ / "manifest.json"); };
+  const auto refuse_occupied = [&] {
+    if (holds_run())
+      throw RecipeError(fmt::format("{}: already holds a run (manifest.json exists); choose another --out, "
+                                    "or continue it with `hebbkit run --resume {}`",
+                                    dir_.string(), dir_.string()));
+    if (fs::is_directory(dir_) && holds_anything(dir_))
+      throw RecipeError(fmt::format("{}: exists and is not empty; hebbkit writes runs only into new or empty "
+                                    "folders, so nothing of yours is overwritten; choose another --out",
+                                    dir_.string()));
+  };
+  if (mode == Open::Create) {
+    refuse_occupied();
+    create_folder(dir_, "--out");
+  } else if (!holds_run()) {
+    throw RecipeError(fmt::format("{}: holds no run to resume (manifest.json missing)", dir_.string()));
+  }
+  lock_.emplace(dir_, command);
+  // Looked at again under the lock: another process may have made its run here meanwhile.
+  if (mode == Open::Create) refuse_occupied();
   std::error_code ec;
   fs::create_directories(artifacts_, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create run folder: {}", dir_.string(), ec.message()));

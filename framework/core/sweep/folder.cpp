@@ -90,7 +90,7 @@ Outcome Folder::outcome(const Trial& trial, const Spec& spec) const {
   }
   const auto summary = run::read_summary(dir);
   if (!summary.seconds.empty()) out.seconds = summary.total_seconds();
-  const auto status = manifest->live_status();
+  const auto status = manifest->live_status(dir);
   out.error = manifest->error.value_or("");
   if (status == run::RunStatus::Running) {
     out.state = Outcome::State::Running;

@@ -51,7 +51,7 @@ RunResult resume_run(const fs::path& dir, const std::vector<std::string>& overri
   if (!options.out.empty() && fs::absolute(options.out).lexically_normal() != fs::absolute(dir).lexically_normal())
     throw RecipeError(
         fmt::format("--resume {}: --out cannot be given, the run continues in its own folder", dir.string()));
-  const auto status = manifest.live_status();
+  const auto status = manifest.live_status(dir);
   if (status == run::RunStatus::Completed)
     throw RecipeError(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
   if (status == run::RunStatus::Running)
@@ -84,7 +84,7 @@ RunResult run_or_continue(recipe::Document doc, RunOptions options) {
   if (fs::exists(dir / "manifest.json")) {
     std::string why;
     const auto manifest = run::read_manifest(dir, why);
-    const auto status = manifest ? manifest->live_status() : run::RunStatus::Killed;  // unreadable: run it again
+    const auto status = manifest ? manifest->live_status(dir) : run::RunStatus::Killed;  // unreadable: run it again
     if (is_final(status)) {
       RunResult result;
       result.dir = dir;

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hebbkit/blas.hpp"
+#include "hebbkit/errors.hpp"
 #include "hebbkit/version.hpp"
 #include "system/system_info.hpp"
 #include "system/torch_facts.hpp"
@@ -54,11 +56,15 @@ run::RunManifest new_manifest(const recipe::Recipe& recipe, const RunOptions& op
 
 RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOptions& options,
                  const std::string& device, int threads) {
+  const std::string command = fmt::format("{}", fmt::join(options.command_line, " "));
   if (options.resume) {
-    store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Resume);
+    store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Resume, command);
     std::string why;
     auto previous = run::read_manifest(dir, why);
     if (!previous) throw std::runtime_error(fmt::format("{}: {}", dir.string(), why));
+    // Read again under the folder's lock: another process may have finished it meanwhile.
+    if (previous->status == run::RunStatus::Completed)
+      throw RecipeError(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
     manifest_ = std::move(*previous);
     summary_ = run::read_summary(dir);
     manifest_.resumed.push_back({run::timestamp_now(), ::getpid(), system::host_name(), threads, options.command_line});
@@ -69,7 +75,7 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
     // Written again in this hebbkit's schema.
     manifest_.schema = summary_.schema = run::records_schema;
   } else {
-    store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Create);
+    store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Create, command);
     // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
     YAML::Node resolved = YAML::Clone(recipe.doc->root);
     resolved["name"] = recipe.name;

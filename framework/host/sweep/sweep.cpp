@@ -211,7 +211,7 @@ void open_folder(const Folder& folder, const Spec& spec, const std::string& base
                                     dir.string(), recipe.string()));
     std::string why;
     if (const auto manifest = run::read_manifest(dir, why);
-        manifest && manifest->live_status() == run::RunStatus::Running)
+        manifest && manifest->live_status(dir) == run::RunStatus::Running)
       throw std::runtime_error(fmt::format("{}: the sweep is being run by process {} on {}; stop it first", dir.string(),
                                            manifest->pid, manifest->host));
     return;
