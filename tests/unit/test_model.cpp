@@ -257,3 +257,32 @@ TEST_CASE("a model that holds less than its recipe builds is refused on every re
     CHECK_THAT(resumed.error, Contains("evaluate needs the trained model") && Contains("model.json"));
   }
 }
+
+TEST_CASE("a resume refuses a recipe.resolved.yaml edited since the checkpoint, naming the keys", "[model][errors]") {
+  ReopenFixture f;
+  const auto file = f.recipe("one", "validation: 50, preprocess: [flatten, center, unit_norm]}\n"
+                                    "layers: [{rule: {name: krotov, hidden: 30, k: 3, epochs: 1}}]\n"
+                                    "head: {name: softmax, epochs: 1}\nstages: [train, evaluate]\n");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
+  CHECK(testing::read_json(f.dir / "run/model/model.json")["trained_with"]["values"]["layers.0.rule.epochs"] == "1");
+  // As if stopped before evaluate: train is redone from model/, which is complete.
+  for (const char* name : {"manifest.json", "summary.json"}) {
+    auto record = testing::read_json(f.dir / "run" / name);
+    record["status"] = "interrupted";
+    if (record.contains("stages_done")) record["stages_done"] = json::array();
+    std::ofstream(f.dir / "run" / name) << record.dump();
+  }
+  const auto resolved = f.dir / "run/recipe.resolved.yaml";
+  const auto original = recipe::load(resolved);
+  const std::string edited = recipe::to_yaml(recipe::load(resolved, {"layers.0.rule.epochs=5", "seed=7"}).root);
+  std::ofstream(resolved) << edited;
+  const auto refused = pipeline::resume_run(f.dir / "run", {}, testing::quiet_options({}));
+  CHECK(refused.status == run::RunStatus::Failed);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.error, Contains("model.json: the checkpoint was trained with another recipe") &&
+                                Contains("layers.0.rule.epochs: 5 now, 1 in the checkpoint") &&
+                                Contains("seed: 7 now, 0 in the checkpoint"));
+  // The run's own values put back, it resumes and completes.
+  std::ofstream(resolved) << recipe::to_yaml(original.root);
+  CHECK(pipeline::resume_run(f.dir / "run", {}, testing::quiet_options({})).status == run::RunStatus::Completed);
+}

@@ -10,6 +10,7 @@
 #include "hebbkit/errors.hpp"
 #include "hebbkit/io.hpp"
 #include "recipe/recipe.hpp"
+#include "system/system_info.hpp"
 
 namespace hebbkit::model {
 namespace fs = std::filesystem;
@@ -53,6 +54,34 @@ void check_part(const json& entry, const recipe::PluginUse& use, const fs::path&
                                 use.path, saved, use.name()));
 }
 
+// What the weights depend on (recipe::training_inputs) with their hash: a resume compares
+// them to the recipe it continues, so an edited recipe.resolved.yaml cannot finish a run
+// whose weights match neither.
+json training_record(const recipe::Recipe& recipe) {
+  const json values = recipe::training_inputs(recipe);
+  return {{"sha256", system::sha256_text(values.dump())}, {"values", values}};
+}
+
+void check_same_training(const json& manifest, const recipe::Recipe& recipe, const fs::path& file) {
+  if (!manifest.contains("trained_with")) return;  // saved before 2026-12-07: nothing to compare
+  const json now = training_record(recipe);
+  const json& then = manifest["trained_with"];
+  if (then.value("sha256", "") == now["sha256"]) return;
+  std::vector<std::string> differ;
+  const json before = then.value("values", json::object());
+  for (const auto& [key, value] : now["values"].items())
+    if (!before.contains(key) || before[key] != value)
+      differ.push_back(fmt::format("{}: {} now, {} in the checkpoint", key, value.get<std::string>(),
+                                   before.contains(key) ? before[key].get<std::string>() : "absent"));
+  for (const auto& [key, value] : before.items())
+    if (!now["values"].contains(key)) differ.push_back(fmt::format("{}: absent now, {} in the checkpoint", key,
+                                                                   value.get<std::string>()));
+  throw RecipeError(fmt::format("{}: the checkpoint was trained with another recipe than the run's "
+                                "recipe.resolved.yaml says now ({}); resuming would give weights that match neither. "
+                                "Put the run's values back, or start a new run",
+                                file.string(), fmt::join(differ, "; ")));
+}
+
 }  // namespace
 
 Model build(const recipe::Recipe& recipe) {
@@ -66,7 +95,8 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
   json manifest = {{"format", format_version},
                    {"layers_trained", progress.layers_trained},
                    {"head_trained", progress.head_trained},
-                   {"preprocess", {{"steps", model.preprocessor().steps()}, {"fitted", progress.preprocess_fitted}}}};
+                   {"preprocess", {{"steps", model.preprocessor().steps()}, {"fitted", progress.preprocess_fitted}}},
+                   {"trained_with", training_record(recipe)}};
   if (progress.preprocess_fitted)
     manifest["preprocess"]["tensors"] = save_part(folder, "preprocess", model.preprocessor().state());
   manifest["layers"] = json::array();
@@ -111,6 +141,7 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
     throw DataError(fmt::format("{}: model format {} is not the {} this hebbkit reads", file.string(),
                                 manifest.value("format", 0), format_version));
   TrainingProgress progress;
+  if (generator == Generator::Newest) check_same_training(manifest, recipe, file);
   try {
     const auto steps = manifest.at("preprocess").at("steps").get<std::vector<std::string>>();
     if (steps != model.preprocessor().steps())

@@ -76,14 +76,7 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
     manifest_.schema = summary_.schema = run::records_schema;
   } else {
     store_ = std::make_unique<run::RunStore>(dir, run::RunStore::Open::Create, command);
-    // The name is written out so that a reopened or resumed run keeps it (it defaults to the file's stem).
-    YAML::Node resolved = YAML::Clone(recipe.doc->root);
-    resolved["name"] = recipe.name;
-    if (recipe.reuse) {  // as resolved, so that a resume from elsewhere finds the same layers
-      resolved["reuse"]["run"] = fs::absolute(recipe.reuse->run).lexically_normal().string();
-      resolved["reuse"]["layers"] = recipe.reuse->layers;
-    }
-    store_->write_text("recipe.resolved.yaml", recipe::to_yaml(resolved));
+    store_->write_text("recipe.resolved.yaml", recipe::to_yaml(recipe::resolved_yaml(recipe)));
     manifest_ = new_manifest(recipe, options, device, threads);
     summary_.recipe = recipe.name;
     summary_.seed = recipe.seed;

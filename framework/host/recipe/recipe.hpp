@@ -91,6 +91,15 @@ enum class StagesStart { Fresh, TrainedModel };
 /// a reopened model (TrainedModel) holds its layers itself and does not need that run.
 Recipe resolve(Document doc, const plugins::Registry& registry, StagesStart start = StagesStart::Fresh);
 
+/// The recipe as a run folder keeps it (recipe.resolved.yaml): the document with its name
+/// and, for `reuse:`, the run's absolute path and layer count written out, so that a resume
+/// or reopen from anywhere gets the same recipe.
+YAML::Node resolved_yaml(const Recipe& recipe);
+
+/// What a model's weights depend on, key by key ("layers.0.rule.epochs" -> "3"): the
+/// resolved recipe but for `name` and `stages` (a checkpoint is refused where these differ).
+std::map<std::string, std::string> training_inputs(const Recipe& recipe);
+
 /// The host's own dataset keys, shown by `hebbkit describe` for datasets.
 const ParamSchema& data_options_schema();
 
