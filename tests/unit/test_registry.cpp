@@ -55,3 +55,22 @@ TEST_CASE("a plugin name found twice keeps the first", "[plugins]") {
   CHECK(twice.problems().size() == once.plugins().size());
   CHECK_THAT(twice.problems().front(), Contains("already loaded from"));
 }
+
+TEST_CASE("a plugin library cut short is reported as broken, not mapped (no SIGBUS)", "[plugins][errors]") {
+  testing::TempDir dir("truncated");
+  const auto real = plugins::default_registry().find(PluginKind::Head, "softmax")->file;
+  const auto size = std::filesystem::file_size(real);
+  // Cut inside the loaded segments, just past the headers, and a file of only an ELF header.
+  for (const std::uintmax_t keep : {size / 2, std::uintmax_t(4096), std::uintmax_t(64), std::uintmax_t(20)}) {
+    CAPTURE(keep);
+    std::filesystem::remove_all(dir.path());
+    std::filesystem::create_directories(dir.path());
+    std::filesystem::copy_file(real, dir / "hebbkit_partial.so");
+    std::filesystem::resize_file(dir / "hebbkit_partial.so", keep);
+    plugins::Registry registry;
+    registry.scan({dir.path()});
+    CHECK(registry.plugins().empty());
+    REQUIRE(registry.problems().size() == 1);
+    CHECK_THAT(registry.problems()[0], Contains("hebbkit_partial.so: cannot load plugin library: the file is cut short"));
+  }
+}

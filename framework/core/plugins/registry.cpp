@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <elf.h>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -26,14 +27,37 @@ bool is_plugin_file(const fs::path& file) {
 }
 
 // Why `file` cannot be a shared library, or "" when it looks like one. dlopen's own
-// message for an empty or foreign file is unhelpful ("Bad file descriptor").
+// message for an empty or foreign file is unhelpful ("Bad file descriptor"), and a library
+// cut short (a partial copy) is mapped past its end: the first touch of a missing page is
+// SIGBUS. So the headers are read and every loaded segment must lie inside the file.
 std::string not_a_library(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return "cannot be opened";
-  char magic[4] = {};
-  in.read(magic, 4);
-  if (in.gcount() == 0) return "is empty, not a shared library";
-  if (in.gcount() < 4 || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return "is not a shared library (no ELF header)";
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(file, ec);
+  if (ec) return "cannot be opened";
+  Elf64_Ehdr header{};
+  in.read(reinterpret_cast<char*>(&header), sizeof header);
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (got == 0) return "is empty, not a shared library";
+  if (got < 4 || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return "is not a shared library (no ELF header)";
+  if (got < sizeof header) return fmt::format("is cut short: {} bytes, less than an ELF header", size);
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return "is not a 64-bit ELF library";
+  if (header.e_type != ET_DYN) return "is an ELF file but not a shared library";
+  if (header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 ||
+      header.e_phoff + std::uintmax_t(header.e_phnum) * sizeof(Elf64_Phdr) > size)
+    return fmt::format("is cut short or damaged: its program headers lie beyond its {} bytes", size);
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  for (int i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment{};
+    in.read(reinterpret_cast<char*>(&segment), sizeof segment);
+    if (!in) return "cannot be read";
+    if (segment.p_type == PT_LOAD && segment.p_offset + segment.p_filesz > size)
+      return fmt::format("is cut short: a loaded segment ends at byte {} but the file has {} (a partial copy?)",
+                         segment.p_offset + segment.p_filesz, size);
+  }
+  if (header.e_shoff != 0 && header.e_shoff + std::uintmax_t(header.e_shnum) * header.e_shentsize > size)
+    return fmt::format("is cut short: its section headers end beyond its {} bytes (a partial copy?)", size);
   return "";
 }
 
