@@ -60,11 +60,11 @@ int run_and_report(const std::function<pipeline::RunResult()>& start) {
     } else if (result.status == run::RunStatus::Pruned) {
       fmt::print(stderr, "hebbkit: run pruned: {} ({})\n", result.error, dir);
     } else if (result.status == run::RunStatus::Interrupted) {
-      fmt::print(stderr, "hebbkit: run interrupted: {} — continue it with `hebbkit run --resume {}`\n", dir, dir);
+      fmt::print(stderr, "hebbkit: run interrupted: {} — continue it with `{}`\n", dir, result.retry);
     } else {
       // One line: what failed, where, and what to do.
       const std::string next = result.exit_code == 2 ? "fix the recipe or its data options and run it again"
-                                                     : fmt::format("fix the cause, then `hebbkit run --resume {}`", dir);
+                                                     : fmt::format("fix the cause, then `{}`", result.retry);
       fmt::print(stderr, "hebbkit: error: run failed: {} (run folder {}; {})\n", result.error, dir, next);
     }
     return result.already_finished ? 0 : result.exit_code;

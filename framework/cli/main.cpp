@@ -112,7 +112,15 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   sweep->add_option("--executor", sweep_options.executor, "local or slurm")->check(CLI::IsMember({"local", "slurm"}));
   sweep->add_option("--sbatch", sweep_options.sbatch_args, "an sbatch option for every job array, e.g. --sbatch=--partition=short");
-  sweep->add_option("--poll", sweep_options.poll_seconds, "seconds between Slurm queue checks (default 5)");
+  sweep->add_option("--poll", sweep_options.poll_seconds, "seconds between Slurm queue checks (default 5)")
+      ->check(CLI::PositiveNumber);
+  sweep->add_option("--slurm-timeout", sweep_options.slurm_timeout,
+                    "seconds one sbatch, squeue or scancel may take before it is killed (default 60)")
+      ->check(CLI::PositiveNumber);
+  sweep->add_option("--slurm-stuck", sweep_options.slurm_stuck,
+                    "seconds a trial may wait in Slurm's queue without running (or its queue be unreadable) before it "
+                    "is cancelled and failed; the array's own cap does not count (default 3600, 0: never)")
+      ->check(CLI::NonNegativeNumber);
   sweep->add_option("--threads", sweep_options.threads, "threads per trial (default: the cores split between the jobs)")
       ->check(CLI::Validator(check_threads, "N"));
   sweep->add_option("--set", overrides, "override a value of the recipe for every trial");

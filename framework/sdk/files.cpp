@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <system_error>
 
@@ -18,19 +20,26 @@ std::string file_safe(std::string text) {
 void write_atomic(const fs::path& file, const std::string& content) {
   // The temporary name is unique per process so two writers never share it.
   const fs::path tmp = file.parent_path() / fmt::format(".{}.tmp.{}", file.filename().string(), ::getpid());
+  // Only a file written whole is renamed into place; a failed one leaves no temporary behind.
+  const auto fail = [&](const std::string& what, int error) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw std::runtime_error(fmt::format("{}: {}{}{}", file.string(), what, error ? ": " : "",
+                                         error ? std::strerror(error) : ""));
+  };
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(fmt::format("{}: cannot write (does the folder exist?)", tmp.string()));
+    if (!out) fail("cannot write (does the folder exist?)", errno);
+    errno = 0;
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
-    if (!out) throw std::runtime_error(fmt::format("{}: write failed (disk full?)", tmp.string()));
+    if (!out) fail("write failed", errno ? errno : ENOSPC);
+    out.close();
+    if (!out) fail("write failed", errno ? errno : ENOSPC);
   }
   std::error_code ec;
   fs::rename(tmp, file, ec);
-  if (ec) {
-    fs::remove(tmp);
-    throw std::runtime_error(fmt::format("{}: cannot move into place: {}", file.string(), ec.message()));
-  }
+  if (ec) fail("cannot move into place: " + ec.message(), 0);
 }
 
 }  // namespace hebbkit::io

@@ -1,4 +1,10 @@
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <functional>
 
 #include "support/catch.hpp"
 #include <png.h>
@@ -67,6 +73,58 @@ TEST_CASE("write_atomic replaces whole files and leaves no temporaries", "[io]")
   CHECK(text == "second");
   CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 1);
   CHECK_THROWS_WITH(io::write_atomic(dir / "missing/f.txt", "x"), Contains("cannot write"));
+}
+
+namespace {
+// Runs `write` in a child process whose files may not grow past `limit` bytes (a disk that
+// fills up), SIGXFSZ ignored so that the write fails with EFBIG; returns what it threw.
+std::string under_file_size_limit(std::size_t limit, const std::function<void()>& write) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit small{limit, limit};
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    std::string what = "(no error)";
+    try {
+      write();
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    [[maybe_unused]] const auto n = ::write(fds[1], what.data(), what.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string what;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) what.append(buffer, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return what;
+}
+}  // namespace
+
+TEST_CASE("a write cut short by a full disk puts nothing in place and leaves no temporary", "[io][errors]") {
+  TempDir dir("atomic_full");
+  io::write_atomic(dir / "keep.txt", "the earlier version");
+  const std::string error =
+      under_file_size_limit(1000, [&] { io::write_atomic(dir / "keep.txt", std::string(100000, 'x')); });
+  CHECK_THAT(error, Contains("keep.txt: write failed: File too large"));
+  std::ifstream in(dir / "keep.txt");
+  CHECK(std::string((std::istreambuf_iterator<char>(in)), {}) == "the earlier version");
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 1);  // no .tmp left
+
+  // gnuplot, cut short the same way, says nothing: the PNG is checked before it goes into place.
+  io::Series s{"loss", {0, 1, 2}, {1.0, 0.5, 0.25}};
+  const std::string chart = under_file_size_limit(
+      3000, [&] { io::plot_panels(dir / "c.png", {io::Panel{"head loss", "epoch", "loss", {s}, true}}); });
+  CHECK_THAT(chart, Contains("c.png"));
+  CHECK_FALSE(std::filesystem::exists(dir / "c.png"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
 }
 
 TEST_CASE("line charts render through gnuplot", "[io][plot]") {

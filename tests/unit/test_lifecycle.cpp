@@ -45,6 +45,16 @@ TEST_CASE("resume refuses what cannot continue, naming the folder", "[lifecycle]
   elsewhere.out = dir / "other";
   CHECK_THROWS_WITH(pipeline::resume_run(dir / "stopped", {}, elsewhere), Contains("--out cannot be given"));
   CHECK_THROWS_WITH(pipeline::evaluate_run(dir / "done", "evaluate", {}, {}), Contains("holds no saved model"));
+  // An evaluate folder that failed says what to run instead, never a resume that is refused.
+  fake_run(dir / "evaluated", run::RunStatus::Failed);
+  std::string why;
+  auto m = *run::read_manifest(dir / "evaluated", why);
+  m.parent = (dir / "done").string();
+  m.command_line = {"hebbkit", "evaluate", (dir / "done").string(), "--stages", "attack"};
+  std::ofstream(dir / "evaluated/manifest.json") << nlohmann::json(m).dump(2);
+  CHECK_THROWS_WITH(pipeline::resume_run(dir / "evaluated", {}, {}),
+                    Contains("an evaluate folder is not resumed") &&
+                        Contains("hebbkit evaluate " + (dir / "done").string() + " --stages attack"));
 }
 
 TEST_CASE("run_or_continue leaves a finished run alone and refuses one still going", "[lifecycle]") {

@@ -74,6 +74,18 @@ int run_gnuplot(const fs::path& dir, const std::string& script, std::string& out
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+// A PNG is whole when it starts with the signature and ends with the IEND chunk.
+bool png_is_whole(const fs::path& file) {
+  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  static const unsigned char end[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  std::ifstream in(file, std::ios::binary);
+  unsigned char head[8] = {}, tail[12] = {};
+  if (!in.read(reinterpret_cast<char*>(head), sizeof head)) return false;
+  in.seekg(-static_cast<std::streamoff>(sizeof tail), std::ios::end);
+  if (!in.read(reinterpret_cast<char*>(tail), sizeof tail)) return false;
+  return std::memcmp(head, signature, sizeof head) == 0 && std::memcmp(tail, end, sizeof tail) == 0;
+}
+
 }  // namespace
 
 void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
@@ -131,7 +143,18 @@ void plot_panels(const fs::path& png, const std::vector<Panel>& panels) {
     throw std::runtime_error(fmt::format("{}: gnuplot failed (is gnuplot installed? scripts/bootstrap installs it): {}",
                                          png.string(), output));
   }
-  fs::rename(tmp_png, png);
+  // gnuplot says nothing when a full disk cuts its PNG short: only a whole file goes into place.
+  if (!png_is_whole(tmp_png)) {
+    fs::remove(tmp_png);
+    throw std::runtime_error(fmt::format("{}: the chart gnuplot wrote is cut short (disk full?); not put in place",
+                                         png.string()));
+  }
+  std::error_code ec;
+  fs::rename(tmp_png, png, ec);
+  if (ec) {
+    fs::remove(tmp_png);
+    throw std::runtime_error(fmt::format("{}: cannot move the chart into place: {}", png.string(), ec.message()));
+  }
 }
 
 }  // namespace hebbkit::io

@@ -16,6 +16,9 @@ namespace hebbkit::sweep {
 struct Ended {
   std::size_t id;
   std::string how;  ///< "" for a normal end; else how the process ended, for a trial without a result
+  /// The executor gave the trial up (stuck in Slurm's queue, a queue it could not read): it is
+  /// failed, and the sweep ends with a non-zero exit code.
+  bool abandoned = false;
 };
 
 class Executor {
@@ -46,6 +49,12 @@ struct SlurmOptions {
   std::vector<std::string> sbatch_args;   ///< e.g. --partition=short --time=01:00:00
   double poll_seconds = 5;
   std::size_t capacity = 0;               ///< trials submitted ahead (0: no limit)
+  double command_timeout = 60;            ///< seconds for one sbatch, squeue or scancel
+  /// A task that waits this long in the queue without running (pending for a reason other
+  /// than the array's own cap, or between requeues), or whose queue cannot be read for this
+  /// long, is cancelled and its trial failed with Slurm's reason. 0: wait for ever.
+  double stuck_seconds = 3600;
+  int max_requeues = 3;                   ///< a task requeued more often is cancelled the same way
 };
 
 /// Trials as sbatch job arrays; the folder must be shared with the compute nodes.

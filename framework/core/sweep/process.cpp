@@ -70,37 +70,6 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   return pid;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv) {
-  std::vector<std::string> args = argv;
-  auto arg_ptrs = pointers(args);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return {127, std::strerror(errno)};
-  const pid_t pid = ::fork();
-  if (pid < 0) return {127, std::strerror(errno)};
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    ::execvp(arg_ptrs[0], arg_ptrs.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  CommandResult result;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    result.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return fmt::format("exit code {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status)));

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "system/command.hpp"
+
 namespace hebbkit::sweep {
 
 /// Starts argv[0] (a path) with `argv`, the current environment plus `env` (NAME=VALUE,
@@ -15,12 +17,9 @@ namespace hebbkit::sweep {
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
             const std::filesystem::path& output);
 
-struct CommandResult {
-  int exit_code = 0;   ///< 127 when the program cannot be started
-  std::string output;  ///< stdout and stderr together
-};
-/// Runs a program found on PATH to the end and captures what it prints.
-CommandResult run_command(const std::vector<std::string>& argv);
+// Slurm's commands run through system::run_command (system/command.hpp), with a timeout.
+using system::CommandResult;
+using system::run_command;
 
 /// "exit code 3", "killed by signal 9 (Killed)" for a waitpid() status.
 std::string describe_exit(int wait_status);

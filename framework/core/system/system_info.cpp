@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "system/command.hpp"
+
 namespace hebbkit::system {
 namespace fs = std::filesystem;
 namespace {
@@ -29,14 +31,12 @@ std::string hex_digest(EVP_MD_CTX* ctx) {
   return out;
 }
 
-std::string run_command(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    std::array<char, 256> buffer{};
-    while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-    if (::pclose(pipe) != 0) return "";
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+// The first line a command prints, "" when it fails.
+std::string first_line(const std::vector<std::string>& argv) {
+  const auto result = run_command(argv, 10);
+  if (!result.ok()) return "";
+  std::string out = result.output.substr(0, result.output.find('\n'));
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 
@@ -102,9 +102,9 @@ std::string git_commit() {
   const auto tree = source_tree();
   if (!tree) return build_git_commit;
   const std::string dir = tree->string();
-  const std::string head = run_command(fmt::format("git -C '{}' rev-parse HEAD 2>/dev/null", dir));
+  const std::string head = first_line({"git", "-C", dir, "rev-parse", "HEAD"});
   if (head.empty()) return "unknown";
-  const std::string dirty = run_command(fmt::format("git -C '{}' status --porcelain --untracked-files=no 2>/dev/null", dir));
+  const std::string dirty = first_line({"git", "-C", dir, "status", "--porcelain", "--untracked-files=no"});
   return dirty.empty() ? head : head + "-dirty";
 }
 

@@ -1,6 +1,7 @@
 #include "pipeline/lifecycle.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/files.hpp"
@@ -51,6 +52,12 @@ RunResult resume_run(const fs::path& dir, const std::vector<std::string>& overri
   if (!options.out.empty() && fs::absolute(options.out).lexically_normal() != fs::absolute(dir).lexically_normal())
     throw RecipeError(
         fmt::format("--resume {}: --out cannot be given, the run continues in its own folder", dir.string()));
+  if (manifest.parent)
+    throw RecipeError(fmt::format("{}: made by `hebbkit evaluate` on {}; an evaluate folder is not resumed — run the "
+                                  "evaluation again into a new folder: {}",
+                                  dir.string(), *manifest.parent,
+                                  manifest.command_line.empty() ? "hebbkit evaluate " + *manifest.parent
+                                                                : fmt::format("{}", fmt::join(manifest.command_line, " "))));
   const auto status = manifest.live_status(dir);
   if (status == run::RunStatus::Completed)
     throw RecipeError(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));

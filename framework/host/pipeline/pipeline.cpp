@@ -186,6 +186,11 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   // failure may be that log.txt cannot be written).
   if (!error.empty()) ctx.log_only(fmt::format("{}: {}", to_string(result.status), error));
   result.error = error;
+  result.retry = options.reopen.empty()
+                     ? fmt::format("hebbkit run --resume {}", result.dir.string())
+                     : fmt::format("{} (an evaluate folder is not resumed; this makes a new one)",
+                                   options.command_line.empty() ? "hebbkit evaluate " + options.reopen.string()
+                                                                : fmt::format("{}", fmt::join(options.command_line, " ")));
   life.finish(result.status, error);
   return result;
 }

@@ -33,6 +33,9 @@ struct RunResult {
   std::string error;   ///< why it failed or stopped; "" when completed
   /// run_or_continue found the run finished before (status says how) and ran nothing.
   bool already_finished = false;
+  /// How to try again after a failure or interruption: `hebbkit run --resume DIR` for a
+  /// run; for an `evaluate` folder (which is not resumed) its own command again.
+  std::string retry;
 };
 
 /// Executes `recipe` (see lifecycle.hpp for the ways a run begins). Errors after the run folder exists are recorded there (status

@@ -95,7 +95,16 @@ void RunLife::finish(run::RunStatus status, const std::string& error) {
   summary_.peak_rss_mib = std::round(system::peak_rss_mib());
   manifest_.ended = run::timestamp_now();
   if (!error.empty()) manifest_.error = error;
-  store_->write_json("summary.json", summary_);
+  // The manifest says how the run ended even when the summary cannot be written (a full
+  // disk): then the run failed, and says why.
+  try {
+    store_->write_json("summary.json", summary_);
+  } catch (const std::exception& e) {
+    manifest_.status = run::RunStatus::Failed;
+    manifest_.error = error.empty() ? std::string(e.what()) : error + "; then " + e.what();
+    store_->write_json("manifest.json", manifest_);
+    throw;
+  }
   store_->write_json("manifest.json", manifest_);
 }
 

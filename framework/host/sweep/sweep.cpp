@@ -15,6 +15,7 @@
 #include "plugins/registry.hpp"
 #include "recipe/recipe.hpp"
 #include "pipeline/lifecycle.hpp"
+#include "run/run_lock.hpp"
 #include "run/run_records.hpp"
 #include "run/run_store.hpp"
 #include "run/signals.hpp"
@@ -80,6 +81,19 @@ class Driver {
         executor_(std::move(executor)), target_(target) {}
 
   int run() {
+    try {
+      return drive_trials();
+    } catch (...) {
+      executor_->stop();  // no job or worker outlives a failed driver
+      throw;
+    }
+  }
+
+  /// Trials given up by the executor (stuck in Slurm's queue): the sweep exits 1.
+  std::size_t abandoned() const { return abandoned_; }
+
+ private:
+  int drive_trials() {
     for (auto& trial : folder_.read_trials(spec_)) {
       Row row{trial, folder_.outcome(trial, spec_)};
       if (row.outcome.state == Outcome::State::Running) watched_.push_back(trial.id);  // a worker left by an earlier driver
@@ -118,8 +132,12 @@ class Driver {
         for (const auto id : batch) fmt::print(stderr, "hebbkit: trial {} started: {}\n", trial_name(id), fmt::join(row(id).trial.overrides, " "));
         executor_->launch(batch);
       }
+      if (run::interrupt_requested()) return interrupted();  // also mid-launch: what was not submitted runs next time
       if (executor_->in_flight() == 0 && watched_.empty()) break;
-      for (const auto& ended : executor_->wait(1.0)) finish(ended.id, ended.how);
+      for (const auto& ended : executor_->wait(1.0)) {
+        abandoned_ += ended.abandoned;
+        finish(ended.id, ended.how);
+      }
       for (auto it = watched_.begin(); it != watched_.end();) {
         const auto outcome = folder_.outcome(row(*it).trial, spec_);
         if (outcome.state == Outcome::State::Running) {
@@ -140,10 +158,15 @@ class Driver {
     if (!warning.empty()) fmt::print(stderr, "hebbkit: warning: the sweep's plot: {}\n", warning);
     fmt::print(stderr, "hebbkit: sweep completed: {} ({} trials; results.csv{})\n", folder_.dir().string(), rows_.size(),
                files.empty() ? ", no trial completed" : ", best.yaml, objective.png");
+    if (abandoned_ > 0) {
+      fmt::print(stderr, "hebbkit: error: {} trial(s) given up: Slurm did not run them, or its queue could not be read "
+                 "(results.csv says why)\n",
+                 abandoned_);
+      return 1;
+    }
     return 0;
   }
 
- private:
   Row& row(std::size_t id) { return rows_.at(id); }
 
   std::vector<Observation> observations() const {
@@ -194,6 +217,7 @@ class Driver {
   std::size_t target_;
   std::vector<Row> rows_;
   std::vector<std::size_t> queue_, watched_;
+  std::size_t abandoned_ = 0;
 };
 
 // Creates the sweep folder, or checks that the one there holds this very sweep.
@@ -243,6 +267,8 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
     const Folder folder(fs::absolute(options.out.empty() ? fs::path("runs") / (io::file_safe(name) + "-sweep") : options.out)
                             .lexically_normal());
     open_folder(folder, spec, recipe::to_yaml(doc.root), recipe_file);
+    // One driver per sweep folder; a second is refused naming the first.
+    const run::RunLock lock(folder.dir(), fmt::format("{}", fmt::join(options.command_line, " ")));
 
     const int cores = system::available_cores();
     WorkerCommand worker{own_executable(), folder, options.threads > 0 ? options.threads : std::max(1, cores / spec.jobs)};
@@ -253,6 +279,8 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
       slurm.sbatch_args = options.sbatch_args;
       slurm.poll_seconds = options.poll_seconds;
       slurm.capacity = strategy->adaptive() ? static_cast<std::size_t>(spec.jobs) : 0;
+      slurm.command_timeout = options.slurm_timeout;
+      slurm.stuck_seconds = options.slurm_stuck;
       executor = make_slurm_executor(worker, slurm);
     } else {
       if (spec.jobs * worker.threads > cores)
@@ -291,7 +319,9 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
     };
     try {
       const int code = driver.run();
-      close(code == 0 ? run::RunStatus::Completed : run::RunStatus::Interrupted, "");
+      close(code == 130 ? run::RunStatus::Interrupted : run::RunStatus::Completed,
+            driver.abandoned() ? fmt::format("{} trial(s) given up: Slurm did not run them, or its queue could not be read",
+                                                driver.abandoned()) : "");
       return code;
     } catch (const std::exception& e) {
       close(run::RunStatus::Failed, e.what());  // finished trials stay; the same command continues

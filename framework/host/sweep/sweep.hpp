@@ -19,12 +19,14 @@ struct DriveOptions {
   int threads = 0;                         ///< per trial; 0: the cores split between the jobs
   std::vector<std::string> sbatch_args;    ///< passed to sbatch as they are
   double poll_seconds = 5;                 ///< how often Slurm is asked
+  double slurm_timeout = 60;               ///< seconds for one sbatch, squeue or scancel
+  double slurm_stuck = 3600;               ///< a task waiting longer in the queue is given up (0: never)
   std::vector<std::string> command_line;
 };
 
 /// Runs (or continues) the sweep; returns the exit code: 0 when every trial ended
 /// (failed trials included), 2 for a bad recipe or sweep, 1 when the sweep could not go
-/// on, 130 when interrupted.
+/// on or had to give trials up (stuck in Slurm's queue), 130 when interrupted.
 int drive(const std::filesystem::path& recipe, const std::vector<std::string>& overrides, const CommandLine& cli,
           const DriveOptions& options);
 
