@@ -286,3 +286,35 @@ TEST_CASE("a resume refuses a recipe.resolved.yaml edited since the checkpoint, 
   std::ofstream(resolved) << recipe::to_yaml(original.root);
   CHECK(pipeline::resume_run(f.dir / "run", {}, testing::quiet_options({})).status == run::RunStatus::Completed);
 }
+
+TEST_CASE("saved weights of the wrong shape or class count are refused naming the file and both shapes",
+          "[model][reopen][errors]") {
+  ReopenFixture f;
+  const auto file = f.recipe("k", krotov_body);
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
+  const auto weights = io::load_npy(f.dir / "run/model/layer0_weights.npy");  // 30 x 784
+  SECTION("a layer's weights of another shape") {
+    io::save_npy(f.dir / "run/model/layer0_weights.npy", weights.narrow(1, 0, 100).contiguous());
+    const auto again = testing::reopen_run(f.dir / "run", f.dir / "again", "evaluate");
+    CHECK(again.status == run::RunStatus::Failed);
+    CHECK_THAT(again.error, Contains("layer0_weights.npy") && Contains("30x100") && Contains("30x784"));
+  }
+  SECTION("a head for fewer classes than the data has") {
+    const auto head = io::load_npy(f.dir / "run/model/head_S.npy");
+    io::save_npy(f.dir / "run/model/head_S.npy", head.narrow(0, 0, 5).contiguous());
+    const auto again = testing::reopen_run(f.dir / "run", f.dir / "again", "evaluate");
+    CHECK(again.status == run::RunStatus::Failed);
+    CHECK_THAT(again.error, Contains("head_S.npy") && Contains("holds a 5x"));
+  }
+  SECTION("a model from before shapes were recorded: the evaluation names the class counts") {
+    auto saved = testing::read_json(f.dir / "run/model/model.json");
+    saved["head"].erase("shapes");
+    std::ofstream(f.dir / "run/model/model.json") << saved.dump();
+    const auto head = io::load_npy(f.dir / "run/model/head_S.npy");
+    io::save_npy(f.dir / "run/model/head_S.npy", head.narrow(0, 0, 5).contiguous());
+    const auto again = testing::reopen_run(f.dir / "run", f.dir / "again", "evaluate");
+    CHECK(again.status == run::RunStatus::Failed);
+    CHECK_THAT(again.error, Contains("the model gives 5 scores per image, but mnist has 10 classes"));
+    CHECK(again.error.find("Exception raised from") == std::string::npos);
+  }
+}

@@ -21,29 +21,49 @@ namespace {
 constexpr int format_version = 1;
 
 
-// Saves each tensor as <prefix>_<name>.npy and returns {name: file}. A trained part never
-// changes, so with `keep_existing` a file already there (written whole, atomically, by an
-// earlier checkpoint) is not written again.
+// Saves each tensor as <prefix>_<name>.npy and returns {"tensors": {name: file}, "shapes":
+// {name: shape}}; the shapes let a load name a file that was swapped or damaged. A trained
+// part never changes, so with `keep_existing` a file already there (written whole,
+// atomically, by an earlier checkpoint) is not written again.
 json save_part(const fs::path& folder, const std::string& prefix, const std::vector<NamedTensor>& state,
                bool keep_existing = true) {
-  json files = json::object();
+  json files = json::object(), shapes = json::object();
   for (const auto& [name, tensor] : state) {
     const std::string file = fmt::format("{}_{}.npy", prefix, io::file_safe(name));
     if (!keep_existing || !fs::exists(folder / file)) io::save_npy(folder / file, tensor.detach());
     files[name] = file;
+    shapes[name] = tensor.sizes().vec();
   }
-  return files;
+  return {{"tensors", files}, {"shapes", shapes}};
 }
 
-std::vector<NamedTensor> load_part(const fs::path& folder, const json& files, torch::Device device) {
+std::string shape_text(const std::vector<std::int64_t>& shape) { return fmt::format("{}", fmt::join(shape, "x")); }
+
+// The tensors of a part; each must have the shape model.json recorded (models saved before
+// 2026-12-07 recorded none).
+std::vector<NamedTensor> load_part(const fs::path& folder, const json& part, torch::Device device) {
   std::vector<NamedTensor> state;
-  for (const auto& [name, file] : files.items())
-    state.emplace_back(name, io::load_npy(folder / file.get<std::string>()).to(device));
+  const json shapes = part.value("shapes", json::object());
+  for (const auto& [name, file] : part.at("tensors").items()) {
+    const fs::path path = folder / file.get<std::string>();
+    torch::Tensor tensor = io::load_npy(path);
+    if (shapes.contains(name)) {
+      const auto saved = shapes[name].get<std::vector<std::int64_t>>();
+      if (tensor.sizes().vec() != saved)
+        throw DataError(fmt::format("{}: holds a {} tensor, but the model saved '{}' as {} (model.json): the file was "
+                                    "replaced or damaged",
+                                    path.string(), shape_text(tensor.sizes().vec()), name, shape_text(saved)));
+    }
+    state.emplace_back(name, tensor.to(device));
+  }
   return state;
 }
 
-json part_entry(const recipe::PluginUse& use, const json& files) {
-  return {{"plugin", use.name()}, {"path", use.path}, {"tensors", files}};
+json part_entry(const recipe::PluginUse& use, const json& part) {
+  json entry = part;
+  entry["plugin"] = use.name();
+  entry["path"] = use.path;
+  return entry;
 }
 
 // The saved part must come from the plugin the recipe names at that place.
@@ -98,7 +118,7 @@ void save(Model& model, const recipe::Recipe& recipe, const TrainingProgress& pr
                    {"preprocess", {{"steps", model.preprocessor().steps()}, {"fitted", progress.preprocess_fitted}}},
                    {"trained_with", training_record(recipe)}};
   if (progress.preprocess_fitted)
-    manifest["preprocess"]["tensors"] = save_part(folder, "preprocess", model.preprocessor().state());
+    manifest["preprocess"].update(save_part(folder, "preprocess", model.preprocessor().state()));
   manifest["layers"] = json::array();
   for (std::size_t i = 0; i < progress.layers_trained; ++i) {
     const std::string prefix = fmt::format("layer{}", i);
@@ -149,7 +169,7 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
                                   folder.string(), fmt::join(steps, ", "), fmt::join(model.preprocessor().steps(), ", ")));
     progress.preprocess_fitted = manifest["preprocess"].value("fitted", false);
     if (progress.preprocess_fitted)
-      model.preprocessor().load_state(load_part(folder, manifest["preprocess"]["tensors"], device));
+      model.preprocessor().load_state(load_part(folder, manifest["preprocess"], device));
     const auto& layers = manifest.at("layers");
     if (manifest.value("layers_trained", layers.size()) != layers.size())
       throw DataError(fmt::format("{}: says {} layers are trained but lists {}", file.string(),
@@ -162,7 +182,7 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
                                   recipe.layers.size()));
     for (std::size_t i = 0; i < count; ++i) {
       check_part(layers[i], recipe.layers[i], folder);
-      model.layer(i).load_state(load_part(folder, layers[i].at("tensors"), device));
+      model.layer(i).load_state(load_part(folder, layers[i], device));
     }
     progress.layers_trained = count;
     if (head && manifest.value("head_trained", false)) {
@@ -173,7 +193,7 @@ TrainingProgress load_parts(Model& model, const recipe::Recipe& recipe, const fs
                                     file.string(), count, count == 1 ? "" : "s", recipe.layers.size(),
                                     count < recipe.layers.size() ? " (was it trained with a smaller `depth`?)" : ""));
       check_part(manifest.at("head"), recipe.head, folder);
-      model.head().load_state(load_part(folder, manifest["head"].at("tensors"), device));
+      model.head().load_state(load_part(folder, manifest["head"], device));
       progress.head_trained = true;
     }
     if (generator == Generator::Newest) set_generator_state(io::load_npy(folder / "rng_state.npy"));
@@ -213,11 +233,11 @@ TrainingProgress load_layers(Model& model, const recipe::Recipe& recipe, const f
 void save_partial(const fs::path& folder, const std::string& part, const TrainingCheckpoint& checkpoint) {
   fs::create_directories(folder);
   const std::string prefix = fmt::format("partial_e{}", checkpoint.epochs_done);
-  json manifest = {{"format", format_version},
+  json manifest = save_part(folder, prefix, checkpoint.tensors, /*keep_existing=*/false);
+  manifest.update({{"format", format_version},
                    {"part", part},
                    {"epochs_done", checkpoint.epochs_done},
-                   {"tensors", save_part(folder, prefix, checkpoint.tensors, /*keep_existing=*/false)},
-                   {"rng_state", prefix + "_rng_state.npy"}};
+                   {"rng_state", prefix + "_rng_state.npy"}});
   io::save_npy(folder / (prefix + "_rng_state.npy"), generator_state());
   io::write_atomic(folder / "partial.json", manifest.dump(2) + "\n");
   remove_partial_files(folder, prefix);
@@ -231,7 +251,7 @@ std::optional<PartialCheckpoint> load_partial(const fs::path& folder, torch::Dev
     PartialCheckpoint out;
     out.part = manifest.at("part").get<std::string>();
     out.checkpoint.epochs_done = manifest.at("epochs_done").get<std::int64_t>();
-    out.checkpoint.tensors = load_part(folder, manifest.at("tensors"), device);
+    out.checkpoint.tensors = load_part(folder, manifest, device);
     out.generator_state = io::load_npy(folder / manifest.at("rng_state").get<std::string>());
     return out;
   } catch (const json::exception& e) {

@@ -178,7 +178,9 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   } catch (const std::exception& e) {
     result.status = run::RunStatus::Failed;
     result.exit_code = 1;
+    // LibTorch's errors carry a C++ backtrace after the message: the message is what helps.
     error = e.what();
+    if (const auto trace = error.find("\nException raised from"); trace != std::string::npos) error.resize(trace);
   }
   ctx.set_stage("end");
   ctx.set_scope("");

@@ -36,6 +36,12 @@ class Evaluate final : public Stage {
           },
           split.images, batch);
       progress->finish();
+      // A head for another number of classes would score at chance without a word.
+      if (logits.dim() != 2 || logits.size(1) != data.num_classes())
+        throw DataError(fmt::format("the model gives {} scores per image, but {} has {} classes: its head was trained "
+                                    "on other data (or its weights were replaced)",
+                                    logits.dim() == 2 ? logits.size(1) : logits.numel(), env.recipe.dataset.name(),
+                                    data.num_classes()));
       const double acc = accuracy(logits, split.labels);
       env.ctx.metric(fmt::format("{}_accuracy", name), acc);
       (name == "train" ? env.summary.train_accuracy : name == "val" ? env.summary.val_accuracy : env.summary.test_accuracy) = acc;
