@@ -16,6 +16,8 @@ std::uint32_t big_endian_u32(const std::vector<std::uint8_t>& bytes, std::size_t
 
 constexpr std::uint32_t idx_images_magic = 0x00000803;
 constexpr std::uint32_t idx_labels_magic = 0x00000801;
+// Read whole into memory: a bound, so that a gzip bomb or a wrong file is refused, not swapped in.
+constexpr std::size_t max_idx_bytes = std::size_t(4) << 30;
 
 }  // namespace
 
@@ -34,6 +36,11 @@ std::vector<std::uint8_t> read_maybe_gzip(const fs::path& file) {
       throw DataError(fmt::format("{}: corrupt or truncated gzip data ({})", file.string(), message));
     }
     if (got == 0) break;
+    if (out.size() + static_cast<std::size_t>(got) > max_idx_bytes) {
+      gzclose(in);
+      throw DataError(fmt::format("{}: holds more than {} GiB (decompressed); hebbkit reads data files up to that size",
+                                  file.string(), max_idx_bytes >> 30));
+    }
     out.insert(out.end(), chunk, chunk + got);
   }
   // A stream cut short ends with got == 0 but leaves an error behind.
@@ -55,7 +62,12 @@ torch::Tensor read_idx_images(const fs::path& file) {
   if (bytes.size() < 16)
     throw DataError(fmt::format("{}: too short for an IDX image file ({} bytes)", file.string(), bytes.size()));
   const std::int64_t n = big_endian_u32(bytes, 4), rows = big_endian_u32(bytes, 8), cols = big_endian_u32(bytes, 12);
-  const std::size_t expected = 16 + std::size_t(n * rows * cols);
+  // Three 32-bit counts can multiply past 64 bits and wrap to the file's size: checked.
+  std::uint64_t pixels = 0, expected = 0;
+  if (__builtin_mul_overflow(std::uint64_t(n), std::uint64_t(rows), &pixels) ||
+      __builtin_mul_overflow(pixels, std::uint64_t(cols), &pixels) || __builtin_add_overflow(pixels, 16u, &expected))
+    throw DataError(fmt::format("{}: header says {} images of {}x{}, more bytes than any file holds (the file has {})",
+                                file.string(), n, rows, cols, bytes.size()));
   if (bytes.size() != expected)
     throw DataError(fmt::format("{}: header says {} images of {}x{} ({} bytes) but the file has {} bytes{}",
                                 file.string(), n, rows, cols, expected, bytes.size(),

@@ -41,6 +41,12 @@ TEST_CASE("damaged IDX files fail naming the file", "[data][errors]") {
     write_bytes(dir / "junk", {'P', 'K', 3, 4, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8});
     CHECK_THROWS_WITH(data::read_idx_labels(dir / "junk", 10), Contains("junk: not an IDX label file"));
   }
+  SECTION("counts whose product wraps past 64 bits to the file's size") {
+    // 2^16 images of 2^24 x 2^24 pixels: 2^64 bytes, which wraps to 0 in 64 bits.
+    write_bytes(dir / "wrap", {0, 0, 8, 3, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0});
+    CHECK_THROWS_WITH(data::read_idx_images(dir / "wrap"),
+                      Contains("wrap: header says 65536 images of 16777216x16777216, more bytes than any file holds"));
+  }
   SECTION("label out of range") {
     write_idx(dir / "lab", {1, 12, 3}, 3, 0, 0, false);
     CHECK_THROWS_WITH(data::read_idx_labels(dir / "lab", 10),

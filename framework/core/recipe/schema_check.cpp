@@ -73,6 +73,16 @@ std::string show(const YAML::Node& node) {
 
 // Checks one scalar element; returns an error text or "".
 std::string check_scalar(const ParamSpec& spec, const YAML::Node& node) {
+  const bool whole = spec.type == ParamType::Integer || spec.type == ParamType::Integers;
+  if (whole && node.IsScalar() && !scalar_of(spec.type, node)) {
+    // Digits that do not fit 64 bits are a number too large, not "not an integer".
+    const std::string& text = node.Scalar();
+    const std::size_t sign = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+    if (text.size() > sign && text.find_first_not_of("0123456789", sign) == std::string::npos)
+      return fmt::format("{} is beyond the 64-bit integers (at most {}){}", text.size() > 40 ? text.substr(0, 20) + "..." : text,
+                         std::numeric_limits<std::int64_t>::max(),
+                         spec.constraint_text().empty() ? "" : "; the range is " + spec.constraint_text());
+  }
   if (!scalar_of(spec.type, node))
     return fmt::format("expected {}, got {}", is_list(spec.type) ? "list elements to be " +
                        std::string(expected_text(spec.type == ParamType::Integers ? ParamType::Integer

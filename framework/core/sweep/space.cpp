@@ -42,6 +42,11 @@ void check_range(const Dimension& d, const std::string& where) {
     throw RecipeError(fmt::format("{}: {}: the range's low end {} is above its high end {}", where, d.key, d.lo, d.hi));
   if (d.log && d.lo <= 0)
     throw RecipeError(fmt::format("{}: {}: a log-scale range needs a positive low end, got {}", where, d.key, d.lo));
+  // Points are doubles: integers are exact up to 2^53, and an integer key is 64-bit.
+  constexpr double exact = 9007199254740992.0;
+  if (d.kind == Dimension::Kind::Integer && (std::abs(d.lo) > exact || std::abs(d.hi) > exact))
+    throw RecipeError(fmt::format("{}: {}: an integer range must lie within +-{:.0f} (2^53), got {:.3g}..{:.3g}", where,
+                                  d.key, exact, d.lo, d.hi));
 }
 
 std::string scalar_text(const YAML::Node& node) {

@@ -43,6 +43,12 @@ PreparedData prepare_data(DatasetContent content, const recipe::DataOptions& opt
   return data;
 }
 
+std::string data_root_origin(const recipe::DataOptions& options) {
+  if (!options.root.empty()) return "dataset.root";
+  if (const char* env = std::getenv("HEBBKIT_DATA"); env && *env) return "HEBBKIT_DATA";
+  return "the default data folder";
+}
+
 std::filesystem::path resolve_data_root(const recipe::DataOptions& options) {
   if (!options.root.empty()) return options.root;
   if (const char* env = std::getenv("HEBBKIT_DATA"); env && *env) return env;

@@ -24,5 +24,7 @@ PreparedData prepare_data(DatasetContent content, const recipe::DataOptions& opt
 
 /// The data root: the recipe's `root`, else $HEBBKIT_DATA, else system::default_data_root().
 std::filesystem::path resolve_data_root(const recipe::DataOptions& options);
+/// Where resolve_data_root took the root from: "dataset.root", "HEBBKIT_DATA" or the default.
+std::string data_root_origin(const recipe::DataOptions& options);
 
 }  // namespace hebbkit::pipeline

@@ -66,8 +66,17 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
   timed("data", [&] {
     ctx.set_stage("data");
     const fs::path root = resolve_data_root(recipe.data);
+    if (!fs::is_directory(root))
+      throw RecipeError(fmt::format("data root {}: no such folder (from {}); fetch the data with datasets/fetch {}, or "
+                                    "point dataset.root or HEBBKIT_DATA at it",
+                                    root.string(), data_root_origin(recipe.data), recipe.dataset.name()));
     ctx.info("loading {} from {}", recipe.dataset.name(), root.string());
-    DatasetContent content = recipe.dataset.make<Dataset>()->load(root, ctx);
+    DatasetContent content;
+    try {
+      content = recipe.dataset.make<Dataset>()->load(root, ctx);
+    } catch (const DataError& e) {
+      throw RecipeError(e.what());  // missing or damaged data files: the user's to fix, as a recipe is (exit 2)
+    }
     data = prepare_data(std::move(content), recipe.data, recipe.seed, ctx.device());
     ctx.info("train {} / validation {} / test {} images of shape {}, {} classes", data.train.size(), data.val.size(),
              data.test.size(), fmt::join(data.image_shape, "x"), data.num_classes());
