@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/types.h>
 
 #include "hebbkit/errors.hpp"
@@ -69,6 +70,9 @@ torch::Tensor load_npy(const fs::path& file) {
     in.read(reinterpret_cast<char*>(b), 4);
     header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
   }
+  // Headers are a line of Python literal; a length beyond that is a damaged file, not a reason to allocate.
+  if (header_len > (1u << 20))
+    throw DataError(fmt::format("{}: .npy header claims {} bytes; a damaged file", file.string(), header_len));
   std::string header(header_len, '\0');
   in.read(header.data(), header_len);
   if (!in) throw DataError(fmt::format("{}: truncated .npy header", file.string()));
@@ -83,8 +87,15 @@ torch::Tensor load_npy(const fs::path& file) {
     throw DataError(fmt::format("{}: .npy header has no shape", file.string()));
   std::vector<std::int64_t> shape;
   std::stringstream dims(m[1].str());
-  for (std::string d; std::getline(dims, d, ',');)
-    if (d.find_first_not_of(" ") != std::string::npos) shape.push_back(std::stoll(d));
+  for (std::string d; std::getline(dims, d, ',');) {
+    const auto first = d.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    const auto last = d.find_last_not_of(' ');
+    const std::string digits = d.substr(first, last - first + 1);
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos)
+      throw DataError(fmt::format("{}: .npy shape has a bad dimension '{}'", file.string(), digits));
+    shape.push_back(std::stoll(digits));
+  }
 
   torch::ScalarType type{};
   bool found = false;
@@ -92,6 +103,17 @@ torch::Tensor load_npy(const fs::path& file) {
     if (descr == code.descr) type = code.type, found = true;
   if (!found) throw DataError(fmt::format("{}: unsupported .npy dtype '{}'", file.string(), descr));
 
+  // The data must be in the file before memory is taken for it (and the product must not wrap).
+  std::uint64_t expected = c10::elementSize(type);
+  for (const auto d : shape)
+    if (__builtin_mul_overflow(expected, static_cast<std::uint64_t>(d), &expected))
+      throw DataError(fmt::format("{}: .npy shape ({}) is larger than any file", file.string(), fmt::join(shape, ", ")));
+  const auto data_start = static_cast<std::uint64_t>(in.tellg());
+  std::error_code ec;
+  const std::uint64_t size = fs::file_size(file, ec);
+  if (!ec && data_start + expected > size)
+    throw DataError(fmt::format("{}: truncated .npy data: shape ({}) needs {} bytes, found {}", file.string(),
+                                fmt::join(shape, ", "), expected, size - data_start));
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
   const std::streamsize bytes = t.numel() * t.element_size();
   in.read(static_cast<char*>(t.data_ptr()), bytes);

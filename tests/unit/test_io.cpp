@@ -45,6 +45,25 @@ TEST_CASE("npy files round-trip dtype, shape and values", "[io][npy]") {
     std::filesystem::resize_file(dir / "t.npy", 200);
     CHECK_THROWS_WITH(io::load_npy(dir / "t.npy"), Contains("t.npy: truncated .npy data"));
   }
+  SECTION("headers that would take unbounded memory are refused before it is taken") {
+    const auto npy = [&](const std::string& name, const std::string& header) {
+      std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+      const std::string padded = header + std::string(118 - header.size(), ' ') + "\n";
+      bytes += static_cast<char>(padded.size() & 0xff);
+      bytes += static_cast<char>(padded.size() >> 8);
+      testing::write_bytes(dir / name, std::vector<std::uint8_t>((bytes + padded).begin(), (bytes + padded).end()));
+      return dir / name;
+    };
+    CHECK_THROWS_WITH(io::load_npy(npy("huge.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000), }")),
+                      Contains("huge.npy: truncated .npy data: shape (100000000000, 100000) needs"));
+    CHECK_THROWS_WITH(io::load_npy(npy("wrap.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }")),
+                      Contains("wrap.npy: .npy shape (4294967296, 4294967296) is larger than any file"));
+    CHECK_THROWS_WITH(io::load_npy(npy("neg.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (-3, 2), }")),
+                      Contains("neg.npy: .npy shape has a bad dimension '-3'"));
+    std::vector<std::uint8_t> long_header = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0xff, 0xff, 0xff, 0x7f};
+    testing::write_bytes(dir / "long.npy", long_header);
+    CHECK_THROWS_WITH(io::load_npy(dir / "long.npy"), Contains("long.npy: .npy header claims 2147483647 bytes"));
+  }
 }
 
 TEST_CASE("PNG images are written with the right size and format", "[io][png]") {
