@@ -39,6 +39,8 @@ TEST_CASE("resume refuses what cannot continue, naming the folder", "[lifecycle]
   CHECK_THROWS_WITH(pipeline::resume_run(dir / "done", {}, {}), Contains("the run completed; there is nothing to resume"));
   fake_run(dir / "going", run::RunStatus::Running);
   CHECK_THROWS_WITH(pipeline::resume_run(dir / "going", {}, {}), Contains("is still running (pid"));
+  CHECK_THROWS_WITH(pipeline::evaluate_run(dir / "going", "evaluate", {}, {}),
+                    Contains("is still running (pid") && Contains("evaluate it when it has ended"));
   fake_run(dir / "stopped", run::RunStatus::Interrupted);
   CHECK_THROWS_WITH(pipeline::resume_run(dir / "stopped", {"seed=1"}, {}), Contains("--set cannot change a run"));
   pipeline::RunOptions elsewhere;

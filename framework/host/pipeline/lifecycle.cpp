@@ -74,7 +74,11 @@ RunResult resume_run(const fs::path& dir, const std::vector<std::string>& overri
 
 RunResult evaluate_run(const fs::path& dir, const std::string& stages, const std::vector<std::string>& overrides,
                        RunOptions options) {
-  existing_run(dir);
+  const auto manifest = existing_run(dir);
+  // Its model/ changes under a process still training it.
+  if (manifest.live_status(dir) == run::RunStatus::Running)
+    throw RecipeError(fmt::format("{}: the run is still running (pid {} on {}); evaluate it when it has ended",
+                                  dir.string(), manifest.pid, manifest.host));
   if (!fs::exists(dir / "model" / "model.json"))
     throw RecipeError(fmt::format("{}: holds no saved model (model/model.json missing): it was not trained, or by a "
                                   "hebbkit before 0.2",
