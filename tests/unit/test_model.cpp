@@ -318,3 +318,32 @@ TEST_CASE("saved weights of the wrong shape or class count are refused naming th
     CHECK(again.error.find("Exception raised from") == std::string::npos);
   }
 }
+
+TEST_CASE("a resume that would read other data than the run did is refused, naming both", "[model][errors]") {
+  testing::TempDir dir("resume_data");
+  testing::write_idx_dataset(dir / "a/mnist", 300, 100, false);
+  testing::write_idx_dataset(dir / "b/mnist", 200, 100, false);
+  std::ofstream(dir / "r.yaml") << "seed: 0\ndataset: {name: mnist, validation: 50, preprocess: [flatten]}\n"
+                                   "head: {name: softmax, epochs: 1}\nstages: [train, evaluate]\n";
+  struct DataRoot {  // HEBBKIT_DATA for this scope
+    explicit DataRoot(const std::filesystem::path& root) { ::setenv("HEBBKIT_DATA", root.c_str(), 1); }
+    ~DataRoot() { ::unsetenv("HEBBKIT_DATA"); }
+  };
+  {
+    DataRoot root(dir / "a");
+    REQUIRE(testing::run_file(dir / "r.yaml", dir / "run").status == run::RunStatus::Completed);
+  }
+  for (const char* name : {"manifest.json", "summary.json"}) {
+    auto record = testing::read_json(dir / "run" / name);
+    record["status"] = "interrupted";
+    if (record.contains("stages_done")) record["stages_done"] = json::array();
+    std::ofstream(dir / "run" / name) << record.dump();
+  }
+  DataRoot other(dir / "b");
+  const auto refused = pipeline::resume_run(dir / "run", {}, testing::quiet_options({}));
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.error, Contains("the run read 250 train / 50 validation / 100 test images from " +
+                                     (dir / "a").string()) &&
+                                Contains("this resume reads 150 / 50 / 100 from " + (dir / "b").string() +
+                                         " (HEBBKIT_DATA)"));
+}

@@ -115,6 +115,7 @@ void plugin_fields(R& p, F&& field) {
 template <class R, class F>
 void data_fields(R& d, F&& field) {
   field("train", d.train), field("validation", d.validation), field("test", d.test), field("classes", d.classes);
+  field("root", d.root);
 }
 template <class R, class F>
 void attack_fields(R& a, F&& field) {

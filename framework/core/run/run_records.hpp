@@ -90,6 +90,7 @@ struct RunManifest {
 struct DataCounts {
   std::int64_t train = 0, validation = 0, test = 0;
   std::vector<std::string> classes;
+  std::string root;  ///< the data root read (absolute); a resume must read the same data
 };
 
 /// What one `attack` stage measured (its path, e.g. "stages.3", is the key in RunSummary::attacks).

@@ -80,7 +80,18 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
     data = prepare_data(std::move(content), recipe.data, recipe.seed, ctx.device());
     ctx.info("train {} / validation {} / test {} images of shape {}, {} classes", data.train.size(), data.val.size(),
              data.test.size(), fmt::join(data.image_shape, "x"), data.num_classes());
-    summary.data = run::DataCounts{data.train.size(), data.val.size(), data.test.size(), data.classes};
+    run::DataCounts counts{data.train.size(), data.val.size(), data.test.size(), data.classes,
+                           fs::absolute(root).lexically_normal().string()};
+    // A resume trains on from what the run saw: other data (another HEBBKIT_DATA, a
+    // dataset replaced) would give weights that match neither.
+    if (const auto& before = summary.data; options.resume && before && before->train > 0 &&
+        (before->train != counts.train || before->validation != counts.validation || before->test != counts.test))
+      throw RecipeError(fmt::format("the run read {} train / {} validation / {} test images{}; this resume reads {} / "
+                                    "{} / {} from {} ({}): point it at the run's data to continue",
+                                    before->train, before->validation, before->test,
+                                    before->root.empty() ? "" : " from " + before->root, counts.train,
+                                    counts.validation, counts.test, counts.root, data_root_origin(recipe.data)));
+    summary.data = std::move(counts);
   });
   life.checkpoint();
 

@@ -240,8 +240,9 @@ void open_folder(const Folder& folder, const Spec& spec, const std::string& base
                                            manifest->pid, manifest->host));
     return;
   }
-  if (fs::exists(dir) && !fs::is_empty(dir))
+  if (fs::is_directory(dir) && !fs::is_empty(dir))
     throw RecipeError(fmt::format("{}: exists and is not a sweep folder (no sweep.yaml); give another --out", dir.string()));
+  run::claim_output_folder(dir, "sweep.yaml", "--out");  // a file, an unmakeable name: refused clearly
   fs::create_directories(dir / "trials");
   io::write_atomic(folder.base_recipe(), base_text);
   io::write_atomic(dir / "sweep.yaml", search);  // last: its presence marks a complete folder
