@@ -113,10 +113,10 @@ int main(int argc, char** argv) {
   sweep->add_option("--executor", sweep_options.executor, "local or slurm")->check(CLI::IsMember({"local", "slurm"}));
   sweep->add_option("--sbatch", sweep_options.sbatch_args, "an sbatch option for every job array, e.g. --sbatch=--partition=short");
   sweep->add_option("--poll", sweep_options.poll_seconds, "seconds between Slurm queue checks (default 5)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.05, 3600.0));
   sweep->add_option("--slurm-timeout", sweep_options.slurm_timeout,
                     "seconds one sbatch, squeue or scancel may take before it is killed (default 60)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.1, 86400.0));
   sweep->add_option("--slurm-stuck", sweep_options.slurm_stuck,
                     "seconds a trial may wait in Slurm's queue without running (or its queue be unreadable) before it "
                     "is cancelled and failed; the array's own cap does not count (default 3600, 0: never)")

@@ -103,7 +103,7 @@ TEST_CASE("a failing run records the error in its manifest", "[pipeline][errors]
   std::filesystem::remove_all(f.dir / "data/mnist");
   const auto result = f.run("failed");
   CHECK(result.status == run::RunStatus::Failed);
-  CHECK(result.exit_code == 1);
+  CHECK(result.exit_code == 2);  // data files missing: the user's to fix, as a recipe is
   const auto manifest = f.read_json("failed/manifest.json");
   CHECK(manifest["status"] == "failed");
   CHECK_THAT(manifest["error"].get<std::string>(), Contains("train-images-idx3-ubyte: not found"));
