@@ -51,7 +51,8 @@ TEST_CASE("npy files round-trip dtype, shape and values", "[io][npy]") {
       const std::string padded = header + std::string(118 - header.size(), ' ') + "\n";
       bytes += static_cast<char>(padded.size() & 0xff);
       bytes += static_cast<char>(padded.size() >> 8);
-      testing::write_bytes(dir / name, std::vector<std::uint8_t>((bytes + padded).begin(), (bytes + padded).end()));
+      bytes += padded;
+      testing::write_bytes(dir / name, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
       return dir / name;
     };
     CHECK_THROWS_WITH(io::load_npy(npy("huge.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000), }")),
