@@ -67,6 +67,7 @@ int run_and_report(const std::function<pipeline::RunResult()>& start) {
                                                      : fmt::format("fix the cause, then `{}`", result.retry);
       fmt::print(stderr, "hebbkit: error: run failed: {} (run folder {}; {})\n", result.error, dir, next);
     }
+    if (fs::exists(result.dir / "report.html")) fmt::print(stderr, "hebbkit: report: {}\n", (result.dir / "report.html").string());
     return result.already_finished ? 0 : result.exit_code;
   } catch (const RecipeError& e) {
     return error(e.what(), 2);

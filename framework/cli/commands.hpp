@@ -29,5 +29,7 @@ int list_runs(const std::filesystem::path& folder);
 /// Several runs side by side: shared training and attack charts, a table (terminal, CSV,
 /// markdown) in `out` (default runs/<time>-compare).
 int compare_runs(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out);
+/// `hebbkit report PATH...`: writes the HTML page and prints its path.
+int write_report(const std::vector<std::filesystem::path>& paths, const std::filesystem::path& out);
 
 }  // namespace hebbkit::cli

@@ -1,4 +1,4 @@
-// `hebbkit compare RUN_DIR...`: several runs side by side. The classifier's training curves
+// `hebbkit compare RUN_DIR...`: several runs side by side (and `hebbkit report`, which writes the HTML page). The classifier's training curves
 // (loss, train and validation accuracy per epoch) of every run on shared charts, accuracy
 // against epsilon per attack on shared charts, and the summaries as a terminal table,
 // compare.csv and compare.md. A run made by `hebbkit evaluate` borrows its parent's curves
@@ -15,6 +15,8 @@
 #include "hebbkit/errors.hpp"
 #include "hebbkit/files.hpp"
 #include "io/plot.hpp"
+#include "report/report.hpp"
+#include "run/metrics_log.hpp"
 #include "run/run_records.hpp"
 #include "run/run_store.hpp"
 
@@ -24,47 +26,13 @@ using nlohmann::json;
 
 namespace {
 
-struct Curve {
-  std::vector<double> epochs, values;
-};
-
 struct RunView {
   std::string label;  // the run folder's name
   run::RunStatus status = run::RunStatus::Running;  // as `hebbkit runs` shows it (killed included)
   run::RunSummary summary;
   run::RunSummary parent_summary;
-  std::map<std::string, std::map<std::string, Curve>> curves;  // scope -> metric -> curve
+  run::Curves curves;
 };
-
-void read_curves(const fs::path& metrics, RunView& run) {
-  std::ifstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    json record;
-    try {
-      record = json::parse(line);
-    } catch (const std::exception&) {
-      continue;  // a torn last line of a killed run
-    }
-    if (!record.is_object() || record.value("stage", "") != "train" || !record["epoch"].is_number() ||
-        !record["value"].is_number())
-      continue;
-    auto& curve = run.curves[record.value("scope", "")][record.value("name", "")];
-    curve.epochs.push_back(record["epoch"].get<double>());
-    curve.values.push_back(record["value"].get<double>());
-  }
-}
-
-// The scope whose metric describes the classifier: the head when it trained, otherwise
-// the top layer that logged it (a backprop network read out as it is).
-const Curve* classifier_curve(const RunView& run, const std::string& metric) {
-  if (auto head = run.curves.find("head"); head != run.curves.end())
-    if (auto it = head->second.find(metric); it != head->second.end()) return &it->second;
-  const Curve* found = nullptr;
-  for (const auto& [scope, metrics] : run.curves)  // map order: layers.0, layers.1, ...
-    if (scope.rfind("layers.", 0) == 0)
-      if (auto it = metrics.find(metric); it != metrics.end()) found = &it->second;
-  return found;
-}
 
 std::string percent(const std::optional<double>& value) {
   return value ? fmt::format("{:.2f}", 100 * *value) : std::string("-");
@@ -90,11 +58,11 @@ int write_comparison(const std::vector<fs::path>& dirs, fs::path out) {
     run.label = fs::absolute(dir).lexically_normal().filename().string();
     if (run.label.empty()) run.label = dir.string();
     run.summary = run::read_summary(dir);
-    read_curves(dir / "metrics.jsonl", run);
+    run.curves = run::read_curves(dir / "metrics.jsonl");
     if (run.summary.parent) {
       const fs::path parent = *run.summary.parent;
       run.parent_summary = run::read_summary(parent);
-      if (run.curves.empty()) read_curves(parent / "metrics.jsonl", run);
+      if (run.curves.empty()) run.curves = run::read_curves(parent / "metrics.jsonl");
     }
     runs.push_back(std::move(run));
   }
@@ -109,7 +77,8 @@ int write_comparison(const std::vector<fs::path>& dirs, fs::path out) {
   for (const char* metric : {"loss", "train_accuracy", "val_accuracy"}) {
     io::Panel panel{metric, "epoch", metric, {}, std::string(metric) == "loss"};
     for (const auto& run : runs)
-      if (const Curve* c = classifier_curve(run, metric)) panel.series.push_back({run.label, c->epochs, c->values});
+      if (const run::Curve* c = run::classifier_curve(run.curves, metric))
+        panel.series.push_back({run.label, c->epochs, c->values});
     if (!panel.series.empty()) panels.push_back(std::move(panel));
   }
   std::vector<fs::path> written;
@@ -183,8 +152,10 @@ int write_comparison(const std::vector<fs::path>& dirs, fs::path out) {
   }
   io::write_atomic(out / "compare.csv", csv);
   io::write_atomic(out / "compare.md", md);
+  report::write_page(out / "report.html", report::comparison_page(dirs));
   written.push_back(out / "compare.csv");
   written.push_back(out / "compare.md");
+  written.push_back(out / "report.html");
   for (const auto& file : written) fmt::print("wrote {}\n", file.string());
   return 0;
 }
@@ -203,6 +174,20 @@ int compare_runs(const std::vector<fs::path>& dirs, const fs::path& out) {
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "hebbkit: error: compare: {}\n", e.what());
+    return 1;
+  }
+}
+
+int write_report(const std::vector<fs::path>& paths, const fs::path& out) {
+  try {
+    const fs::path file = report::write_report(paths, out);
+    fmt::print("{}\n", fs::absolute(file).lexically_normal().string());
+    return 0;
+  } catch (const RecipeError& e) {
+    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hebbkit: error: report: {}\n", e.what());
     return 1;
   }
 }

@@ -91,6 +91,14 @@ int main(int argc, char** argv) {
   compare->add_option("runs", compare_dirs, "run folders (two or more)")->required();
   compare->add_option("--out", compare_out, "folder for the charts and tables (default: runs/<time>-compare)");
 
+  std::vector<std::string> report_paths;
+  std::string report_out;
+  auto* report = app.add_subcommand("report", "one self-contained HTML page for a run, several runs or a sweep");
+  report->add_option("paths", report_paths, "a run folder, a sweep folder, or several run folders to compare")->required();
+  report->add_option("--out", report_out,
+                     "the page to write (default: report.html in the run or sweep folder; a comparison in "
+                     "runs/<time>-compare/)");
+
   sweep::CommandLine sweep_cli;
   sweep::DriveOptions sweep_options;
   std::string strategy, objective, mode, prune, prune_metric;
@@ -182,5 +190,6 @@ int main(int argc, char** argv) {
     return sweep::drive(recipe, overrides, sweep_cli, sweep_options);
   }
   if (*compare) return cli::compare_runs({compare_dirs.begin(), compare_dirs.end()}, compare_out);
+  if (*report) return cli::write_report({report_paths.begin(), report_paths.end()}, report_out);
   return 2;
 }

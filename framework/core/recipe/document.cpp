@@ -402,4 +402,23 @@ std::string to_yaml(const YAML::Node& node) {
   return std::string(out.c_str()) + "\n";
 }
 
+namespace {
+void collect_leaves(const YAML::Node& node, const std::string& path, std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) collect_leaves(kv.second, join(path, kv.first.Scalar()), out);
+  } else if (node.IsSequence()) {
+    if (node.size() == 0) out[path] = "[]";
+    for (std::size_t i = 0; i < node.size(); ++i) collect_leaves(node[i], join(path, std::to_string(i)), out);
+  } else {
+    out[path] = node.IsScalar() ? node.Scalar() : "~";
+  }
+}
+}  // namespace
+
+std::map<std::string, std::string> leaf_values(const YAML::Node& node, const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  collect_leaves(node, prefix, out);
+  return out;
+}
+
 }  // namespace hebbkit::recipe

@@ -38,6 +38,10 @@ Document load_with_stages(const std::filesystem::path& file, const std::string& 
 /// Applies one "a.b.0.c=VALUE" override (VALUE parsed as YAML) to `doc`.
 void apply_override(Document& doc, const std::string& text);
 
+/// Every leaf below `node` by key path ("layers.0.rule.k" -> "7"), an empty list as "[]"
+/// and a null as "~": how two recipes are compared key by key.
+std::map<std::string, std::string> leaf_values(const YAML::Node& node, const std::string& prefix = "");
+
 /// The document as YAML text (what recipe.resolved.yaml holds).
 std::string to_yaml(const YAML::Node& node);
 

@@ -173,7 +173,11 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
 
   run::HostContext ctx(life.store(), device, recipe.seed, options.progress);
   if (options.resume) ctx.load_history(result.dir / "metrics.jsonl");
-  ctx.set_watch(options.watch);
+  // Every metric may freshen the live report.html (RunLife keeps it to every few seconds).
+  ctx.set_watch([&life, watch = options.watch](const run::MetricPoint& point) -> std::optional<std::string> {
+    life.refresh_report();
+    return watch ? watch(point) : std::nullopt;
+  });
   ctx.set_stage("setup");
   result.status = run::RunStatus::Completed;
   std::string error;

@@ -9,6 +9,7 @@
 #include "hebbkit/blas.hpp"
 #include "hebbkit/errors.hpp"
 #include "hebbkit/version.hpp"
+#include "report/report.hpp"
 #include "system/system_info.hpp"
 #include "system/torch_facts.hpp"
 
@@ -87,7 +88,33 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
   store_->write_json("manifest.json", manifest_);
 }
 
-void RunLife::checkpoint() { store_->write_json("summary.json", summary_); }
+void RunLife::checkpoint() {
+  store_->write_json("summary.json", summary_);
+  refresh_report();
+}
+
+void RunLife::refresh_report() {
+  if (std::chrono::steady_clock::now() >= next_report_) write_report(/*live=*/true);
+}
+
+void RunLife::write_report(bool live) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    report::write_page(store_->dir() / "report.html", report::run_page(store_->dir(), live));
+  } catch (const std::exception& e) {
+    if (!report_warned_) {
+      report_warned_ = true;
+      try {
+        store_->append_log(fmt::format("warning: report.html not written: {}", e.what()));
+      } catch (const std::exception&) {  // the log cannot be written either: the run says so itself
+      }
+    }
+  }
+  // At most every 5 s, and never more than a tenth of the run's time on its page.
+  const auto took = std::chrono::steady_clock::now() - started;
+  next_report_ = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(
+                                                         std::chrono::seconds(5), 10 * took);
+}
 
 void RunLife::finish(run::RunStatus status, const std::string& error) {
   summary_.status = manifest_.status = status;
@@ -106,6 +133,7 @@ void RunLife::finish(run::RunStatus status, const std::string& error) {
     throw;
   }
   store_->write_json("manifest.json", manifest_);
+  write_report(/*live=*/false);
 }
 
 }  // namespace hebbkit::pipeline

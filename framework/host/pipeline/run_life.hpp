@@ -2,6 +2,7 @@
 // A run folder's records over the run's life: made new or reopened to continue, the summary
 // written as stages finish, closed with how the run ended. pipeline::execute drives it; the
 // records' format is run/run_records.hpp.
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -26,11 +27,19 @@ class RunLife {
 
   /// Writes summary.json: what the finished stages measured survives whatever comes next.
   void checkpoint();
-  /// Writes how the run ended into both records (and the error, when there is one).
+  /// Writes how the run ended into both records (and the error, when there is one), then
+  /// the final report.html.
   void finish(run::RunStatus status, const std::string& error);
+  /// Rewrites report.html (live) when the last rewrite is a few seconds old; a page that
+  /// cannot be written is a warning in the log, never the run's failure.
+  void refresh_report();
 
  private:
+  void write_report(bool live);
+
   std::unique_ptr<run::RunStore> store_;
+  std::chrono::steady_clock::time_point next_report_{};
+  bool report_warned_ = false;
   run::RunManifest manifest_;
   run::RunSummary summary_;
 };

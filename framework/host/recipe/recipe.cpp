@@ -349,26 +349,13 @@ YAML::Node resolved_yaml(const Recipe& recipe) {
   return resolved;
 }
 
-namespace {
-void collect_leaves(const YAML::Node& node, const std::string& path, std::map<std::string, std::string>& out) {
-  if (node.IsMap()) {
-    for (const auto& kv : node) collect_leaves(kv.second, join(path, kv.first.Scalar()), out);
-  } else if (node.IsSequence()) {
-    if (node.size() == 0) out[path] = "[]";
-    for (std::size_t i = 0; i < node.size(); ++i) collect_leaves(node[i], join(path, std::to_string(i)), out);
-  } else {
-    out[path] = node.IsScalar() ? node.Scalar() : "~";
-  }
-}
-}  // namespace
-
 std::map<std::string, std::string> training_inputs(const Recipe& recipe) {
   // Through YAML text and back, as a resume reads recipe.resolved.yaml.
   const YAML::Node resolved = YAML::Load(to_yaml(resolved_yaml(recipe)));
   std::map<std::string, std::string> out;
   for (const auto& kv : resolved) {
     const std::string key = kv.first.Scalar();
-    if (key != "name" && key != "stages") collect_leaves(kv.second, key, out);
+    if (key != "name" && key != "stages") out.merge(leaf_values(kv.second, key));
   }
   return out;
 }

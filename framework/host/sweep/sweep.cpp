@@ -14,6 +14,7 @@
 #include "hebbkit/io.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/recipe.hpp"
+#include "report/report.hpp"
 #include "pipeline/lifecycle.hpp"
 #include "run/run_lock.hpp"
 #include "run/run_records.hpp"
@@ -104,7 +105,7 @@ class Driver {
     if (!rows_.empty())
       fmt::print(stderr, "hebbkit: continuing the sweep: {} trial(s) finished, {} to run again{}\n", done, queue_.size(),
                  watched_.empty() ? "" : fmt::format(", {} still running", watched_.size()));
-    write_results(folder_, spec_, rows_, run::RunStatus::Running);
+    publish(run::RunStatus::Running);
 
     bool exhausted = false;
     while (true) {
@@ -149,15 +150,17 @@ class Driver {
         it = watched_.erase(it);
       }
     }
-    write_results(folder_, spec_, rows_, run::RunStatus::Completed);
+    publish(run::RunStatus::Completed);
     fmt::print("\n{}", table(spec_, rows_, 20));
     if (const auto by_seed = seeds_table(spec_, over_seeds(folder_, spec_, rows_)); !by_seed.empty())
       fmt::print("\nover seeds (seeds.csv):\n{}", by_seed);
     std::string warning;
     const auto files = write_best_and_plot(folder_, spec_, rows_, warning);
+    write_report(run::RunStatus::Completed);  // final, with best.yaml
     if (!warning.empty()) fmt::print(stderr, "hebbkit: warning: the sweep's plot: {}\n", warning);
     fmt::print(stderr, "hebbkit: sweep completed: {} ({} trials; results.csv{})\n", folder_.dir().string(), rows_.size(),
                files.empty() ? ", no trial completed" : ", best.yaml, objective.png");
+    fmt::print(stderr, "hebbkit: report: {}\n", (folder_.dir() / "report.html").string());
     if (abandoned_ > 0) {
       fmt::print(stderr, "hebbkit: error: {} trial(s) given up: Slurm did not run them, or its queue could not be read "
                  "(results.csv says why)\n",
@@ -168,6 +171,21 @@ class Driver {
   }
 
   Row& row(std::size_t id) { return rows_.at(id); }
+
+  // results.csv and summary.json, and report.html (live while trials run).
+  void publish(run::RunStatus status) {
+    write_results(folder_, spec_, rows_, status);
+    write_report(status);
+  }
+
+  void write_report(run::RunStatus status) {
+    try {
+      report::write_page(folder_.dir() / "report.html", report::sweep_page(folder_, spec_, rows_, status));
+    } catch (const std::exception& e) {
+      if (!report_warned_) fmt::print(stderr, "hebbkit: warning: the sweep's report.html not written: {}\n", e.what());
+      report_warned_ = true;
+    }
+  }
 
   std::vector<Observation> observations() const {
     std::vector<Observation> out;
@@ -197,14 +215,14 @@ class Driver {
       what = r.outcome.error;
     }
     fmt::print(stderr, "hebbkit: trial {} {}: {}\n", trial_name(id), to_string(r.outcome.state), what);
-    write_results(folder_, spec_, rows_, run::RunStatus::Running);
+    publish(run::RunStatus::Running);
   }
 
   int interrupted() {
     fmt::print(stderr, "hebbkit: stopping the sweep's trials (each keeps its checkpoint)...\n");
     executor_->stop();
     for (auto& r : rows_) r.outcome = folder_.outcome(r.trial, spec_);
-    write_results(folder_, spec_, rows_, run::RunStatus::Interrupted);
+    publish(run::RunStatus::Interrupted);
     fmt::print(stderr, "hebbkit: sweep interrupted: {} — run the same command again to continue it\n",
                folder_.dir().string());
     return 130;
@@ -218,6 +236,7 @@ class Driver {
   std::vector<Row> rows_;
   std::vector<std::size_t> queue_, watched_;
   std::size_t abandoned_ = 0;
+  bool report_warned_ = false;
 };
 
 // Creates the sweep folder, or checks that the one there holds this very sweep.
