@@ -127,6 +127,7 @@ void Page::section(const std::string& id, const std::string& heading, const std:
 std::string Page::html() const {
   std::string out = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  out += "<meta name=\"generator\" content=\"hebbkit\">\n";  // a later report may replace this file
   if (live_) out += "<meta http-equiv=\"refresh\" content=\"5\">\n";
   out += "<title>" + escape(title_) + "</title>\n<style>" + style + "</style></head><body>\n";
   out += "<h1>" + escape(title_) + "</h1>\n";

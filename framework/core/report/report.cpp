@@ -1,5 +1,7 @@
 #include "report/report.hpp"
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "hebbkit/errors.hpp"
@@ -12,6 +14,28 @@ namespace fs = std::filesystem;
 
 void write_page(const fs::path& file, const std::string& html) { io::write_atomic(file, html); }
 
+namespace {
+// `--out FILE`: a new file (its folder made), or a page hebbkit wrote before; never a file of the user's.
+void claim_page(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec))
+    throw RecipeError(fmt::format("--out {}: is a folder; give the page's file name (e.g. {}/report.html)", file.string(),
+                                  file.string()));
+  if (fs::exists(file, ec)) {
+    std::ifstream in(file);
+    std::string head(512, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    if (head.find("<meta name=\"generator\" content=\"hebbkit\">") == std::string::npos)
+      throw RecipeError(fmt::format("--out {}: exists and was not written by hebbkit; nothing of yours is overwritten",
+                                    file.string()));
+  }
+  if (file.has_parent_path()) {
+    fs::create_directories(file.parent_path(), ec);
+    if (ec) throw RecipeError(fmt::format("--out {}: cannot create its folder: {}", file.string(), ec.message()));
+  }
+}
+}  // namespace
+
 fs::path write_report(const std::vector<fs::path>& paths, const fs::path& out) {
   if (paths.empty()) throw RecipeError("report: give a run folder, several run folders or a sweep folder");
   for (const auto& path : paths)
@@ -22,6 +46,7 @@ fs::path write_report(const std::vector<fs::path>& paths, const fs::path& out) {
     const fs::path& dir = paths.front();
     const bool sweep = fs::exists(dir / "sweep.yaml");
     const fs::path file = out.empty() ? dir / "report.html" : out;
+    claim_page(file);
     write_page(file, sweep ? sweep_page(dir) : run_page(dir, false));
     return file;
   }
@@ -35,6 +60,7 @@ fs::path write_report(const std::vector<fs::path>& paths, const fs::path& out) {
     run::claim_output_folder(folder, "compare.json", "--out");
     file = folder / "report.html";
   }
+  claim_page(file);
   write_page(file, comparison_page(paths));
   return file;
 }
