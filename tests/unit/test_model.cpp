@@ -347,3 +347,27 @@ TEST_CASE("a resume that would read other data than the run did is refused, nami
                                 Contains("this resume reads 150 / 50 / 100 from " + (dir / "b").string() +
                                          " (HEBBKIT_DATA)"));
 }
+
+TEST_CASE("conv rules start from saved weights (init: npy) exactly, and refuse a file of another shape",
+          "[model][init]") {
+  ReopenFixture f;
+  const auto kernels = torch::randn({4, 1, 3, 3});
+  io::save_npy(f.dir / "start.npy", kernels);
+  for (const std::string rule : {"softhebb", "krotov_conv"}) {
+    CAPTURE(rule);
+    const auto file = f.recipe(rule, "preprocess: []}\nlayers: [{rule: {name: " + rule +
+                                         ", kernels: 4, kernel: 3, epochs: 0, init: npy, init_file: '" +
+                                         (f.dir / "start.npy").string() + "'}}]\nhead: {name: softmax, epochs: 1}\n");
+    REQUIRE(testing::run_file(file, f.dir / rule).status == run::RunStatus::Completed);
+    CHECK(torch::equal(io::load_npy(f.dir / rule / "model/layer0_weights.npy"), kernels));  // no epoch: the start itself
+
+    io::save_npy(f.dir / "wrong.npy", torch::randn({4, 1, 5, 5}));
+    const auto wrong = testing::run_file(file, f.dir / (rule + "_wrong"), {"layers.0.rule.init_file=" + (f.dir / "wrong.npy").string()});
+    CHECK(wrong.status == run::RunStatus::Failed);
+    CHECK_THAT(wrong.error, Contains("wrong.npy: init_file holds a 4x1x5x5 tensor, the layer needs 4x1x3x3"));
+    CHECK_THROWS_WITH(testing::resolve_file(file, {"layers.0.rule.init_file=" + (f.dir / "absent.npy").string()}),
+                      Contains("layers.0.rule.init_file") && Contains("absent.npy: no such file"));
+    CHECK_THROWS_WITH(testing::resolve_file(file, {"layers.0.rule.init=normal"}),
+                      Contains("init_file is only read with init: npy"));
+  }
+}

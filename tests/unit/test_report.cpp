@@ -187,7 +187,8 @@ void check_in_browser(const std::string& browser, const fs::path& page, const st
 
 }  // namespace
 
-TEST_CASE("each kind of report reads in headless Chromium: no errors, everything drawn, summary.json's numbers",
+TEST_CASE("the quick start's, a robustness comparison's and the quick-start sweep's reports read in headless "
+          "Chromium: no errors, everything drawn, summary.json's numbers",
           "[report][chromium]") {
   const auto browser = chromium();
   if (!browser) {
@@ -195,30 +196,53 @@ TEST_CASE("each kind of report reads in headless Chromium: no errors, everything
     WARN("HEBBKIT-SKIPPED: chromium is not installed (scripts/bootstrap test installs it)");
     return;
   }
-  Runs f;
-  const auto a = testing::read_json(f.dir / "a/summary.json");
-  check_in_browser(*browser, f.dir / "a/report.html",
-                   {{"test_accuracy", a["test_accuracy"].get<double>()},
-                    {"val_accuracy", a["val_accuracy"].get<double>()},
-                    {"attacks.stages.3.accuracy.1", a["attacks"]["stages.3"]["accuracy"][1].get<double>()}},
-                   f.dir.path());
+  testing::TempDir dir("report_chromium");
+  testing::write_idx_dataset(dir / "data/mnist", 300, 100, false);
+  const fs::path recipes = testing::source_dir() / "experiments";
+  // The committed recipes, made small enough for a test: tiny data, few units and epochs.
+  const std::vector<std::string> small = {"dataset.root=" + (dir / "data").string(), "dataset.validation=50",
+                                          "layers.0.rule.hidden=40", "layers.0.rule.epochs=2", "head.epochs=3"};
 
-  const auto compared = report::write_report({f.dir / "a", f.dir / "b"}, f.dir / "compare/report.html");
+  REQUIRE(testing::run_file(recipes / "quickstart.yaml", dir / "quickstart", small).status == run::RunStatus::Completed);
+  const auto q = testing::read_json(dir / "quickstart/summary.json");
+  check_in_browser(*browser, dir / "quickstart/report.html",
+                   {{"test_accuracy", q["test_accuracy"].get<double>()}, {"val_accuracy", q["val_accuracy"].get<double>()},
+                    {"train_accuracy", q["train_accuracy"].get<double>()}},
+                   dir.path());
+
+  auto attacked = small;
+  attacked.push_back("stages=[train, evaluate, {attack: {name: fgsm, epsilons: [0, 0.1, 0.2]}}, "
+                     "{attack: {name: noise, epsilons: [0, 0.1, 0.2]}}, plot]");
+  REQUIRE(testing::run_file(recipes / "robustness_mnist_krotov.yaml", dir / "k7", attacked).status ==
+          run::RunStatus::Completed);
+  attacked.push_back("layers.0.rule.k=3");
+  REQUIRE(testing::run_file(recipes / "robustness_mnist_krotov.yaml", dir / "k3", attacked).status ==
+          run::RunStatus::Completed);
+  const auto k7 = testing::read_json(dir / "k7/summary.json");
+  check_in_browser(*browser, dir / "k7/report.html",
+                   {{"attacks.stages.2.accuracy.2", k7["attacks"]["stages.2"]["accuracy"][2].get<double>()},
+                    {"attacks.stages.3.accuracy.1", k7["attacks"]["stages.3"]["accuracy"][1].get<double>()}},
+                   dir.path());
+  const auto compared = report::write_report({dir / "k7", dir / "k3"}, dir / "compare/report.html");
   check_in_browser(*browser, compared,
-                   {{"a.test_accuracy", a["test_accuracy"].get<double>()},
-                    {"b.test_accuracy", testing::read_json(f.dir / "b/summary.json")["test_accuracy"].get<double>()}},
-                   f.dir.path());
+                   {{"k7.test_accuracy", k7["test_accuracy"].get<double>()},
+                    {"k3.test_accuracy", testing::read_json(dir / "k3/summary.json")["test_accuracy"].get<double>()}},
+                   dir.path());
 
-  // A sweep, as `hebbkit sweep` runs it.
+  // The quick-start sweep (TPE with pruning), as `hebbkit sweep` runs it, three trials.
   const fs::path hebbkit = testing::build_dir() / "bin" / "hebbkit";
-  const auto swept = system::run_command({hebbkit.string(), "sweep", (f.dir / "r.yaml").string(), "--param",
-                                          "head.lr=0.01,0.05", "--threads", "1", "--out", (f.dir / "sweep").string()},
-                                         300);
+  std::vector<std::string> sweep = {hebbkit.string(), "sweep", (recipes / "quickstart_sweep.yaml").string(),
+                                    "--trials", "3", "--threads", "1", "--out", (dir / "sweep").string()};
+  for (const auto& set : small) sweep.insert(sweep.end(), {"--set", set});
+  const auto swept = system::run_command(sweep, 300);
   INFO(swept.output);
   REQUIRE(swept.ok());
   std::map<std::string, double> trials;
-  for (const char* id : {"0000", "0001"})
-    trials[fmt::format("trials.{}.val_accuracy", std::stoi(id))] =
-        testing::read_json(f.dir / "sweep/trials" / id / "summary.json")["val_accuracy"].get<double>();
-  check_in_browser(*browser, f.dir / "sweep/report.html", trials, f.dir.path());
+  for (int id = 0; id < 3; ++id) {
+    const auto summary = testing::read_json(dir / "sweep/trials" / fmt::format("{:04d}", id) / "summary.json");
+    if (summary["status"] == "completed")
+      trials[fmt::format("trials.{}.val_accuracy", id)] = summary["val_accuracy"].get<double>();
+  }
+  REQUIRE_FALSE(trials.empty());
+  check_in_browser(*browser, dir / "sweep/report.html", trials, dir.path());
 }

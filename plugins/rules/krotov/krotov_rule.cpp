@@ -1,6 +1,7 @@
 // Krotov-Hopfield rule: unsupervised, local, competing hidden units. The layer's output
 // is relu(W v)^n; the update itself is in krotov_update.cpp.
 #include <hebbkit/hebbkit.hpp>
+#include <hebbkit/initial_weights.hpp>
 #include <torch/types.h>
 
 #include "krotov_training.hpp"
@@ -52,10 +53,7 @@ class KrotovRule final : public hebbkit::Rule {
     c_.schedule.epochs = c_.epochs;
     hyper_ = {c_.p, c_.k, c_.delta, c_.prec, c_.homeostasis};
     if (c_.k > c_.hidden) params.fail("k", fmt::format("k = {} must not exceed hidden = {}", c_.k, c_.hidden));
-    if (c_.init == Init::Npy && c_.init_file.empty()) params.fail("init_file", "init: npy needs init_file: a .npy file");
-    if (c_.init != Init::Npy && !c_.init_file.empty())
-      params.fail("init_file",
-                  fmt::format("init_file is only read with init: npy (init is '{}')", hebbkit::choice_name(c_.init)));
+    hebbkit::check_init_file(params, c_.init == Init::Npy, c_.init_file, hebbkit::choice_name(c_.init));
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
@@ -153,11 +151,7 @@ class KrotovRule final : public hebbkit::Rule {
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
     if (c_.init == Init::Uniform) return torch::rand({c_.hidden, inputs}, options);
     if (c_.init == Init::Normal) return torch::randn({c_.hidden, inputs}, options) * c_.sigma + c_.mu;
-    auto w = hebbkit::io::load_npy(c_.init_file).to(options);
-    if (w.dim() != 2 || w.size(0) != c_.hidden || w.size(1) != inputs)
-      throw hebbkit::DataError(fmt::format("{}: init_file has shape {}, the layer needs ({}, {})", c_.init_file,
-                                           fmt::join(w.sizes(), "x"), c_.hidden, inputs));
-    return w.contiguous();
+    return hebbkit::load_initial_weights(c_.init_file, {c_.hidden, inputs}, options);
   }
 
   Config c_;

@@ -3,6 +3,7 @@
 // pool(activation(conv(bn(x), K))^power), K the powered kernels sign(W)|W|^(p-1) (as
 // biopytorch) or W itself. The update is in ../krotov/conv_update.cpp.
 #include <hebbkit/hebbkit.hpp>
+#include <hebbkit/initial_weights.hpp>
 #include <torch/types.h>
 
 #include "conv_update.hpp"
@@ -14,8 +15,10 @@ using hebbkit::param;
 
 enum class Output { Powered, Weights };
 hebbkit::Choices<Output> param_choices(Output) { return {{Output::Powered, "powered"}, {Output::Weights, "weights"}}; }
-enum class Init { Normal, Uniform };
-hebbkit::Choices<Init> param_choices(Init) { return {{Init::Normal, "normal"}, {Init::Uniform, "uniform"}}; }
+enum class Init { Normal, Uniform, Npy };
+hebbkit::Choices<Init> param_choices(Init) {
+  return {{Init::Normal, "normal"}, {Init::Uniform, "uniform"}, {Init::Npy, "npy"}};
+}
 
 class KrotovConvRule final : public hebbkit::Rule {
  public:
@@ -40,7 +43,10 @@ class KrotovConvRule final : public hebbkit::Rule {
     Output output = param("output", Output::Powered,
                           "the layer convolves with the powered kernels sign(W)|W|^(p-1) (biopytorch) or with W")
                         .readout();
-    Init init = param("init", Init::Normal, "initial kernels: normal(mu, sigma) or uniform [0, 1)");
+    Init init = param("init", Init::Normal, "initial kernels: normal(mu, sigma), uniform [0, 1), or init_file");
+    std::string init_file = param("init_file", "",
+                                  "a .npy of shape (kernels, channels, kernel, kernel), e.g. a previous run's "
+                                  "model/layer0_weights.npy");
     double mu = param("mu", 0.0, "mean of the normal initialisation");
     double sigma = param("sigma", 1.0, "standard deviation of the normal initialisation").at_least(0);
     std::int64_t patch_chunk =
@@ -65,6 +71,7 @@ class KrotovConvRule final : public hebbkit::Rule {
     hyper_.delta = c_.delta;
     hyper_.prec = c_.prec;
     if (c_.k > c_.kernels) params.fail("k", fmt::format("k = {} must not exceed kernels = {}", c_.k, c_.kernels));
+    hebbkit::check_init_file(params, c_.init == Init::Npy, c_.init_file, hebbkit::choice_name(c_.init));
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
@@ -76,7 +83,9 @@ class KrotovConvRule final : public hebbkit::Rule {
     const std::int64_t channels = shape[0];
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
     const std::vector<std::int64_t> size = {c_.kernels, channels, geometry_.kernel_h, geometry_.kernel_w};
-    auto w = c_.init == Init::Uniform ? torch::rand(size, options) : torch::randn(size, options) * c_.sigma + c_.mu;
+    auto w = c_.init == Init::Npy       ? hebbkit::load_initial_weights(c_.init_file, size, options)
+             : c_.init == Init::Uniform ? torch::rand(size, options)
+                                        : torch::randn(size, options) * c_.sigma + c_.mu;
     synapses_ = std::make_unique<hebbkit::krotov::ConvSynapses>(w, hyper_, c_.normalise, geometry_, c_.patch_chunk);
     if (c_.inhibitory > 0) {
       signs_ = hebbkit::krotov::dale_signs(channels, c_.inhibitory, options);

@@ -2,12 +2,16 @@
 // adaptive learning rate, conv or linear (inputs of one dimension become 1x1 kernels over
 // (D, 1, 1)). Output: pool(activation(conv(bn(x), W))^power), by default SoftHebb's triangle.
 #include <hebbkit/hebbkit.hpp>
+#include <hebbkit/initial_weights.hpp>
 #include <torch/types.h>
 
 #include "krotov_training.hpp"
 #include "softhebb_update.hpp"
 
 namespace {
+
+enum class Init { Normal, Npy };
+hebbkit::Choices<Init> param_choices(Init) { return {{Init::Normal, "normal"}, {Init::Npy, "npy"}}; }
 
 using hebbkit::param;
 
@@ -21,8 +25,12 @@ class SoftHebbRule final : public hebbkit::Rule {
     double t_invert = param("t_invert", 1.0, "inverse temperature of the soft winner-take-all").at_least(0);
     double lr = param("lr", 0.08, "base learning rate; each kernel's is lr |‖w‖ - 1|^lr_power").at_least(0);
     double lr_power = param("lr_power", 0.5, "exponent of the adaptive rate").at_least(0);
+    Init init = param("init", Init::Normal, "initial kernels: normal with std init_scale / sqrt(patch size), or init_file");
     double init_scale =
         param("init_scale", 25.0, "initial weights: normal with std init_scale / sqrt(patch size)").at_least(0);
+    std::string init_file = param("init_file", "",
+                                  "a .npy of shape (kernels, channels, kernel, kernel), e.g. a reference "
+                                  "implementation's initial weights or a previous run's model/layer0_weights.npy");
     std::int64_t epochs = param("epochs", 1, "passes over the training set").at_least(0);
     std::int64_t batch = param("batch", 10, "minibatch size (images)").at_least(1);
     bool shuffle = param("shuffle", true, "reshuffle the training set every epoch");
@@ -39,6 +47,7 @@ class SoftHebbRule final : public hebbkit::Rule {
     hyper_.t_invert = c_.t_invert;
     hyper_.lr = c_.lr;
     hyper_.lr_power = c_.lr_power;
+    hebbkit::check_init_file(params, c_.init == Init::Npy, c_.init_file, hebbkit::choice_name(c_.init));
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
@@ -50,8 +59,11 @@ class SoftHebbRule final : public hebbkit::Rule {
     const auto& g = geometry_for(source.sample_shape());
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
     const double scale = c_.init_scale / std::sqrt(static_cast<double>(g.patch_size(shape[0])));
+    const std::vector<std::int64_t> size = {c_.kernels, shape[0], g.kernel_h, g.kernel_w};
     kernels_state_ = std::make_unique<hebbkit::softhebb::Kernels>(
-        torch::randn({c_.kernels, shape[0], g.kernel_h, g.kernel_w}, options) * scale, hyper_, g, c_.patch_chunk);
+        c_.init == Init::Npy ? hebbkit::load_initial_weights(c_.init_file, size, options)
+                             : torch::randn(size, options) * scale,
+        hyper_, g, c_.patch_chunk);
     if (c_.batch_norm) norm_ = hebbkit::ChannelNorm(shape[0], options);
     std::int64_t first_epoch = 0;
     if (auto resume = ctx.resume_point()) {
