@@ -70,7 +70,7 @@ TEST_CASE("a Krotov-Hopfield layer with the paper's head learns the toy problem"
                                  "layers.0.rule.hidden=41"});
   CHECK(bad.status == run::RunStatus::Failed);
   CHECK_THAT(f.read_json("bad/manifest.json")["error"].get<std::string>(),
-             Contains("layer0_weights.npy: init_file has shape 40x784, the layer needs (41, 784)"));
+             Contains("layer0_weights.npy: init_file holds a 40x784 tensor, the layer needs 41x784"));
 }
 
 TEST_CASE("a fixed tiny Krotov recipe gives bit-identical summaries and synapses run after run", "[krotov][determinism]") {

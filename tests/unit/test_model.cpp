@@ -371,3 +371,30 @@ TEST_CASE("conv rules start from saved weights (init: npy) exactly, and refuse a
                       Contains("init_file is only read with init: npy"));
   }
 }
+
+TEST_CASE("Forward-Forward and backprop start from a run's saved layer (init_prefix) exactly", "[model][init]") {
+  ReopenFixture f;
+  // The first run's model/layer0_* files are the second run's start; with 0 epochs its layer is that start.
+  const auto check = [&](const std::string& name, const std::string& body, const std::string& set_init,
+                         const std::vector<std::string>& files) {
+    CAPTURE(name);
+    const auto file = f.recipe(name, body);
+    REQUIRE(testing::run_file(file, f.dir / (name + "_a")).status == run::RunStatus::Completed);
+    const std::string prefix = (f.dir / (name + "_a") / "model" / "layer0").string();
+    std::vector<std::string> start = {"layers.0.rule.epochs=0", "layers.0.rule.init_prefix=" + prefix};
+    if (!set_init.empty()) start.push_back(set_init);
+    REQUIRE(testing::run_file(file, f.dir / (name + "_b"), start).status == run::RunStatus::Completed);
+    for (const auto& tensor : files)
+      CHECK(torch::equal(io::load_npy(f.dir / (name + "_a") / "model" / tensor),
+                         io::load_npy(f.dir / (name + "_b") / "model" / tensor)));
+    CHECK_THROWS_WITH(testing::resolve_file(file, {"layers.0.rule.init_prefix=" + (f.dir / "nothing").string(),
+                                                   set_init.empty() ? "seed=0" : set_init}),
+                      Contains("layers.0.rule.init_prefix") && Contains("no file nothing_*.npy"));
+  };
+  check("ff", "preprocess: [flatten]}\nlayers: [{rule: {name: forward_forward, sizes: [30, 20], epochs: 2, batch: 100}}]\n"
+              "head: {name: ff_goodness}\n",
+        "layers.0.rule.init=npy", {"layer0_ff0_weight.npy", "layer0_ff1_weight.npy", "layer0_ff1_bias.npy"});
+  check("bp", "preprocess: [flatten]}\nlayers: [{rule: {name: backprop, model: control, epochs: 2, batch: 50}}]\n"
+              "head: {name: readout}\n",
+        "", {"layer0_1_running_mean.npy", "layer0_2_weight.npy"});
+}

@@ -10,6 +10,7 @@
 
 #include "hebbkit/export.hpp"
 #include "hebbkit/params.hpp"
+#include "hebbkit/state.hpp"
 
 namespace hebbkit {
 
@@ -22,5 +23,15 @@ HEBBKIT_API void check_init_file(const Params& params, bool init_is_npy, const s
 /// shapes otherwise. On `options`' device and dtype, contiguous.
 HEBBKIT_API torch::Tensor load_initial_weights(const std::filesystem::path& file, at::IntArrayRef shape,
                                                const torch::TensorOptions& options);
+
+/// A layer of several tensors (Forward-Forward's stack, a backprop network) starts from the
+/// files PREFIX_<name>.npy, one per tensor of its state, as a run's model/ holds them
+/// (PREFIX runs/X/model/layer0). At validation: `init_prefix` given exactly when `wanted`,
+/// and some PREFIX_*.npy exists.
+HEBBKIT_API void check_init_prefix(const Params& params, bool wanted, const std::string& init_prefix);
+
+/// Overwrites each tensor of `fresh` (a layer's state as just built) in place with
+/// PREFIX_<file_safe(name)>.npy; DataError naming a missing file or both shapes.
+HEBBKIT_API void load_initial_state(const std::string& prefix, const std::vector<NamedTensor>& fresh);
 
 }  // namespace hebbkit

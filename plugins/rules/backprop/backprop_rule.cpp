@@ -3,6 +3,7 @@
 // control). Its output is the logits; pair it with the `readout` head so that
 // evaluation and attacks use this network, not a head retrained on its features.
 #include <hebbkit/hebbkit.hpp>
+#include <hebbkit/initial_weights.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/types.h>
 
@@ -19,13 +20,26 @@ class Backprop final : public hebbkit::Rule {
     hebbkit::OptimizerParams optimizer{hebbkit::OptimizerDefaults().momentum(0.9)};
     std::int64_t epochs = hebbkit::param("epochs", 10, "passes over the training set").at_least(0);
     std::int64_t batch = hebbkit::param("batch", 64, "minibatch size").at_least(1);
+    std::string init_prefix = hebbkit::param("init_prefix", "",
+                                             "start from PREFIX_<parameter>.npy for every parameter and buffer, as a "
+                                             "run's model/ holds them (PREFIX runs/X/model/layer0); empty: torch's "
+                                             "initialisation");
   };
 
-  explicit Backprop(const Config& config) : c_(config) {}
+  Backprop(const Config& config, const hebbkit::Params& params) : c_(config) {
+    hebbkit::check_init_prefix(params, !c_.init_prefix.empty(), c_.init_prefix);
+  }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
     input_shape_ = data.inputs.sample_shape();
     net_ = hebbkit::backprop::build(c_.arch, input_shape_, data.num_classes);
+    if (!c_.init_prefix.empty()) {
+      std::vector<hebbkit::NamedTensor> fresh;
+      for (const auto& item : net_->named_parameters()) fresh.emplace_back(item.key(), item.value());
+      for (const auto& item : net_->named_buffers()) fresh.emplace_back(item.key(), item.value());
+      hebbkit::load_initial_state(c_.init_prefix, fresh);
+      ctx.info("starting from {}_*.npy", c_.init_prefix);
+    }
     net_->to(ctx.device());
     classes_ = data.num_classes;
     std::int64_t trained = 0;

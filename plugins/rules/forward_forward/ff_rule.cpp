@@ -5,6 +5,7 @@
 // (ff_stack) and the schedule (ff_schedule: greedy, growth, simultaneous); it adds the
 // recipe's keys, what a head reads (forward) and goodness scoring (OverlaidLayer).
 #include <hebbkit/goodness.hpp>
+#include <hebbkit/initial_weights.hpp>
 #include <hebbkit/hebbkit.hpp>
 #include <torch/types.h>
 
@@ -26,8 +27,10 @@ enum class InputNorm { Unit, Rms };
 hebbkit::Choices<InputNorm> param_choices(InputNorm) { return {{InputNorm::Unit, "unit"}, {InputNorm::Rms, "rms"}}; }
 enum class ReluGrad { Masked, Full };
 hebbkit::Choices<ReluGrad> param_choices(ReluGrad) { return {{ReluGrad::Masked, "masked"}, {ReluGrad::Full, "full"}}; }
-enum class Init { Torch, Normal };
-hebbkit::Choices<Init> param_choices(Init) { return {{Init::Torch, "torch"}, {Init::Normal, "normal"}}; }
+enum class Init { Torch, Normal, Npy };
+hebbkit::Choices<Init> param_choices(Init) {
+  return {{Init::Torch, "torch"}, {Init::Normal, "normal"}, {Init::Npy, "npy"}};
+}
 enum class HeadInput { Image, NeutralLabel };
 hebbkit::Choices<HeadInput> param_choices(HeadInput) { return {{HeadInput::Image, "image"}, {HeadInput::NeutralLabel, "neutral_label"}}; }
 enum class OutputNorm { None, Rms };
@@ -78,7 +81,11 @@ class ForwardForward final : public hebbkit::Rule, public hebbkit::OverlaidLayer
     bool lr_cooldown =
         param("lr_cooldown", false, "decay the learning rate linearly to 0 over the second half of the epochs");
     Init init = param("init", Init::Torch,
-                      "initial weights: torch's Linear default, or normal(0, 1/sqrt(width)) with zero bias");
+                      "initial weights: torch's Linear default, normal(0, 1/sqrt(width)) with zero bias, or npy "
+                      "(init_prefix)");
+    std::string init_prefix = param("init_prefix", "",
+                                    "init: npy reads PREFIX_ff<i>_weight.npy and PREFIX_ff<i>_bias.npy for layer i, as "
+                                    "a run's model/ holds them (PREFIX runs/X/model/layer0)");
     std::int64_t val_every =
         param("val_every", 0, "simultaneous: goodness-based validation accuracy every this many epochs (0: at the end)")
             .at_least(0);
@@ -106,6 +113,8 @@ class ForwardForward final : public hebbkit::Rule, public hebbkit::OverlaidLayer
     if (simultaneous() && c_.grow_width > 0)
       p.fail("grow_width", "growth adds layers one after another: it needs schedule: greedy");
     if (c_.sizes.empty()) p.fail("sizes", "needs at least one layer width");
+    hebbkit::check_init_prefix(p, c_.init == Init::Npy, c_.init_prefix);
+    stack_.start_from(c_.init_prefix);
     if (c_.output == Output::SkipFirst && c_.sizes.size() < 2 && c_.grow_width == 0)
       p.fail("output", "output: skip_first needs at least two layers (sizes has one); use output: all");
     if (c_.grow_width > 0 && !supervised())

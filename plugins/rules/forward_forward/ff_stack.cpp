@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <hebbkit/errors.hpp>
+#include <hebbkit/initial_weights.hpp>
 #include <hebbkit/training.hpp>
 
 #include "ff_objective.hpp"
@@ -18,6 +19,11 @@ void Stack::add(std::int64_t inputs, std::int64_t width, torch::Device device) {
     torch::NoGradGuard no_grad;
     linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(width)));
     linear->bias.zero_();
+  }
+  if (!init_prefix_.empty()) {
+    const std::size_t i = layers_.size();
+    load_initial_state(init_prefix_, {{fmt::format("ff{}_weight", i), linear->weight},
+                                      {fmt::format("ff{}_bias", i), linear->bias}});
   }
   linear->to(device);
   layers_.push_back(linear);

@@ -3,6 +3,7 @@
 // of its input passes on, relu(W direction(x) input_scale + b), input_scale 1 (unit length)
 // or sqrt(inputs) (RMS 1).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <hebbkit/state.hpp>
@@ -16,6 +17,8 @@ class Stack {
   /// rms_input: inputs scaled to RMS 1 instead of length 1; normal_init: weights normal(0,
   /// 1/sqrt(width)) and zero bias instead of torch's Linear default.
   Stack(bool rms_input, bool normal_init) : rms_input_(rms_input), normal_init_(normal_init) {}
+  /// New layers start from PREFIX_ff<i>_weight.npy and PREFIX_ff<i>_bias.npy (init: npy).
+  void start_from(std::string prefix) { init_prefix_ = std::move(prefix); }
 
   std::size_t size() const { return layers_.size(); }
   bool empty() const { return layers_.empty(); }
@@ -44,6 +47,7 @@ class Stack {
 
  private:
   bool rms_input_, normal_init_;
+  std::string init_prefix_;
   std::vector<torch::nn::Linear> layers_;
 };
 
