@@ -4,6 +4,7 @@
 // compare.csv and compare.md. A run made by `hebbkit evaluate` borrows its parent's curves
 // and accuracies where it has none of its own.
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -162,34 +163,35 @@ int write_comparison(const std::vector<fs::path>& dirs, fs::path out) {
 
 }  // namespace
 
+namespace {
+// A command's errors as its exit code (docs/recipes.md, "Exit codes"): 2 for what the user
+// gave, 1 for what failed while working.
+int reported(const char* command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const RecipeError& e) {
+    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hebbkit: error: {}: {}\n", command, e.what());
+    return 1;
+  }
+}
+}  // namespace
+
 int compare_runs(const std::vector<fs::path>& dirs, const fs::path& out) {
   if (dirs.size() < 2) {
     fmt::print(stderr, "hebbkit: error: compare needs at least two run folders\n");
     return 2;
   }
-  try {
-    return write_comparison(dirs, out);
-  } catch (const RecipeError& e) {
-    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hebbkit: error: compare: {}\n", e.what());
-    return 1;
-  }
+  return reported("compare", [&] { return write_comparison(dirs, out); });
 }
 
 int write_report(const std::vector<fs::path>& paths, const fs::path& out) {
-  try {
-    const fs::path file = report::write_report(paths, out);
-    fmt::print("{}\n", fs::absolute(file).lexically_normal().string());
+  return reported("report", [&] {
+    fmt::print("{}\n", fs::absolute(report::write_report(paths, out)).lexically_normal().string());
     return 0;
-  } catch (const RecipeError& e) {
-    fmt::print(stderr, "hebbkit: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hebbkit: error: report: {}\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace hebbkit::cli
