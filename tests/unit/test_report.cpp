@@ -83,6 +83,8 @@ TEST_CASE("a run's page holds its numbers, curves, figures, recipe and manifest;
   CHECK(numbers.at("attacks.stages.3.accuracy.2") == summary["attacks"]["stages.3"]["accuracy"][2].get<double>());
   CHECK_THAT(html, Contains("<h3>layers.0</h3>") && Contains("<h3>head</h3>") && Contains("data:image/png;base64,"));
   CHECK_THAT(html, Contains("fgsm (linf), stages.3") && Contains("sha256") && Contains("recipe.resolved.yaml"));
+  CHECK_THAT(html, Contains("mnist [flatten, center, unit_norm] → krotov → head softmax; stages train, evaluate, plot, "
+                            "attack"));
   CHECK(html.find("http-equiv=\"refresh\"") == std::string::npos);  // the final page stays still
   CHECK_THAT(report::run_page(f.dir / "a", true), Contains("http-equiv=\"refresh\""));
   // --set head.lr=0.01 shows as a difference from the recipe file.

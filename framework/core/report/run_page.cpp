@@ -70,6 +70,35 @@ std::string figures_section(const fs::path& dir, const run::RunSummary& summary)
   return shown ? out + "</div>" : "<p class=\"note\">No figures (the recipe has no plot stage, or it has not run yet).</p>";
 }
 
+// "mnist [flatten, center, unit_norm] → krotov → head krotov; stages train, evaluate": the
+// recipe in one line, for a reader who has not opened it.
+std::string what_ran(const fs::path& dir) {
+  try {
+    const YAML::Node root = recipe::load(dir / "recipe.resolved.yaml").root;
+    const auto name_of = [](const YAML::Node& node) {
+      return node && node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : std::string("?");
+    };
+    std::string out = name_of(root["dataset"]);
+    if (const auto pre = root["dataset"]["preprocess"]; pre && pre.IsSequence() && pre.size() > 0) {
+      std::vector<std::string> steps;
+      for (const auto& step : pre) steps.push_back(step.IsScalar() ? step.Scalar() : "...");
+      out += fmt::format(" [{}]", fmt::join(steps, ", "));
+    }
+    if (const auto layers = root["layers"]; layers && layers.IsSequence())
+      for (const auto& layer : layers) out += " → " + name_of(layer["rule"]);
+    out += " → head " + name_of(root["head"]);
+    if (const auto stages = root["stages"]; stages && stages.IsSequence()) {
+      std::vector<std::string> names;
+      for (const auto& stage : stages)
+        names.push_back(stage.IsScalar() ? stage.Scalar() : stage.IsMap() ? stage.begin()->first.Scalar() : "?");
+      out += fmt::format("; stages {}", fmt::join(names, ", "));
+    }
+    return out;
+  } catch (const std::exception&) {
+    return "";  // the recipe section says why it cannot be read
+  }
+}
+
 }  // namespace
 
 std::string recipe_section(const fs::path& dir, const run::RunManifest& manifest) {
@@ -134,6 +163,7 @@ std::string run_page(const fs::path& dir, bool live) {
 
   // Accuracies of a run made by `evaluate` are its own; a run's curves may be its parent's.
   std::vector<std::pair<std::string, std::string>> rows = {{"status", status_badge(status)}};
+  if (const auto what = what_ran(dir); !what.empty()) rows.push_back({"what ran", escape(what)});
   if (manifest->error) rows.push_back({"error", "<span class=\"error\">" + escape(*manifest->error) + "</span>"});
   for (const auto& [label, field, value] : {std::tuple{"test accuracy", "test_accuracy", summary.test_accuracy},
                                             std::tuple{"validation accuracy", "val_accuracy", summary.val_accuracy},
