@@ -284,6 +284,12 @@ TEST_CASE("a resume refuses a recipe.resolved.yaml edited since the checkpoint, 
                                 Contains("seed: 7 now, 0 in the checkpoint"));
   // The run's own values put back, it resumes and completes.
   std::ofstream(resolved) << recipe::to_yaml(original.root);
+  const auto summary = f.dir / "run/summary.json";
+  const std::string kept = testing::read_json(summary).dump();
+  std::ofstream(summary) << "{\"status\": ";  // damaged: refused, not silently started over
+  CHECK_THROWS_WITH(pipeline::resume_run(f.dir / "run", {}, testing::quiet_options({})),
+                    Contains("summary.json") && Contains("delete summary.json to resume from model/ alone"));
+  std::ofstream(summary) << kept;
   CHECK(pipeline::resume_run(f.dir / "run", {}, testing::quiet_options({})).status == run::RunStatus::Completed);
 }
 

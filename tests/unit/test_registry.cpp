@@ -74,3 +74,16 @@ TEST_CASE("a plugin library cut short is reported as broken, not mapped (no SIGB
     CHECK_THAT(registry.problems()[0], Contains("hebbkit_partial.so: cannot load plugin library: the file is cut short"));
   }
 }
+
+TEST_CASE("a link loop or a dangling link in a plugin folder is reported by name, not thrown", "[plugins][errors]") {
+  testing::TempDir dir("plugin_links");
+  std::filesystem::create_symlink("hebbkit_loop.so", dir / "hebbkit_loop.so");
+  std::filesystem::create_symlink("nowhere.so", dir / "hebbkit_dangling.so");
+  plugins::Registry registry;
+  registry.scan({dir.path()});
+  CHECK(registry.plugins().empty());
+  REQUIRE(registry.problems().size() == 2);  // sorted by nothing: look for each
+  const std::string both = registry.problems()[0] + "\n" + registry.problems()[1];
+  CHECK_THAT(both, Contains("hebbkit_loop.so: cannot load plugin library: Too many levels of symbolic links"));
+  CHECK_THAT(both, Contains("hebbkit_dangling.so: cannot load plugin library: No such file or directory"));
+}

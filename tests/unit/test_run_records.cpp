@@ -181,3 +181,14 @@ TEST_CASE("a summary that cannot be read says why; one not written yet is empty"
   CHECK_THAT(why, Contains("summary.json: test_accuracy: "));
   CHECK_FALSE(run::read_summary(dir.path()).test_accuracy);
 }
+
+TEST_CASE("a record that is a device or far too large is refused, not read without end", "[records][errors]") {
+  testing::TempDir dir("records_device");
+  std::filesystem::create_symlink("/dev/zero", dir / "manifest.json");
+  std::string why;
+  CHECK_FALSE(run::read_manifest(dir.path(), why));
+  CHECK_THAT(why, Contains("manifest.json: not a regular file"));
+  std::filesystem::create_symlink("/dev/urandom", dir / "summary.json");
+  CHECK_FALSE(run::read_summary(dir.path(), why));
+  CHECK_THAT(why, Contains("summary.json: not a regular file"));
+}

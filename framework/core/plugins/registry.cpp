@@ -89,8 +89,16 @@ void Registry::scan(const std::vector<fs::path>& folders) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) continue;
     std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(folder, ec))
-      if (entry.is_regular_file() && is_plugin_file(entry.path())) files.push_back(entry.path());
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      if (!is_plugin_file(entry.path())) continue;
+      // A link loop or a file that vanished is reported like any bad plugin, never thrown.
+      std::error_code status;
+      const bool regular = entry.is_regular_file(status);
+      if (status)
+        problems_.push_back(fmt::format("{}: cannot load plugin library: {}", entry.path().string(), status.message()));
+      else if (regular)
+        files.push_back(entry.path());
+    }
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       try {

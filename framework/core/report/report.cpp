@@ -21,6 +21,8 @@ void claim_page(const fs::path& file) {
   if (fs::is_directory(file, ec))
     throw RecipeError(fmt::format("--out {}: is a folder; give the page's file name (e.g. {}/report.html)", file.string(),
                                   file.string()));
+  if (fs::exists(file, ec) && !fs::is_regular_file(file, ec))
+    throw RecipeError(fmt::format("--out {}: not a regular file; give the page's file name", file.string()));
   if (fs::exists(file, ec)) {
     std::ifstream in(file);
     std::string head(512, '\0');

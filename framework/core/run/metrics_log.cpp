@@ -9,8 +9,11 @@ using nlohmann::json;
 
 Curves read_curves(const std::filesystem::path& metrics_file) {
   Curves curves;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(metrics_file, ec)) return curves;  // none yet, or a device in its place
   std::ifstream in(metrics_file);
   for (std::string line; std::getline(in, line);) {
+    if (line.size() > (1u << 20)) continue;  // no record is a megabyte long
     json record;
     try {
       record = json::parse(line);

@@ -303,9 +303,22 @@ double RunSummary::total_seconds() const {
   return total;
 }
 
+namespace {
+// A record is a page of JSON: a device, a pipe or a file of gigabytes in its place is
+// refused, not read without end.
+json parse_record(const std::filesystem::path& file) {
+  constexpr std::uintmax_t limit = std::uintmax_t(64) << 20;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) throw std::runtime_error("not a regular file");
+  if (const auto size = std::filesystem::file_size(file, ec); !ec && size > limit)
+    throw std::runtime_error(fmt::format("{} bytes, more than a record holds (64 MiB)", size));
+  return json::parse(std::ifstream(file));
+}
+}  // namespace
+
 std::optional<RunManifest> read_manifest(const std::filesystem::path& dir, std::string& why) {
   try {
-    const auto in = json::parse(std::ifstream(dir / "manifest.json"));
+    const auto in = parse_record(dir / "manifest.json");
     if (!in.is_object()) {
       why = "manifest.json is not a JSON object";
       return std::nullopt;
@@ -320,7 +333,7 @@ std::optional<RunManifest> read_manifest(const std::filesystem::path& dir, std::
 std::optional<RunSummary> read_summary(const std::filesystem::path& dir, std::string& why) {
   try {
     if (!std::filesystem::exists(dir / "summary.json")) return RunSummary{};
-    return json::parse(std::ifstream(dir / "summary.json")).get<RunSummary>();
+    return parse_record(dir / "summary.json").get<RunSummary>();
   } catch (const std::exception& e) {
     why = fmt::format("summary.json: {}", e.what());
     return std::nullopt;

@@ -67,7 +67,12 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
     if (previous->status == run::RunStatus::Completed)
       throw RecipeError(fmt::format("{}: the run completed; there is nothing to resume", dir.string()));
     manifest_ = std::move(*previous);
-    summary_ = run::read_summary(dir);
+    auto summary = run::read_summary(dir, why);
+    if (!summary)
+      throw RecipeError(fmt::format("{}: {}; the run cannot continue its records as they are (delete summary.json to "
+                                    "resume from model/ alone: the stages after train run again)",
+                                    dir.string(), why));
+    summary_ = std::move(*summary);
     manifest_.resumed.push_back({run::timestamp_now(), ::getpid(), system::host_name(), threads, options.command_line});
     manifest_.pid = ::getpid();
     manifest_.host = system::host_name();
