@@ -62,3 +62,18 @@ wait "$pid"; code=$?
 [ $((SECONDS - start)) -le 3 ] || fail "ctrl_c: took $((SECONDS - start))s to stop"
 grep -q '"status": "interrupted"' "$work/ctrl_c/manifest.json" || fail "ctrl_c: manifest not interrupted"
 echo "ok: the first Ctrl-C stops a sweep whose sbatch hangs"
+
+# Ctrl-C with a task in the queue: the tasks are told to stop (scancel --signal=TERM) and
+# the queue is still read while they end, so the sweep ends as soon as they have.
+mkdir -p "$work/ctrl_c_queued.state"
+FAKE_SLURM=pending FAKE_SLURM_DIR="$work/ctrl_c_queued.state" "$hebbkit" sweep "$recipe" --param head.lr=0.1 \
+  --executor slurm --poll 0.5 --slurm-stuck 0 --out "$work/ctrl_c_queued" >"$work/ctrl_c_queued.txt" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/ctrl_c_queued.state/squeue_calls" ] && break; sleep 0.1; done
+start=$SECONDS
+kill -INT "$pid"
+wait "$pid"; code=$?
+[ "$code" -eq 130 ] || fail "ctrl_c_queued: exit $code, expected 130: $(cat "$work/ctrl_c_queued.txt")"
+[ $((SECONDS - start)) -le 4 ] || fail "ctrl_c_queued: took $((SECONDS - start))s to stop (the queue was not read while stopping?)"
+grep -q -- "--signal=TERM --full 100" "$work/ctrl_c_queued.state/scancel.log" || fail "ctrl_c_queued: the tasks were not told to stop"
+echo "ok: Ctrl-C with a task queued stops it through Slurm and ends when it has"

@@ -2,6 +2,7 @@
 // trial ids by a list in the script; `squeue` tells which tasks are still alive.
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -93,7 +94,7 @@ class SlurmExecutor final : public Executor {
     // Tasks save their checkpoints and end; wait (bounded) so that a continued sweep finds them finished.
     for (int i = 0; i < 60 && !tasks_.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::duration<double>(std::min(1.0, options_.poll_seconds)));
-      poll();
+      poll(/*stoppable=*/false);  // the stop has been asked for: squeue must still answer
     }
     std::vector<std::string> cancel = {"scancel"};
     cancel.insert(cancel.end(), jobs_.begin(), jobs_.end());
@@ -124,15 +125,16 @@ class SlurmExecutor final : public Executor {
       fmt::print(stderr, "hebbkit: warning: {} {}\n", fmt::join(argv, " "), result.describe(options_.command_timeout));
   }
 
-  // Asks squeue once and returns the tasks that ended or were given up.
-  std::vector<Ended> poll() {
+  // Asks squeue once and returns the tasks that ended or were given up; `stoppable`: a
+  // Ctrl-C cuts squeue short.
+  std::vector<Ended> poll(bool stoppable = true) {
     std::vector<Ended> ended;
     if (tasks_.empty()) return ended;
     const auto now = Clock::now();
     const double since = last_poll_ ? std::chrono::duration<double>(now - *last_poll_).count() : 0.0;
     last_poll_ = now;
     std::string failure;
-    const auto queue = read_queue(failure);
+    const auto queue = read_queue(failure, stoppable);
     if (!queue) return queue_unreadable(failure, now);
     failing_since_.reset();
     for (auto it = tasks_.begin(); it != tasks_.end();) {
@@ -213,10 +215,12 @@ class SlurmExecutor final : public Executor {
 
   // JOB_TASK -> (state, reason) of every task Slurm still has pending or running; nullopt
   // (and `failure` says why) when squeue failed.
-  std::optional<std::map<std::string, std::pair<std::string, std::string>>> read_queue(std::string& failure) const {
+  std::optional<std::map<std::string, std::pair<std::string, std::string>>> read_queue(std::string& failure,
+                                                                                      bool stoppable) const {
     std::vector<std::string> argv = {"squeue", "--noheader", "--array", "--states=all", "--format=%i %T %r",
                                      "--jobs=" + fmt::format("{}", fmt::join(jobs_, ","))};
-    const auto result = run_command(argv, options_.command_timeout, run::interrupt_requested);
+    const auto result =
+        run_command(argv, options_.command_timeout, stoppable ? std::function<bool()>(run::interrupt_requested) : nullptr);
     std::map<std::string, std::pair<std::string, std::string>> alive;
     if (!result.ok()) {
       // Jobs that finished long ago are forgotten by the controller: then none is alive.
