@@ -6,14 +6,19 @@
 namespace hebbkit {
 
 Choices<OptimizerKind> param_choices(OptimizerKind) {
-  return {{OptimizerKind::Adam, "adam"}, {OptimizerKind::Sgd, "sgd"}};
+  return {{OptimizerKind::Adam, "adam"}, {OptimizerKind::AdamW, "adamw"}, {OptimizerKind::Sgd, "sgd"}};
 }
 
 OptimizerParams::OptimizerParams(const OptimizerDefaults& d)
-    : optimizer(param("optimizer", d.optimizer_, "Adam, or SGD with momentum")),
+    : optimizer(param("optimizer", d.optimizer_,
+                      "Adam, AdamW (Adam with weight decay decoupled from the gradient, as SCFF's code uses), or SGD "
+                      "with momentum")),
       lr(param("lr", d.lr_, "learning rate at epoch 0").at_least(0)),
       momentum(param("momentum", d.momentum_, "SGD's momentum").in_range(0, 1)),
-      weight_decay(param("weight_decay", 0.0, "L2 penalty (the optimizer's weight_decay)").at_least(0)),
+      weight_decay(param("weight_decay", 0.0,
+                         "the optimizer's weight_decay: an L2 penalty in the gradient (adam, sgd); AdamW shrinks the "
+                         "weights by lr x weight_decay each step instead")
+                       .at_least(0)),
       lr_decay(param("lr_decay", d.lr_decay_, "learning rate is multiplied by this after every lr_step epochs")
                    .in_range(0, 1)),
       lr_step(param("lr_step", 1, "epochs between learning-rate decays (1: exponential; more: a step schedule)")
@@ -26,8 +31,8 @@ OptimizerParams::OptimizerParams(const OptimizerDefaults& d)
                        .at_least(1)) {
   const Params* given = params_being_read();
   if (given == nullptr) return;
-  if (optimizer == OptimizerKind::Adam && given->given("momentum"))
-    given->fail("momentum", "momentum is SGD's; Adam has its own moments (set optimizer: sgd)");
+  if (optimizer != OptimizerKind::Sgd && given->given("momentum"))
+    given->fail("momentum", "momentum is SGD's; Adam and AdamW have their own moments (set optimizer: sgd)");
   if (restart_epochs > 0 && (given->given("lr_decay") || given->given("lr_step")))
     given->fail(given->given("lr_decay") ? "lr_decay" : "lr_step",
                 "the cosine schedule (restart_epochs > 0) sets the learning rate itself; leave lr_decay and lr_step out");

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
@@ -150,6 +151,9 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
   if (p.optimizer == OptimizerKind::Sgd)
     return std::make_unique<torch::optim::SGD>(
         parameters, torch::optim::SGDOptions(p.lr).momentum(p.momentum).weight_decay(p.weight_decay));
+  if (p.optimizer == OptimizerKind::AdamW)
+    return std::make_unique<torch::optim::AdamW>(parameters,
+                                                 torch::optim::AdamWOptions(p.lr).weight_decay(p.weight_decay));
   return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
 }
 

@@ -85,7 +85,7 @@ TEST_CASE("a TypedConfig's fields declare its schema: types, defaults, ranges, c
   // The group's keys with this plugin's defaults.
   CHECK(spec_named(schema, "lr").default_value == "0.03");
   CHECK(spec_named(schema, "momentum").default_value == "0.9");
-  CHECK(spec_named(schema, "optimizer").choices == std::vector<std::string>{"adam", "sgd"});
+  CHECK(spec_named(schema, "optimizer").choices == std::vector<std::string>{"adam", "adamw", "sgd"});
 }
 
 TEST_CASE("TypedConfig{} holds the defaults and declares nothing outside the host", "[config]") {
@@ -119,7 +119,7 @@ TEST_CASE("groups fail at the key when their keys do not combine", "[config][err
   // A default momentum (0.9 here) is no error with Adam; one the recipe gives is.
   CHECK_NOTHROW(read_typed("k: 1\n"));
   CHECK_THROWS_WITH(read_typed("k: 1\nmomentum: 0.5\n"),
-                    Contains("r.yaml:2:1: momentum: momentum is SGD's; Adam has its own moments"));
+                    Contains("r.yaml:2:1: momentum: momentum is SGD's; Adam and AdamW have their own moments"));
   CHECK_THROWS_WITH(read_typed("k: 1\nrestart_mult: 2\n"), Contains("restart_mult: restart_mult lengthens the cosine cycles"));
   CHECK_THROWS_WITH(read_typed("k: 1\nrestart_epochs: 5\nlr_decay: 0.5\n"),
                     Contains("lr_decay: the cosine schedule (restart_epochs > 0) sets the learning rate itself"));

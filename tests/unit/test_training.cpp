@@ -3,6 +3,7 @@
 
 #include "support/catch.hpp"
 #include <torch/nn/functional/loss.h>
+#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include "hebbkit/dropout.hpp"
@@ -337,4 +338,22 @@ TEST_CASE("cross_entropy_step gives ATen's loss, gradient and argmax count in on
                     Contains("label 3 of row 1 is not a class of 3 logits"));
   CHECK_THROWS_WITH(cross_entropy_step(torch::zeros({2, 3}), torch::zeros({3}, torch::kInt64)),
                     Contains("logits of shape 2x3 need labels of shape (2), got 3"));
+}
+
+TEST_CASE("AdamW decays the weights apart from the gradient; Adam puts weight_decay into it", "[training][optimizer]") {
+  // One step with no gradient of the loss: AdamW shrinks w by lr x weight_decay exactly;
+  // Adam's L2 term is a gradient of its own, normalised to a step of about lr.
+  const auto step = [](OptimizerKind kind) {
+    auto w = torch::ones({1}, torch::requires_grad());
+    OptimizerParams p;
+    p.optimizer = kind;
+    p.lr = 0.1;
+    p.weight_decay = 0.5;
+    auto optimizer = make_optimizer({w}, p);
+    w.mutable_grad() = torch::zeros({1});
+    optimizer->step();
+    return w.item<double>();
+  };
+  CHECK(step(OptimizerKind::AdamW) == Approx(0.95).epsilon(1e-6));
+  CHECK(step(OptimizerKind::Adam) == Approx(0.9).epsilon(1e-4));
 }

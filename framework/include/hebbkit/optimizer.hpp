@@ -14,7 +14,7 @@
 
 namespace hebbkit {
 
-enum class OptimizerKind { Adam, Sgd };
+enum class OptimizerKind { Adam, AdamW, Sgd };
 HEBBKIT_API Choices<OptimizerKind> param_choices(OptimizerKind);
 
 /// A plugin's defaults for the group's keys; the others default to no decay, no weight
