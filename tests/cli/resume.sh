@@ -2,9 +2,9 @@
 # resume.sh HEBBKIT DATA_ROOT WORKDIR: runs killed with SIGKILL part-way through a layer
 # show as `killed`, resume with `hebbkit run --resume` from the checkpoint taken inside
 # that layer, and end with the same weights and accuracies as the same run left alone.
-# Five rules: krotov (second layer of two, with homeostatic thresholds), forward_forward (second of its own layers),
+# Six rules: krotov (second layer of two, with homeostatic thresholds), forward_forward (second of its own layers),
 # backprop (batch-norm statistics and SGD momentum included), krotov_conv and softhebb (each the
-# second layer, with their input batch norms).
+# second layer, with their input batch norms), scff (second of its own layers).
 set -u
 hebbkit="$1" data="$2" work="$3"
 rm -rf "$work" && mkdir -p "$work"
@@ -75,6 +75,10 @@ case_ krotov_conv "  - rule: {name: softhebb, kernels: 4, kernel: 3, padding: 1,
 case_ softhebb "  - rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 2, pool: max, pool_size: 2}
   - rule: {name: softhebb, kernels: 6, kernel: 3, padding: 1, epochs: 600, batch: 20}" \
   "layer0_weights.npy layer1_weights.npy layer1_input_norm_mean.npy layer1_input_norm_var.npy" 20 "[]"
+
+# scff trains its layers greedily from fresh pairs every minibatch: the kill falls in its second.
+case_ scff "  - rule: {name: scff, sizes: [30, 20], epochs: [3, 150], batch: 20, decay_every: [7]}" \
+  "layer0_scff0_weight.npy layer0_scff1_weight.npy layer0_scff1_bias.npy" 20 "[]"
 
 "$hebbkit" run --resume "$work/krotov/killed" >"$work/again.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] && grep -q "nothing to resume" "$work/again.txt" || fail "resuming a completed run: exit $code"

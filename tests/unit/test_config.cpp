@@ -65,7 +65,7 @@ TEST_CASE("a TypedConfig's fields declare its schema: types, defaults, ranges, c
   std::vector<std::string> names;
   for (const auto& spec : schema) names.push_back(spec.name);
   CHECK(names == std::vector<std::string>{"hidden", "p", "shuffle", "init", "file", "eps", "k", "note", "n", "optimizer",
-                                          "lr", "momentum", "weight_decay", "lr_decay", "lr_step", "restart_epochs",
+                                          "lr", "momentum", "weight_decay", "lr_decay", "lr_step", "lr_milestones", "restart_epochs",
                                           "restart_mult"});
   CHECK(spec_named(schema, "hidden").type == ParamType::Integer);
   CHECK(spec_named(schema, "hidden").default_value == "100");
@@ -123,6 +123,12 @@ TEST_CASE("groups fail at the key when their keys do not combine", "[config][err
   CHECK_THROWS_WITH(read_typed("k: 1\nrestart_mult: 2\n"), Contains("restart_mult: restart_mult lengthens the cosine cycles"));
   CHECK_THROWS_WITH(read_typed("k: 1\nrestart_epochs: 5\nlr_decay: 0.5\n"),
                     Contains("lr_decay: the cosine schedule (restart_epochs > 0) sets the learning rate itself"));
+  CHECK(read_typed("k: 1\nlr_milestones: [10, 17]\n").optimizer.lr_milestones == std::vector<std::int64_t>{10, 17});
+  CHECK_THROWS_WITH(read_typed("k: 1\nlr_milestones: [10, 7]\n"),
+                    Contains("lr_milestones: epochs must be at least 1 and increasing; [10, 7] is not"));
+  CHECK_THROWS_WITH(read_typed("k: 1\nlr_milestones: [3]\nlr_step: 2\n"), Contains("lr_step: lr_milestones lists"));
+  CHECK_THROWS_WITH(read_typed("k: 1\nlr_milestones: [3]\nrestart_epochs: 5\n"),
+                    Contains("lr_milestones: the cosine schedule"));
 }
 
 namespace {

@@ -146,6 +146,14 @@ TEST_CASE("classifier learning rates: decay, steps, and cosine cycles with warm 
   CHECK(t.lr_at(2) == Approx(0.0125));
   t.lr_step = 2;
   CHECK(t.lr_at(3) == Approx(0.025));
+  // MultiStepLR(milestones=[2, 5], gamma=0.5), stepped per epoch.
+  t.lr_milestones = {2, 5};
+  CHECK(t.lr_at(1) == Approx(0.05));
+  CHECK(t.lr_at(2) == Approx(0.025));
+  CHECK(t.lr_at(4) == Approx(0.025));
+  CHECK(t.lr_at(5) == Approx(0.0125));
+  CHECK(t.lr_at(40) == Approx(0.0125));
+  t.lr_milestones.clear();
   // PyTorch's CosineAnnealingWarmRestarts(T_0=10, T_mult=2), stepped per epoch: cycles of
   // 10, 20, 40 epochs starting at 0, 10, 30; halfway through each the rate is half.
   t.restart_epochs = 10;

@@ -8,6 +8,7 @@
 //     hebbkit::OptimizerParams optimizer{hebbkit::OptimizerDefaults().lr(0.03).momentum(0.9)};
 //   };
 #include <cstdint>
+#include <vector>
 
 #include "hebbkit/config.hpp"
 #include "hebbkit/export.hpp"
@@ -32,8 +33,8 @@ class OptimizerDefaults {
   double lr_ = 1e-3, momentum_ = 0.0, lr_decay_ = 1.0;
 };
 
-/// The keys optimizer, lr, momentum, weight_decay, lr_decay, lr_step, restart_epochs and
-/// restart_mult. Read from a recipe, it fails at the key when they do not combine: momentum
+/// The keys optimizer, lr, momentum, weight_decay, lr_decay, lr_step, lr_milestones,
+/// restart_epochs and restart_mult. Read from a recipe, it fails at the key when they do not combine: momentum
 /// given to Adam, lr_decay or lr_step given with the cosine schedule, restart_mult without it.
 struct HEBBKIT_API OptimizerParams {
   /// The group with OptimizerDefaults' defaults (implicit, so that a Config holding the group
@@ -47,6 +48,8 @@ struct HEBBKIT_API OptimizerParams {
   double weight_decay;  ///< L2 penalty
   double lr_decay;      ///< lr is multiplied by this after every lr_step epochs
   std::int64_t lr_step;
+  /// Non-empty: lr is multiplied by lr_decay at each of these epochs instead (MultiStepLR).
+  std::vector<std::int64_t> lr_milestones;
   /// > 0: cosine annealing with warm restarts (Loshchilov & Hutter's SGDR, as PyTorch's
   /// CosineAnnealingWarmRestarts stepped once per epoch): the first cycle lasts this many
   /// epochs, each next one restart_mult times longer; lr_decay and lr_step are then unused.

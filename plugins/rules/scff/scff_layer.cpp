@@ -1,0 +1,106 @@
+#include "scff_layer.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <hebbkit/errors.hpp>
+#include <hebbkit/initial_weights.hpp>
+#include <torch/nn/functional/activation.h>
+
+namespace hebbkit::scff {
+
+torch::Tensor standardize(const torch::Tensor& x) {
+  const auto centred = x - x.mean(1, /*keepdim=*/true);
+  return centred / (1e-10 + x.std(1, /*unbiased=*/true, /*keepdim=*/true));
+}
+
+torch::Tensor activate(const torch::Tensor& z, Activation activation) {
+  return activation == Activation::Triangle ? torch::relu(z - z.mean(1, /*keepdim=*/true)) : torch::relu(z);
+}
+
+torch::Tensor goodness(const torch::Tensor& z) { return torch::relu(z).pow(2).mean(1); }
+
+torch::Tensor loss(const torch::Tensor& g_pos, const torch::Tensor& g_neg, const Objective& objective) {
+  namespace F = torch::nn::functional;
+  auto out = F::softplus(objective.theta_pos - g_pos).mean() + F::softplus(g_neg - objective.theta_neg).mean();
+  if (objective.penalty != 0) out = out + objective.penalty * g_pos.abs().mean();
+  return out;
+}
+
+void Stack::add(std::int64_t inputs, std::int64_t width, torch::Device device) {
+  torch::nn::Linear linear(inputs, width);
+  if (!init_prefix_.empty()) {
+    const std::size_t i = layers_.size();
+    load_initial_state(init_prefix_, {{fmt::format("scff{}_weight", i), linear->weight},
+                                      {fmt::format("scff{}_bias", i), linear->bias}});
+  }
+  linear->to(device);
+  layers_.push_back(linear);
+}
+
+torch::Tensor Stack::preactivation(std::size_t index, const torch::Tensor& x) {
+  auto& linear = layers_.at(index);
+  const auto n = standardize(x);
+  if (index > 0) return linear->forward(n);
+  const auto d = linear->weight.size(1);
+  if (n.size(1) != 2 * d)
+    throw DataError(fmt::format("scff: the first layer reads pairs of {}-value images, got rows of {}", d, n.size(1)));
+  return torch::addmm(2 * linear->bias, n.slice(1, 0, d) + n.slice(1, d), linear->weight.t());
+}
+
+torch::Tensor Stack::through(torch::Tensor x, std::size_t count) {
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < count; ++i) x = activate(preactivation(i, x), activation_);
+  return x;
+}
+
+std::vector<torch::Tensor> Stack::features(const torch::Tensor& x) {
+  std::vector<torch::Tensor> out;
+  auto h = torch::cat({x, x}, 1);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    h = activate(preactivation(i, h), activation_);
+    out.push_back(standardize(h));
+  }
+  return out;
+}
+
+std::vector<NamedTensor> Stack::state() const {
+  std::vector<NamedTensor> out;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    out.emplace_back(fmt::format("scff{}_weight", i), layers_[i]->weight.detach());
+    out.emplace_back(fmt::format("scff{}_bias", i), layers_[i]->bias.detach());
+  }
+  return out;
+}
+
+void Stack::append_from(const std::vector<NamedTensor>& state) {
+  for (std::size_t i = 0;; ++i) {
+    const auto weight_name = fmt::format("scff{}_weight", i);
+    const auto found = std::find_if(state.begin(), state.end(), [&](const auto& t) { return t.first == weight_name; });
+    if (found == state.end()) return;
+    const auto& weight = found->second;
+    const auto& bias = find_state(state, fmt::format("scff{}_bias", i));
+    if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0))
+      throw DataError(fmt::format("scff layer {}: weight {} and bias {} do not make a layer", i,
+                                  fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
+    if (i > 0 && weight.size(1) != layers_.back()->weight.size(0))
+      throw DataError(fmt::format("scff layer {} reads {} values, but layer {} gives {}", i, weight.size(1), i - 1,
+                                  layers_.back()->weight.size(0)));
+    torch::nn::Linear linear(weight.size(1), weight.size(0));
+    linear->to(weight.device());
+    torch::NoGradGuard no_grad;
+    linear->weight.copy_(weight);
+    linear->bias.copy_(bias);
+    layers_.push_back(linear);
+  }
+}
+
+std::vector<torch::Tensor> Stack::parameters() {
+  std::vector<torch::Tensor> out;
+  for (auto& layer : layers_)
+    for (auto& p : layer->parameters()) out.push_back(p);
+  return out;
+}
+
+}  // namespace hebbkit::scff

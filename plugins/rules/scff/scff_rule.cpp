@@ -1,0 +1,196 @@
+// Self-Contrastive Forward-Forward (Chen, Liu, Laydevant, Grollier, Nature Communications
+// 16:5978, 2025): Forward-Forward without labels, whose positive and negative data come from
+// the batch itself — an image beside a view of itself is positive, beside another image
+// negative. The rule composes the parts: pairs (scff_pairs), the layers and their objective
+// (scff_layer) and greedy training (scff_training); it adds the recipe's keys, what a head
+// reads (every layer's activity standardised, as the paper's linear readout) and the figure.
+#include <hebbkit/hebbkit.hpp>
+#include <hebbkit/initial_weights.hpp>
+#include <torch/types.h>
+
+#include "krotov_training.hpp"
+#include "scff_training.hpp"
+
+namespace {
+
+using hebbkit::param;
+using hebbkit::scff::Activation;
+
+enum class Init { Torch, Npy };
+hebbkit::Choices<Init> param_choices(Init) { return {{Init::Torch, "torch"}, {Init::Npy, "npy"}}; }
+enum class Output { All, Last };
+hebbkit::Choices<Output> param_choices(Output) { return {{Output::All, "all"}, {Output::Last, "last"}}; }
+
+}  // namespace
+
+namespace hebbkit::scff {
+hebbkit::Choices<Activation> param_choices(Activation) {
+  return {{Activation::Relu, "relu"}, {Activation::Triangle, "triangle"}};
+}
+}  // namespace hebbkit::scff
+
+namespace {
+
+class Scff final : public hebbkit::Rule {
+ public:
+  static constexpr const char* name = "scff";
+  static constexpr const char* summary =
+      "Self-Contrastive Forward-Forward (Nat. Commun. 2025): unsupervised FF with pairs of images as positives and "
+      "negatives";
+  // Per-layer keys take one value for every layer or one per layer; the defaults are the
+  // authors' MNIST configuration (config.json).
+  struct Config {
+    std::vector<std::int64_t> sizes = param("sizes", std::vector<std::int64_t>{2000, 2000},
+                                            "widths of the layers, trained one after another; the first reads a pair "
+                                            "of images through one set of weights");
+    std::vector<std::int64_t> epochs =
+        param("epochs", std::vector<std::int64_t>{20, 9}, "epochs of each layer (one value: every layer)");
+    std::int64_t batch = param("batch", 100, "minibatch size (images; each gives a positive and a negative pair)")
+                             .at_least(2);
+    std::vector<double> lr = param("lr", std::vector<double>{0.003, 0.002}, "AdamW's learning rate of each layer");
+    std::vector<double> lr_decay = param("lr_decay", std::vector<double>{0.9, 0.6},
+                                         "each layer's rate is multiplied by this every decay_every minibatches");
+    std::vector<std::int64_t> decay_every =
+        param("decay_every", std::vector<std::int64_t>{1000, 1500}, "minibatches between learning-rate decays");
+    std::vector<double> weight_decay =
+        param("weight_decay", std::vector<double>{1e-4}, "AdamW's decoupled weight decay of each layer");
+    std::vector<double> theta_pos =
+        param("theta_pos", std::vector<double>{4, 1}, "goodness that positive pairs are pushed above, per layer");
+    std::vector<double> theta_neg =
+        param("theta_neg", std::vector<double>{6, 1}, "goodness that negative pairs are pushed below, per layer");
+    std::vector<double> penalty = param("penalty", std::vector<double>{1e-4, 0},
+                                        "weight of the positives' mean |goodness| in each layer's loss (the "
+                                        "authors' lamda)");
+    Activation activation = param("activation", Activation::Triangle,
+                                  "what a layer passes up: relu(z), or triangle relu(z - mean z)");
+    std::int64_t shift = param("shift", 2,
+                               "the two views of a positive are the image moved by up to this many pixels each way "
+                               "(independently); 0: the image itself twice")
+                             .at_least(0);
+    bool standardize_input =
+        param("standardize_input", true, "standardise each image (mean 0, std 1) before pairing, as the authors");
+    Output output = param("output", Output::All,
+                          "what a head reads: every layer's activity standardised and concatenated (the paper's "
+                          "readout), or the last layer's");
+    Init init = param("init", Init::Torch, "initial weights: torch's Linear default (the authors'), or npy (init_prefix)");
+    std::string init_prefix = param("init_prefix", "",
+                                    "init: npy reads PREFIX_scff<i>_weight.npy and PREFIX_scff<i>_bias.npy for layer i, "
+                                    "as a run's model/ holds them (PREFIX runs/X/model/layer0)");
+    std::int64_t figure_units =
+        param("figure_units", 100, "first-layer units drawn in the weight grid").at_least(1).readout();
+  };
+
+  Scff(const Config& config, const hebbkit::Params& p) : c_(config), stack_(c_.activation) {
+    if (c_.sizes.empty()) p.fail("sizes", "needs at least one layer width");
+    for (const auto w : c_.sizes)
+      if (w < 1) p.fail("sizes", fmt::format("widths must be at least 1; got {}", w));
+    const auto layers = c_.sizes.size();
+    auto check_count = [&](const char* key, std::size_t count) {
+      if (count != 1 && count != layers)
+        p.fail(key, fmt::format("give a list of one value (for every layer) or of one per layer ({}); got {}", layers, count));
+    };
+    check_count("epochs", c_.epochs.size());
+    check_count("lr", c_.lr.size());
+    check_count("lr_decay", c_.lr_decay.size());
+    check_count("decay_every", c_.decay_every.size());
+    check_count("weight_decay", c_.weight_decay.size());
+    check_count("theta_pos", c_.theta_pos.size());
+    check_count("theta_neg", c_.theta_neg.size());
+    check_count("penalty", c_.penalty.size());
+    for (std::size_t i = 0; i < layers; ++i) {
+      hebbkit::scff::LayerTraining t;
+      t.width = c_.sizes[i];
+      t.epochs = at(c_.epochs, i);
+      t.lr = at(c_.lr, i);
+      t.lr_decay = at(c_.lr_decay, i);
+      t.decay_every = at(c_.decay_every, i);
+      t.weight_decay = at(c_.weight_decay, i);
+      t.objective = {at(c_.theta_pos, i), at(c_.theta_neg, i), at(c_.penalty, i)};
+      if (t.epochs < 0) p.fail("epochs", fmt::format("must be at least 0; got {}", t.epochs));
+      if (t.lr < 0) p.fail("lr", fmt::format("must be at least 0; got {}", t.lr));
+      if (t.lr_decay <= 0 || t.lr_decay > 1) p.fail("lr_decay", fmt::format("must lie in (0, 1]; got {}", t.lr_decay));
+      if (t.decay_every < 1) p.fail("decay_every", fmt::format("must be at least 1; got {}", t.decay_every));
+      if (t.weight_decay < 0) p.fail("weight_decay", fmt::format("must be at least 0; got {}", t.weight_decay));
+      if (t.objective.penalty < 0) p.fail("penalty", fmt::format("must be at least 0; got {}", t.objective.penalty));
+      layers_.push_back(t);
+    }
+    hebbkit::check_init_prefix(p, c_.init == Init::Npy, c_.init_prefix);
+    stack_.start_from(c_.init_prefix);
+  }
+
+  void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
+    auto& source = data.inputs;
+    if (c_.shift > 0 && source.sample_shape().size() != 3)
+      throw hebbkit::RecipeError(fmt::format(
+          "layers.{}.rule.shift = {}: scff translates images, so its inputs must be (C, H, W), got rows of {} — leave "
+          "'flatten' out of dataset.preprocess, or set shift: 0",
+          data.index, c_.shift, fmt::join(source.sample_shape(), "x")));
+    const auto needs = *plan(source.sample_shape());
+    hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.sizes", data.index), needs.what);
+    stack_ = hebbkit::scff::Stack(c_.activation);
+    stack_.start_from(c_.init_prefix);
+    const auto images = source.all().to(torch::kFloat32);
+    hebbkit::scff::train_greedy(stack_, layers_, images, c_.batch, {c_.shift, c_.standardize_input}, ctx,
+                                ctx.resume_point());
+  }
+
+  // Weights, gradients and AdamW's two moments of every layer, and one batch's activities.
+  std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
+    std::int64_t below = 1;
+    for (const auto d : input_shape) below *= d;
+    double floats = 0;
+    for (const auto width : c_.sizes) floats += 4.0 * static_cast<double>(width) * static_cast<double>(below + 1), below = width;
+    std::int64_t out = c_.output == Output::Last ? c_.sizes.back() : 0;
+    if (c_.output == Output::All)
+      for (const auto width : c_.sizes) out += width;
+    return hebbkit::LayerPlan{{out}, 4 * floats, "sizes",
+                              fmt::format("scff layers of widths [{}]", fmt::join(c_.sizes, ", "))};
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) override { return forward_with_activations(x).output; }
+
+  hebbkit::LayerOutput forward_with_activations(const torch::Tensor& x) override {
+    auto rows = x.flatten(1);
+    if (c_.standardize_input) rows = hebbkit::scff::standardize(rows);
+    auto features = stack_.features(rows);
+    auto output = c_.output == Output::Last ? features.back() : torch::cat(features, 1);
+    return {std::move(output), std::move(features)};
+  }
+
+  std::vector<hebbkit::NamedTensor> state() const override { return stack_.state(); }
+
+  void load_state(const std::vector<hebbkit::NamedTensor>& state) override {
+    stack_ = hebbkit::scff::Stack(c_.activation);
+    stack_.append_from(state);
+    if (stack_.size() != c_.sizes.size())
+      throw hebbkit::DataError(fmt::format("scff: the saved state holds {} layers; the recipe's sizes has {}",
+                                           stack_.size(), c_.sizes.size()));
+  }
+
+  std::vector<torch::Tensor> parameters() override { return stack_.parameters(); }
+
+  // The first layer's units as images, when the inputs were images of one or three channels.
+  void figures(hebbkit::RunContext& ctx, const std::vector<std::int64_t>& image_shape) override {
+    if (stack_.empty() || image_shape.size() != 3) return;
+    const auto& w = stack_.layer(0)->weight;
+    std::int64_t values = 1;
+    for (const auto d : image_shape) values *= d;
+    if (w.size(1) != values || (image_shape[0] != 1 && image_shape[0] != 3)) return;
+    hebbkit::krotov::draw_units(ctx, w.detach().view({w.size(0), image_shape[0], image_shape[1], image_shape[2]}),
+                                c_.figure_units, "scff_units.png");
+  }
+
+ private:
+  template <class T>
+  static T at(const std::vector<T>& values, std::size_t i) {
+    return values.size() == 1 ? values.front() : values.at(i);
+  }
+
+  Config c_;
+  std::vector<hebbkit::scff::LayerTraining> layers_;
+  hebbkit::scff::Stack stack_;
+};
+
+}  // namespace
+
+HEBBKIT_PLUGIN(Scff)
