@@ -6,6 +6,7 @@
 #include "support/catch.hpp"
 #include <nlohmann/json.hpp>
 
+#include "hebbkit/io.hpp"
 #include "support/recipe_runs.hpp"
 #include "support/tiny_data.hpp"
 
@@ -90,4 +91,52 @@ TEST_CASE("backprop and readout are refused clearly where they cannot work", "[b
     CHECK(result.exit_code == 2);
     CHECK_THAT(result.error, Contains("head readout: the top layer gives 30 outputs, but there are 10 classes"));
   }
+}
+
+namespace {
+// SoftHebb's block shape in small: batch norm, reflect padding, conv, triangle^power, pooling.
+const std::string conv_twin =
+    "{name: backprop, model: conv, channels: [8, 16], kernel: [5, 3], padding: [2, 1], padding_mode: reflect, "
+    "input_norm: true, activation: triangle, power: [0.7, 1.0], pool: [max, avg], pool_size: [4, 2], "
+    "pool_stride: [2], pool_padding: [1, 0], dense: [20], dropout: 0.2, optimizer: adam, lr: 0.003, epochs: 6, "
+    "batch: 25}";
+}  // namespace
+
+TEST_CASE("a backprop conv twin builds a Hebbian conv stack's blocks and learns end to end", "[backprop][conv]") {
+  BackpropFixture f;
+  const auto file = f.recipe("validation: 50, preprocess: []}\nlayers: [{rule: " + conv_twin +
+                             "}]\nhead: {name: readout}\nstages: [train, evaluate, save]\n");
+  REQUIRE(testing::run_file(file, f.dir / "run").status == run::RunStatus::Completed);
+  const auto summary = testing::read_json(f.dir / "run/summary.json");
+  CHECK(summary["test_accuracy"].get<double>() > 0.8);
+  // 28 -> conv5 pad 2: 28 -> max 4/2/1: 14 -> conv3 pad 1: 14 -> avg 2/2: 7; 16 x 7 x 7 features.
+  CHECK(io::load_npy(f.dir / "run/artifacts/layer0_2_weight.npy").sizes() == torch::IntArrayRef{8, 1, 5, 5});
+  CHECK(io::load_npy(f.dir / "run/artifacts/layer0_11_weight.npy").sizes() == torch::IntArrayRef{20, 16 * 7 * 7});
+  CHECK(io::load_npy(f.dir / "run/artifacts/layer0_0_running_var.npy").sizes() == torch::IntArrayRef{1});
+  REQUIRE(testing::reopen_run(f.dir / "run", f.dir / "again", "evaluate").status == run::RunStatus::Completed);
+  CHECK(testing::read_json(f.dir / "again/summary.json")["test_accuracy"] == summary["test_accuracy"]);
+
+  INFO("blocks: 1 cuts the network after its first block: conv 8, max pool to 14 x 14, dropout, the classifier");
+  REQUIRE(testing::run_file(file, f.dir / "one", {"layers.0.rule.blocks=1", "layers.0.rule.epochs=1"}).status ==
+          run::RunStatus::Completed);
+  CHECK(io::load_npy(f.dir / "one/artifacts/layer0_7_weight.npy").sizes() == torch::IntArrayRef{10, 8 * 14 * 14});
+}
+
+TEST_CASE("the conv twin's keys fail by name where they do not fit", "[backprop][conv][errors]") {
+  BackpropFixture f;
+  const auto file = f.recipe("preprocess: []}\nlayers: [{rule: " + conv_twin + "}]\nhead: {name: readout}\n");
+  const auto fails = [&](const std::string& set, const std::string& message) {
+    CAPTURE(set);
+    CHECK_THROWS_WITH(testing::resolve_file(file, {set}), Contains(message));
+  };
+  fails("layers.0.rule.kernel=[5, 3, 3]", "layers.0.rule.kernel: give a list of one value (for every block) or of "
+                                          "one per block (2); got 3");
+  fails("layers.0.rule.pool=[max, median]", "layers.0.rule.pool: 'median' is none of none, max, avg");
+  fails("layers.0.rule.power=[0]", "layers.0.rule.power: values must be above 0");
+  fails("layers.0.rule.model=mlp", "layers.0.rule.channels: channels describe conv blocks: they need model: conv");
+  fails("layers.0.rule.channels=[]", "model: conv needs the kernels of each block");
+  fails("layers.0.rule.blocks=4", "layers.0.rule.blocks: blocks = 4 but there are 2 conv blocks and 1 dense layers");
+  const auto big = testing::run_file(file, f.dir / "big", {"layers.0.rule.kernel=[40]"});
+  CHECK(big.exit_code == 2);
+  CHECK_THAT(big.error, Contains("backprop conv: the blocks do not fit inputs of 1x28x28"));
 }

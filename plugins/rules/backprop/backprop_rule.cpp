@@ -14,7 +14,7 @@ namespace {
 class Backprop final : public hebbkit::Rule {
  public:
   static constexpr const char* name = "backprop";
-  static constexpr const char* summary = "end-to-end backprop baseline: mlp, simple_cnn or control, with its own output";
+  static constexpr const char* summary = "end-to-end backprop baseline: mlp, simple_cnn, control or conv blocks, with its own output";
   struct Config {
     hebbkit::backprop::Architecture arch;
     hebbkit::OptimizerParams optimizer{hebbkit::OptimizerDefaults().momentum(0.9)};
@@ -28,6 +28,7 @@ class Backprop final : public hebbkit::Rule {
 
   Backprop(const Config& config, const hebbkit::Params& params) : c_(config) {
     hebbkit::check_init_prefix(params, !c_.init_prefix.empty(), c_.init_prefix);
+    hebbkit::backprop::check(c_.arch, params);
   }
 
   void fit(const hebbkit::LayerFit& data, hebbkit::RunContext& ctx) override {
