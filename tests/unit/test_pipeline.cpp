@@ -154,3 +154,21 @@ TEST_CASE("a validation split larger than the data is a recipe error", "[pipelin
   CHECK_THAT(f.read_json("big/manifest.json")["error"].get<std::string>(),
              Contains("5000 validation samples leave none of the 300"));
 }
+
+TEST_CASE("evaluate scores the train and validation splits from the features the head trained on", "[pipeline]") {
+  Fixture f;
+  const std::vector<std::string> stack = {"dataset.preprocess=[flatten, center, unit_norm]",
+                                          "layers=[{rule: {name: krotov, hidden: 30, k: 3, epochs: 2}}]"};
+  REQUIRE(f.run("run", stack).status == run::RunStatus::Completed);
+  std::ifstream log(f.dir / "run/log.txt");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Contains("train split: scored from the features the head was trained on") &&
+                       Contains("val split: scored from the features the head was trained on"));
+  // Reopened, evaluate passes every image through the stack again: the same scores.
+  REQUIRE(testing::reopen_run(f.dir / "run", f.dir / "again", "evaluate").status == run::RunStatus::Completed);
+  const auto first = f.read_json("run/summary.json"), again = f.read_json("again/summary.json");
+  for (const char* key : {"train_accuracy", "val_accuracy", "test_accuracy"}) {
+    CAPTURE(key);
+    CHECK(first[key] == again[key]);
+  }
+}

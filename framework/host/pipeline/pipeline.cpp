@@ -137,6 +137,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
       continue;
     }
     if (!use.type->trains) require_trained(use.name(), recipe, progress, options, store.dir());
+    if (use.type->trains) env.held_features = {};  // the model they came from is about to change
     timed(use.name(), [&] {
       ctx.set_stage(use.name());
       use.type->make(use)->run(env);

@@ -2,6 +2,7 @@
 #include <torch/types.h>
 
 #include "hebbkit/errors.hpp"
+#include "hebbkit/head.hpp"
 #include "hebbkit/io.hpp"
 #include "hebbkit/training.hpp"
 #include "recipe/recipe.hpp"
@@ -27,15 +28,24 @@ class Evaluate final : public Stage {
       if (split.size() == 0) continue;
       // A deep stack takes minutes over 50,000 images: show progress per batch.
       const std::int64_t batch = env.recipe.data.eval_batch;
-      auto progress = env.ctx.progress(fmt::format("{} split", name), (split.size() + batch - 1) / batch, "batch");
-      const auto logits = apply_batched(
-          [&](const torch::Tensor& x) {
-            auto out = env.model.logits(x);
-            progress->advance();
-            return out;
-          },
-          split.images, batch);
-      progress->finish();
+      const auto& held = name == "train" ? env.held_features.train : env.held_features.val;
+      auto* feature_head = dynamic_cast<FeatureHead*>(&env.model.head());
+      torch::Tensor logits;
+      if (name != "test" && held.defined() && feature_head != nullptr) {
+        env.ctx.info("{} split: scored from the features the head was trained on", name);
+        logits = apply_batched([&](const torch::Tensor& f) { return feature_head->logits_from_features(f); }, held,
+                               batch);
+      } else {
+        auto progress = env.ctx.progress(fmt::format("{} split", name), (split.size() + batch - 1) / batch, "batch");
+        logits = apply_batched(
+            [&](const torch::Tensor& x) {
+              auto out = env.model.logits(x);
+              progress->advance();
+              return out;
+            },
+            split.images, batch);
+        progress->finish();
+      }
       // A head for another number of classes would score at chance without a word.
       if (logits.dim() != 2 || logits.size(1) != data.num_classes())
         throw DataError(fmt::format("the model gives {} scores per image, but {} has {} classes: its head was trained "
@@ -52,6 +62,7 @@ class Evaluate final : public Stage {
         env.artifact(file);
       }
     }
+    env.held_features = {};  // gigabytes for a deep stack; no later stage needs them
   }
 
  private:

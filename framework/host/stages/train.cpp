@@ -153,6 +153,7 @@ class Train final : public Stage {
       model.head().fit(HeadFit{features, data.train.labels, val_features, data.val.labels, data.train.images,
                                data.val.images, model, data.num_classes()},
                        ctx);
+      if (dynamic_cast<FeatureHead*>(&model.head()) != nullptr) env.held_features = {features, val_features};
       env.progress.head_trained = true;
       finished();
     }
