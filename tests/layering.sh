@@ -64,7 +64,7 @@ check "framework/cli" "$src/cli" "which is not a framework header" \
 # (recipe/stage_catalog.hpp, defined by stages/table.cpp); stages work on prepared data
 # (data/) and the model store (model/); the pipeline runs stages; the sweep driver runs recipes.
 LAYERS=(core/system core/io core/plugins core/run core/recipe core/sweep core/report
-        host/system host/run host/recipe host/model host/data host/stages host/pipeline host/sweep)
+        host/system host/parallel host/run host/recipe host/model host/data host/stages host/pipeline host/sweep)
 rank() { local i; for i in "${!LAYERS[@]}"; do [ "${LAYERS[$i]}" = "$1" ] && { echo "$i"; return 0; }; done; echo -1; }
 layered=0
 for room in core host; do

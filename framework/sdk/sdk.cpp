@@ -12,6 +12,7 @@
 #include "hebbkit/progress.hpp"
 #include "hebbkit/rule.hpp"
 #include "hebbkit/training.hpp"
+#include "hebbkit/collective.hpp"
 #include "hebbkit/version.hpp"
 
 namespace hebbkit {
@@ -24,6 +25,7 @@ Attack::~Attack() = default;
 Encoder::~Encoder() = default;
 Classifier::~Classifier() = default;
 RunContext::~RunContext() = default;
+Collective& RunContext::collective() { return single_process(); }
 
 torch::Tensor Classifier::loss(const torch::Tensor& logits, const torch::Tensor& labels) {
   return torch::nn::functional::cross_entropy(logits, labels,

@@ -14,6 +14,7 @@
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
+#include "hebbkit/collective.hpp"
 #include "hebbkit/context.hpp"
 #include "hebbkit/epoch_loop.hpp"
 #include "hebbkit/errors.hpp"
@@ -144,6 +145,26 @@ void check_closed_form(const std::vector<torch::Tensor>& parameters, const Autog
   }
 }
 
+// Every gradient times `share`, summed over the processes in one all-reduce. Alone: nothing.
+void all_reduce_gradients(const std::vector<torch::Tensor>& parameters, Collective& world, double share) {
+  if (world.size() == 1) return;
+  std::vector<torch::Tensor> gradients;
+  for (const auto& p : parameters) {
+    auto g = p.grad();
+    if (!g.defined()) g = p.mutable_grad() = torch::zeros_like(p);
+    g.mul_(share);
+    gradients.push_back(g);
+  }
+  world.all_reduce_sum(gradients);
+}
+
+void step(torch::optim::Optimizer& optimizer) {
+  if (auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer))
+    adam_step(*adam);
+  else
+    optimizer.step();
+}
+
 }  // namespace
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
@@ -173,6 +194,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
                     BatchSource& train, BatchSource* val, const ClassifierTraining& t, RunContext& ctx) {
   const std::int64_t n = train.size();
+  auto& world = ctx.collective();
   auto optimizer = make_optimizer(parameters, t.optimizer);
   const auto train_mode = [&](bool on) {
     if (t.train_mode) t.train_mode(on);
@@ -206,14 +228,28 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
   loop.epoch_step = [&](std::int64_t epoch, Progress&) {
     Meter loss_meter;
     std::int64_t correct = 0;
+    if (world.size() > 1) sync_generator(world);  // dropout draws as many numbers as a process has rows
     train_mode(true);
-    // A closed-form step reads a held training set's rows in place; the same shuffled order.
-    const auto each_batch = [&](const std::function<void(const Batch&)>& fn) {
-      if (!in_place.defined()) return train.for_each_batch(t.batch, /*shuffle=*/true, fn);
-      for (const auto& idx : minibatches(n, t.batch, /*shuffle=*/true, train.labels().device()))
-        fn(Batch{torch::Tensor(), train.labels().index_select(0, idx), idx});
+    // Each process takes its slice of every global minibatch (shard); a closed-form step
+    // reads a held training set's rows in place. The same shuffled order either way.
+    const auto each_batch = [&](const std::function<void(const Batch&, std::int64_t global_rows)>& fn) {
+      for (const auto& global : minibatches(n, t.batch, /*shuffle=*/true, train.labels().device())) {
+        const auto idx = shard(global, world);
+        torch::Tensor inputs;
+        if (!in_place.defined()) {
+          torch::NoGradGuard no_grad;
+          inputs = train.rows(idx);
+        }
+        fn(Batch{std::move(inputs), train.labels().index_select(0, idx), idx}, global.size(0));
+      }
     };
-    each_batch([&](const Batch& b) {
+    each_batch([&](const Batch& b, std::int64_t global_rows) {
+      if (b.index.size(0) == 0) {  // a last global minibatch with fewer rows than processes
+        for (auto& p : parameters) p.mutable_grad() = torch::zeros_like(p);
+        all_reduce_gradients(parameters, world, 0.0);
+        step(*optimizer);
+        return;
+      }
       torch::Tensor logits, loss;
       std::int64_t counted = -1;
       if (t.closed_form) {
@@ -243,17 +279,22 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
         optimizer->zero_grad();
         loss.backward();
       }
-      if (auto* adam = dynamic_cast<torch::optim::Adam*>(optimizer.get()))
-        adam_step(*adam);
-      else
-        optimizer->step();
+      // The global minibatch's mean gradient: each process's mean weighted by its share.
+      all_reduce_gradients(parameters, world, static_cast<double>(b.index.size(0)) / static_cast<double>(global_rows));
+      step(*optimizer);
       loss_meter.add(loss.item<double>(), static_cast<double>(b.index.size(0)));
       correct += counted >= 0 ? counted : logits.argmax(1).eq(b.labels).sum().item<std::int64_t>();
       if (classes == 0) classes = logits.size(1);
       ctx.check_interrupted();
     });
     train_mode(false);
-    const double loss = loss_meter.mean();  // run_epochs stops the run when it is NaN or infinite
+    // What the processes counted, summed: every process logs the same numbers.
+    std::vector<torch::Tensor> counts = {
+        torch::tensor({loss_meter.sum(), loss_meter.weight(), static_cast<double>(correct)}, torch::kFloat64)};
+    world.all_reduce_sum(counts);
+    const auto* summed = counts[0].data_ptr<double>();
+    const double loss = summed[1] > 0 ? summed[0] / summed[1] : 0.0;  // run_epochs stops the run when NaN or infinite
+    correct = static_cast<std::int64_t>(summed[2]);
     train_accuracy = double(correct) / n;
     ctx.metric("loss", loss, epoch);
     ctx.metric("train_accuracy", train_accuracy, epoch);

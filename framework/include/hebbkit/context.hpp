@@ -18,6 +18,8 @@
 
 namespace hebbkit {
 
+class Collective;
+
 /// Training in progress as a checkpoint: what the plugin needs to continue after
 /// `epochs_done` epochs (weights, optimizer_state(), counters of its own).
 struct TrainingCheckpoint {
@@ -70,6 +72,10 @@ class HEBBKIT_API RunContext {
   /// generator state; otherwise `state` is not called, so frequent calls cost nothing.
   virtual void epoch_finished(std::int64_t /*epochs_done*/,
                               const std::function<std::vector<NamedTensor>()>& /*state*/) {}
+
+  /// The processes of a data-parallel run (collective.hpp); single_process() unless the run
+  /// was started on several.
+  virtual Collective& collective();
 };
 
 }  // namespace hebbkit

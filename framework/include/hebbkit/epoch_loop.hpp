@@ -82,6 +82,7 @@ class Meter {
     weight_ += weight;
   }
   double sum() const { return sum_; }
+  double weight() const { return weight_; }
   double mean() const { return weight_ > 0 ? sum_ / weight_ : 0.0; }
 
  private:

@@ -1,0 +1,30 @@
+#pragma once
+// The processes of a data-parallel run joined through torch's c10d: a TCPStore for the
+// rendezvous (held by rank 0) and a Gloo process group over TCP for the all-reduces. No
+// transport of hebbkit's own.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hebbkit/collective.hpp"
+
+namespace hebbkit::parallel {
+
+/// Where a process stands in its run, and where the store is.
+struct World {
+  int rank = 0;
+  int size = 1;
+  std::string address = "127.0.0.1";  ///< rank 0's host
+  std::uint16_t port = 0;             ///< the store's; 0 on rank 0: a free one
+  /// How long a rendezvous or an all-reduce waits for a process before failing.
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+};
+
+/// Joins the world: rank 0 opens the store (then `listening(port)` is called, so that the
+/// others can be told where), every rank connects and waits until all `size` have. Throws
+/// DataError naming the address and the missing ranks when they do not come in time.
+std::unique_ptr<Collective> join_gloo(const World& world, const std::function<void(std::uint16_t)>& listening = {});
+
+}  // namespace hebbkit::parallel

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# two_ranks.sh FIT_TWO_RANKS WORKDIR: fit_classifier in two processes joined through c10d's
+# Gloo equals it in one; when one process dies or hangs part-way, the other ends within its
+# timeout with an error that says so, instead of waiting for ever.
+set -u
+bin="$1" work="$2"
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*"; cat "$work"/*.txt 2>/dev/null; exit 1; }
+
+"$bin" 0 2 "$work/port" >"$work/r0.txt" 2>&1 & p0=$!
+"$bin" 1 2 "$work/port" >"$work/r1.txt" 2>&1 & p1=$!
+wait "$p0"; c0=$?; wait "$p1"; c1=$?
+[ "$c0" -eq 0 ] && [ "$c1" -eq 0 ] || fail "two ranks: exit $c0 and $c1"
+grep -h "largest difference" "$work"/r0.txt "$work"/r1.txt
+
+rm -f "$work/port"
+start=$(date +%s)
+"$bin" 0 2 "$work/port" --timeout-ms 5000 >"$work/k0.txt" 2>&1 & p0=$!
+"$bin" 1 2 "$work/port" --timeout-ms 5000 --die-after-epochs 2 >"$work/k1.txt" 2>&1 & p1=$!
+wait "$p1"; wait "$p0"; c0=$?
+took=$(( $(date +%s) - start ))
+[ "$c0" -eq 3 ] || fail "rank 0 after rank 1 died: exit $c0, not 3"
+grep -q "rank 0 of 2: an all-reduce did not complete" "$work/k0.txt" || fail "rank 0's error does not say what happened"
+[ "$took" -lt 40 ] || fail "rank 0 took ${took} s to give up"
+dead="$took s"
+
+rm -f "$work/port"
+start=$(date +%s)
+"$bin" 0 2 "$work/port" --timeout-ms 3000 >"$work/h0.txt" 2>&1 & p0=$!
+"$bin" 1 2 "$work/port" --timeout-ms 3000 --hang-after-epochs 2 >"$work/h1.txt" 2>&1 & p1=$!
+wait "$p0"; c0=$?
+took=$(( $(date +%s) - start ))
+kill -KILL "$p1"; wait "$p1" 2>/dev/null
+[ "$c0" -eq 3 ] || fail "rank 0 while rank 1 hangs: exit $c0, not 3"
+grep -q "rank 0 of 2: an all-reduce did not complete (waiting at most 3 s)" "$work/h0.txt" \
+  || fail "rank 0's error does not say a peer hangs"
+[ "$took" -lt 40 ] || fail "rank 0 took ${took} s to give up on a hanging peer"
+echo "ok: two processes equal one; a dead peer ends the other in $dead, a hanging one in $took s: $(head -c 300 "$work/h0.txt")"
