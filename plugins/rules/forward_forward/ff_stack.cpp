@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <hebbkit/errors.hpp>
 #include <hebbkit/initial_weights.hpp>
+#include <hebbkit/linear_layers.hpp>
 #include <hebbkit/training.hpp>
 
 #include "ff_objective.hpp"
@@ -57,40 +58,12 @@ torch::Tensor Stack::through(torch::Tensor x, std::size_t count) {
   return x;
 }
 
-std::vector<NamedTensor> Stack::state() const {
-  std::vector<NamedTensor> out;
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    out.emplace_back(fmt::format("ff{}_weight", i), layers_[i]->weight);
-    out.emplace_back(fmt::format("ff{}_bias", i), layers_[i]->bias);
-  }
-  return out;
-}
+std::vector<NamedTensor> Stack::state() const { return linear_layers_state(layers_, "ff"); }
 
 void Stack::append_from(const std::vector<NamedTensor>& state) {
-  torch::NoGradGuard no_grad;
-  const auto holds = [&](const std::string& name) {
-    return std::any_of(state.begin(), state.end(), [&](const NamedTensor& t) { return t.first == name; });
-  };
-  for (std::size_t i = 0; holds(fmt::format("ff{}_weight", i)); ++i) {
-    const auto& weight = find_state(state, fmt::format("ff{}_weight", i));
-    const auto& bias = find_state(state, fmt::format("ff{}_bias", i));
-    if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
-        (i > 0 && weight.size(1) != layers_.back()->weight.size(0)))
-      throw DataError(fmt::format("forward_forward layer {}: weight {} and bias {} do not fit the stack", i,
-                                  fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
-    torch::nn::Linear linear(weight.size(1), weight.size(0));
-    linear->to(weight.device());
-    linear->weight.copy_(weight);
-    linear->bias.copy_(bias);
-    layers_.push_back(linear);
-  }
+  for (auto& layer : linear_layers_from(state, "ff", "forward_forward")) layers_.push_back(layer);
 }
 
-std::vector<torch::Tensor> Stack::parameters() {
-  std::vector<torch::Tensor> out;
-  for (auto& layer : layers_)
-    for (auto& p : layer->parameters()) out.push_back(p);
-  return out;
-}
+std::vector<torch::Tensor> Stack::parameters() { return linear_layers_parameters(layers_); }
 
 }  // namespace hebbkit::ff

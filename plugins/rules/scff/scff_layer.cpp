@@ -1,11 +1,10 @@
 #include "scff_layer.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <hebbkit/errors.hpp>
 #include <hebbkit/initial_weights.hpp>
+#include <hebbkit/linear_layers.hpp>
 #include <torch/nn/functional/activation.h>
 
 namespace hebbkit::scff {
@@ -65,42 +64,12 @@ std::vector<torch::Tensor> Stack::features(const torch::Tensor& x) {
   return out;
 }
 
-std::vector<NamedTensor> Stack::state() const {
-  std::vector<NamedTensor> out;
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    out.emplace_back(fmt::format("scff{}_weight", i), layers_[i]->weight.detach());
-    out.emplace_back(fmt::format("scff{}_bias", i), layers_[i]->bias.detach());
-  }
-  return out;
-}
+std::vector<NamedTensor> Stack::state() const { return linear_layers_state(layers_, "scff"); }
 
 void Stack::append_from(const std::vector<NamedTensor>& state) {
-  for (std::size_t i = 0;; ++i) {
-    const auto weight_name = fmt::format("scff{}_weight", i);
-    const auto found = std::find_if(state.begin(), state.end(), [&](const auto& t) { return t.first == weight_name; });
-    if (found == state.end()) return;
-    const auto& weight = found->second;
-    const auto& bias = find_state(state, fmt::format("scff{}_bias", i));
-    if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0))
-      throw DataError(fmt::format("scff layer {}: weight {} and bias {} do not make a layer", i,
-                                  fmt::join(weight.sizes(), "x"), fmt::join(bias.sizes(), "x")));
-    if (i > 0 && weight.size(1) != layers_.back()->weight.size(0))
-      throw DataError(fmt::format("scff layer {} reads {} values, but layer {} gives {}", i, weight.size(1), i - 1,
-                                  layers_.back()->weight.size(0)));
-    torch::nn::Linear linear(weight.size(1), weight.size(0));
-    linear->to(weight.device());
-    torch::NoGradGuard no_grad;
-    linear->weight.copy_(weight);
-    linear->bias.copy_(bias);
-    layers_.push_back(linear);
-  }
+  for (auto& layer : linear_layers_from(state, "scff", "scff")) layers_.push_back(layer);
 }
 
-std::vector<torch::Tensor> Stack::parameters() {
-  std::vector<torch::Tensor> out;
-  for (auto& layer : layers_)
-    for (auto& p : layer->parameters()) out.push_back(p);
-  return out;
-}
+std::vector<torch::Tensor> Stack::parameters() { return linear_layers_parameters(layers_); }
 
 }  // namespace hebbkit::scff

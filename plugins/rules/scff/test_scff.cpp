@@ -144,3 +144,18 @@ TEST_CASE("a layer trained on pairs separates positive from negative goodness", 
   const auto g_neg = scff::goodness(stack.preactivation(0, pairs.negative));
   CHECK(g_pos.min().item<double>() > g_neg.max().item<double>());
 }
+
+TEST_CASE("a saved stack reopens exactly, and one whose layers do not fit is refused by name", "[scff]") {
+  auto stack = reference_stack();
+  scff::Stack again(scff::Activation::Triangle);
+  again.append_from(stack.state());
+  REQUIRE(again.size() == 2);
+  const auto x = scff::standardize(reference("a"));
+  CHECK(torch::equal(torch::cat(again.features(x), 1), torch::cat(stack.features(x), 1)));
+  auto state = stack.state();
+  state[2].second = torch::zeros({6, 5});  // layer 1 reading 5 values where layer 0 gives 7
+  scff::Stack broken(scff::Activation::Triangle);
+  CHECK_THROWS_WITH(broken.append_from(state), Catch::Matchers::Contains("scff layer 1 reads 5 values, but layer 0 gives 7"));
+  state[2].second = torch::zeros({4, 7});  // 4 units, 6 biases
+  CHECK_THROWS_WITH(broken.append_from(state), Catch::Matchers::Contains("scff layer 1: weight 4x7 and bias 6 do not make a layer"));
+}
