@@ -288,3 +288,17 @@ TEST_CASE("a spread is the mean, sample standard deviation, min and max of the f
   CHECK(spread_of({0.5}).std == 0.0);
   CHECK(spread_of({}).n == 0);
 }
+
+TEST_CASE("the table over seeds shows test accuracy beside the objective, once when it is the objective", "[sweep]") {
+  Spec spec;
+  spec.params.push_back(parse_param("seed=0,1"));
+  const std::vector<SeedGroup> groups = {{"", spread_of({0.97, 0.98}), spread_of({0.96, 0.97})}};
+  spec.objective = "val_accuracy";
+  const auto both = seeds_table(spec, groups);
+  CHECK_THAT(both, Catch::Matchers::Contains("val_accuracy (%) mean") &&
+                       Catch::Matchers::Contains("test accuracy (%) mean") && Catch::Matchers::Contains("96.50"));
+  spec.objective = "test_accuracy";
+  const auto once = seeds_table(spec, groups);
+  CHECK_THAT(once, Catch::Matchers::Contains("test_accuracy (%) mean"));
+  CHECK_THAT(once, !Catch::Matchers::Contains("test accuracy (%) mean"));
+}

@@ -97,14 +97,19 @@ std::string seeds_table(const Spec& spec, const std::vector<SeedGroup>& groups) 
   if (!seed_dimension(spec)) return "";
   const bool percent = spec.objective.find("accuracy") != std::string::npos;
   const std::string unit = percent ? " (%)" : "";
-  std::vector<std::vector<std::string>> cells = {
-      {"parameters", "seeds", spec.objective + unit + " mean", "std", "min", "max", "test accuracy (%) mean", "std", "min", "max"}};
-  for (const auto& g : groups)
+  // Test accuracy beside the objective, unless it is the objective (seeds.csv keeps both).
+  const bool test_too = spec.objective != "test_accuracy";
+  std::vector<std::vector<std::string>> cells = {{"parameters", "seeds", spec.objective + unit + " mean", "std", "min", "max"}};
+  if (test_too)
+    for (const char* head : {"test accuracy (%) mean", "std", "min", "max"}) cells.front().push_back(head);
+  for (const auto& g : groups) {
     cells.push_back({g.params.empty() ? "(as the recipe)" : g.params, std::to_string(g.objective.n),
                      percent_or_value(g.objective.mean, percent), percent_or_value(g.objective.std, percent),
-                     percent_or_value(g.objective.min, percent), percent_or_value(g.objective.max, percent),
-                     percent_or_value(g.test_accuracy.mean, true), percent_or_value(g.test_accuracy.std, true),
-                     percent_or_value(g.test_accuracy.min, true), percent_or_value(g.test_accuracy.max, true)});
+                     percent_or_value(g.objective.min, percent), percent_or_value(g.objective.max, percent)});
+    if (test_too)
+      for (const double v : {g.test_accuracy.mean, g.test_accuracy.std, g.test_accuracy.min, g.test_accuracy.max})
+        cells.back().push_back(percent_or_value(v, true));
+  }
   std::vector<std::size_t> width(cells.front().size(), 0);
   for (const auto& line : cells)
     for (std::size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], line[c].size());
