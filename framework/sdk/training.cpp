@@ -248,6 +248,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
         for (auto& p : parameters) p.mutable_grad() = torch::zeros_like(p);
         all_reduce_gradients(parameters, world, 0.0);
         step(*optimizer);
+        ctx.check_interrupted();
         return;
       }
       torch::Tensor logits, loss;
