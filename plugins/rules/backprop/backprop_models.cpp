@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <hebbkit/errors.hpp>
+#include <hebbkit/one_or_each.hpp>
 #include <torch/nn.h>
 
 namespace hebbkit::backprop {
@@ -38,11 +39,6 @@ nn::Sequential simple_cnn(const std::vector<std::int64_t>& shape, std::int64_t c
   return features;
 }
 
-template <class T>
-T block_value(const std::vector<T>& values, std::size_t i) {
-  return values.size() == 1 ? values.front() : values.at(i);
-}
-
 // Conv blocks as a Hebbian conv stack builds them: [batch norm,] pad, conv, activation^power,
 // pool; then dense ReLU layers, dropout and the classifier.
 nn::Sequential conv_net(const ConvBlocks& c, const std::vector<std::int64_t>& shape, std::int64_t classes,
@@ -56,21 +52,21 @@ nn::Sequential conv_net(const ConvBlocks& c, const std::vector<std::int64_t>& sh
   const auto used = c.blocks == 0 ? total : static_cast<std::size_t>(c.blocks);
   for (std::size_t i = 0; i < std::min(used, c.channels.size()); ++i) {
     if (c.input_norm) net->push_back(nn::BatchNorm2d(nn::BatchNorm2dOptions(below).affine(false)));
-    const auto pad = block_value(c.padding, i);
+    const auto pad = one_or_each(c.padding, i);
     if (pad > 0 && c.padding_mode == ConvPadding::Reflect)
       net->push_back(nn::ReflectionPad2d(nn::ReflectionPad2dOptions(pad)));
     else if (pad > 0)
       net->push_back(nn::ZeroPad2d(nn::ZeroPad2dOptions(pad)));
-    net->push_back(nn::Conv2d(nn::Conv2dOptions(below, c.channels[i], block_value(c.kernel, i))));
+    net->push_back(nn::Conv2d(nn::Conv2dOptions(below, c.channels[i], one_or_each(c.kernel, i))));
     const bool triangle = c.activation == ConvActivation::Triangle;
-    const double power = block_value(c.power, i);
+    const double power = one_or_each(c.power, i);
     net->push_back(nn::Functional([triangle, power](const torch::Tensor& u) {
       auto a = torch::relu(triangle ? u - u.mean(1, /*keepdim=*/true) : u);
       return power == 1.0 ? a : a.pow(power);
     }));
-    const auto kind = block_value(c.pool, i);
-    const auto size = block_value(c.pool_size, i), pool_pad = block_value(c.pool_padding, i);
-    const auto stride = block_value(c.pool_stride, i) == 0 ? size : block_value(c.pool_stride, i);
+    const auto kind = one_or_each(c.pool, i);
+    const auto size = one_or_each(c.pool_size, i), pool_pad = one_or_each(c.pool_padding, i);
+    const auto stride = one_or_each(c.pool_stride, i) == 0 ? size : one_or_each(c.pool_stride, i);
     if (kind == "max") net->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(size).stride(stride).padding(pool_pad)));
     if (kind == "avg") net->push_back(nn::AvgPool2d(nn::AvgPool2dOptions(size).stride(stride).padding(pool_pad)));
     below = c.channels[i];
@@ -106,31 +102,14 @@ void check(const Architecture& arch, const Params& p) {
   }
   if (c.channels.empty()) p.fail("channels", "model: conv needs the kernels of each block, e.g. channels: [96, 384]");
   const auto blocks = c.channels.size();
-  const auto count = [&](const char* key, std::size_t n) {
-    if (n != 1 && n != blocks)
-      p.fail(key, fmt::format("give a list of one value (for every block) or of one per block ({}); got {}", blocks, n));
-  };
-  count("kernel", c.kernel.size());
-  count("padding", c.padding.size());
-  count("power", c.power.size());
-  count("pool", c.pool.size());
-  count("pool_size", c.pool_size.size());
-  count("pool_stride", c.pool_stride.size());
-  count("pool_padding", c.pool_padding.size());
+  for (const auto& [key, given] : {std::pair<const char*, std::size_t>{"kernel", c.kernel.size()},
+                                   {"padding", c.padding.size()}, {"power", c.power.size()}, {"pool", c.pool.size()},
+                                   {"pool_size", c.pool_size.size()}, {"pool_stride", c.pool_stride.size()},
+                                   {"pool_padding", c.pool_padding.size()}})
+    check_one_or_each(p, key, given, blocks, "block");
   for (const auto& kind : c.pool)
     if (kind != "none" && kind != "max" && kind != "avg")
       p.fail("pool", fmt::format("'{}' is none of none, max, avg", kind));
-  const auto positive = [&](const char* key, const std::vector<std::int64_t>& values, std::int64_t least) {
-    for (const auto v : values)
-      if (v < least) p.fail(key, fmt::format("values must be at least {}; got {}", least, v));
-  };
-  positive("channels", c.channels, 1);
-  positive("kernel", c.kernel, 1);
-  positive("padding", c.padding, 0);
-  positive("pool_size", c.pool_size, 1);
-  positive("pool_stride", c.pool_stride, 0);
-  positive("pool_padding", c.pool_padding, 0);
-  positive("dense", c.dense, 1);
   for (const auto v : c.power)
     if (v <= 0) p.fail("power", fmt::format("values must be above 0; got {}", v));
   if (static_cast<std::size_t>(c.blocks) > blocks + c.dense.size())

@@ -30,9 +30,10 @@ inline Choices<ConvPadding> param_choices(ConvPadding) {
 /// trained end to end, so that each Hebbian result has its backprop twin.
 struct ConvBlocks {
   std::vector<std::int64_t> channels = param("channels", std::vector<std::int64_t>{},
-                                             "conv: kernels of each block (its output channels), bottom first");
-  std::vector<std::int64_t> kernel = param("kernel", std::vector<std::int64_t>{5}, "conv: kernel size of each block");
-  std::vector<std::int64_t> padding = param("padding", std::vector<std::int64_t>{0}, "conv: padding of each block");
+                                             "conv: kernels of each block (its output channels), bottom first")
+                                           .at_least(1);
+  std::vector<std::int64_t> kernel = param("kernel", std::vector<std::int64_t>{5}, "conv: kernel size of each block").at_least(1);
+  std::vector<std::int64_t> padding = param("padding", std::vector<std::int64_t>{0}, "conv: padding of each block").at_least(0);
   ConvPadding padding_mode = param("padding_mode", ConvPadding::Zeros,
                                    "conv: what the padding holds: zeros, or the image mirrored (reflect, as SoftHebb)");
   bool input_norm = param("input_norm", false,
@@ -44,13 +45,14 @@ struct ConvBlocks {
       param("power", std::vector<double>{1.0}, "conv: each block's activation is raised to this power");
   std::vector<std::string> pool =
       param("pool", std::vector<std::string>{"none"}, "conv: pooling after each block: none, max or avg");
-  std::vector<std::int64_t> pool_size = param("pool_size", std::vector<std::int64_t>{2}, "conv: pooling window");
+  std::vector<std::int64_t> pool_size = param("pool_size", std::vector<std::int64_t>{2}, "conv: pooling window").at_least(1);
   std::vector<std::int64_t> pool_stride =
-      param("pool_stride", std::vector<std::int64_t>{0}, "conv: pooling step (0: the window)");
+      param("pool_stride", std::vector<std::int64_t>{0}, "conv: pooling step (0: the window)").at_least(0);
   std::vector<std::int64_t> pool_padding =
-      param("pool_padding", std::vector<std::int64_t>{0}, "conv: pooling padding");
+      param("pool_padding", std::vector<std::int64_t>{0}, "conv: pooling padding").at_least(0);
   std::vector<std::int64_t> dense =
-      param("dense", std::vector<std::int64_t>{}, "conv: widths of ReLU layers between the blocks and the classifier");
+      param("dense", std::vector<std::int64_t>{}, "conv: widths of ReLU layers between the blocks and the classifier")
+          .at_least(1);
   std::int64_t blocks = param("blocks", 0,
                               "conv: build only the first N of the conv blocks followed by the dense layers (0: all), "
                               "the twin of a Hebbian stack cut at depth N")
