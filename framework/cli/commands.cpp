@@ -104,6 +104,16 @@ int sweep_trial(const fs::path& sweep_dir, std::size_t id, pipeline::RunOptions 
   return run_and_report([&] { return sweep::run_trial(sweep_dir, id, options); });
 }
 
+int run_rank(const pipeline::RankOptions& options) {
+  try {
+    return pipeline::run_rank(options);
+  } catch (const RecipeError& e) {
+    return error(e.what(), 2);
+  } catch (const std::exception& e) {
+    return error(e.what(), 1);
+  }
+}
+
 int validate_recipe(const fs::path& file, const std::vector<std::string>& overrides) {
   auto recipe = resolve([&] { return recipe::load(file, overrides); });
   if (!recipe) return 2;

@@ -21,6 +21,9 @@ int evaluate_run(const std::filesystem::path& run_dir, const std::string& stages
 /// `sweep-trial DIR ID`: one trial of a sweep into DIR/trials/ID (a worker's or a Slurm
 /// task's command); continues the trial if it was stopped, does nothing if it finished.
 int sweep_trial(const std::filesystem::path& sweep_dir, std::size_t id, pipeline::RunOptions options);
+/// `run-rank DIR K`: one of the other processes of a data-parallel run (what rank 0
+/// starts for `run --nproc N`).
+int run_rank(const pipeline::RankOptions& options);
 int validate_recipe(const std::filesystem::path& recipe, const std::vector<std::string>& overrides);
 int list_plugins();
 /// A plugin's or a stage's parameters.

@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   recipe_option->excludes(resume_option);
   run->add_option("--set", overrides, "override a value: KEY.PATH=YAML_VALUE, e.g. layers.0.rule.p=3");
   add_run_options(run);
+  run->add_option("--nproc", options.processes,
+                  "train data-parallel in N processes on this machine (threads default to cores / N); the same "
+                  "numbers whatever N")
+      ->check(CLI::Range(1, 256));
 
   auto* evaluate = app.add_subcommand(
       "evaluate", "reopen a finished run's model and run more stages on it into a new run folder");
@@ -141,6 +145,16 @@ int main(int argc, char** argv) {
   sweep_trial->add_option("--threads", options.threads, "CPU threads")->check(CLI::Validator(check_threads, "N"));
   sweep_trial->add_option("--progress", progress, "bar, lines or auto")->check(CLI::IsMember({"bar", "lines", "auto"}));
 
+  pipeline::RankOptions rank_options;
+  auto* run_rank = app.add_subcommand("run-rank", "one process of a data-parallel run (what `run --nproc N` starts)");
+  run_rank->add_option("run", rank_options.run_dir, "the run folder")->required();
+  run_rank->add_option("rank", rank_options.rank, "this process's rank, 1..N-1")->required()->check(CLI::Range(1, 255));
+  run_rank->add_option("--nproc", rank_options.processes, "processes in the run")->required()->check(CLI::Range(2, 256));
+  run_rank->add_option("--port", rank_options.port, "rank 0's rendezvous port on this machine")->required();
+  run_rank->add_option("--threads", rank_options.threads, "CPU threads")->check(CLI::Range(1, 4096));
+  run_rank->add_option("--device", rank_options.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  run_rank->add_flag("--resume", rank_options.resume, "continue from the run's model/");
+
   std::string runs_folder = "runs";
   auto* runs = app.add_subcommand("runs", "list runs with status and key metrics");
   runs->add_option("folder", runs_folder, "folder holding run folders (default: runs)");
@@ -178,6 +192,7 @@ int main(int argc, char** argv) {
   if (*describe) return cli::describe(name);
   if (*runs) return cli::list_runs(runs_folder);
   if (*sweep_trial) return cli::sweep_trial(run_dir, trial_id, options);
+  if (*run_rank) return cli::run_rank(rank_options);
   if (*sweep) {
     if (!strategy.empty()) sweep_cli.strategy = strategy;
     if (!objective.empty()) sweep_cli.objective = objective;

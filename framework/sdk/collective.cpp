@@ -24,12 +24,29 @@ Collective& single_process() {
   return one;
 }
 
+ShardRange shard_range(std::int64_t rows, const Collective& world) {
+  const std::int64_t p = world.size(), r = world.rank();
+  const std::int64_t base = rows / p, extra = rows % p;
+  const std::int64_t begin = r * base + std::min(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
 torch::Tensor shard(const torch::Tensor& index, const Collective& world) {
-  const std::int64_t n = index.size(0), p = world.size(), r = world.rank();
-  if (p == 1) return index;
-  const std::int64_t base = n / p, extra = n % p;
-  const std::int64_t start = r * base + std::min(r, extra);
-  return index.slice(0, start, start + base + (r < extra ? 1 : 0));
+  if (world.size() == 1) return index;
+  const auto range = shard_range(index.size(0), world);
+  return index.slice(0, range.begin, range.end);
+}
+
+torch::Tensor gather_shards(const torch::Tensor& local, std::int64_t rows, Collective& world) {
+  if (world.size() == 1) return local;
+  const auto range = shard_range(rows, world);
+  auto sizes = local.sizes().vec();
+  sizes[0] = rows;
+  // Each process's rows in their place and zeros elsewhere: the sum is every row once.
+  std::vector<torch::Tensor> all = {torch::zeros(sizes, local.options())};
+  all[0].slice(0, range.begin, range.end).copy_(local);
+  world.all_reduce_sum(all);
+  return all[0];
 }
 
 void sync_generator(Collective& world) {

@@ -101,7 +101,11 @@ namespace {
 template <class R, class F>
 void resumption_fields(R& r, F&& field) {
   field("at", r.at), field("pid", r.pid), field("host", r.host), field("threads", r.threads);
-  field("command_line", r.command_line);
+  field("command_line", r.command_line), field("processes", r.processes);
+}
+template <class R, class F>
+void data_parallel_fields(R& d, F&& field) {
+  field("processes", d.processes), field("backend", d.backend), field("hosts", d.hosts);
 }
 template <class R, class F>
 void reused_fields(R& r, F&& field) {
@@ -146,6 +150,7 @@ struct Reader {
   void from_json(const json& in, Type& r) { fields(r, Reader{in}); }
 
 HEBBKIT_RECORD_JSON(Resumption, resumption_fields)
+HEBBKIT_RECORD_JSON(DataParallel, data_parallel_fields)
 HEBBKIT_RECORD_JSON(ReusedLayers, reused_fields)
 HEBBKIT_RECORD_JSON(PluginRecord, plugin_fields)
 HEBBKIT_RECORD_JSON(DataCounts, data_fields)
@@ -173,7 +178,8 @@ template <class R, class F>
 void run_manifest_fields(R& m, F&& field) {
   field("hebbkit_version", m.hebbkit_version), field("api_version", m.api_version);
   field("git_commit", m.git_commit), field("libtorch_version", m.libtorch_version), field("blas", m.blas);
-  field("blas_core", m.blas_core), field("device", m.device), field("threads", m.threads), field("seed", m.seed);
+  field("blas_core", m.blas_core), field("device", m.device), field("threads", m.threads);
+  field("data_parallel", m.data_parallel), field("seed", m.seed);
   field("recipe", m.recipe), field("overrides", m.overrides), field("plugins", m.plugins);
   field("parent", m.parent), field("reused", m.reused), field("resumed", m.resumed);
 }

@@ -33,8 +33,16 @@ struct Resumption {
   std::string at;
   std::int64_t pid = 0;
   std::string host;
-  std::int64_t threads = 0;
+  std::int64_t threads = 0;  ///< per process
   std::vector<std::string> command_line;
+  std::int64_t processes = 1;
+};
+
+/// The processes of a data-parallel run (`hebbkit run --nproc N`), as its last session ran.
+struct DataParallel {
+  std::int64_t processes = 1;
+  std::string backend;             ///< "gloo"
+  std::vector<std::string> hosts;  ///< one per rank
 };
 
 /// The layers a recipe's `reuse:` took from another run.
@@ -67,7 +75,8 @@ struct RunManifest {
   std::string git_commit, libtorch_version;
   std::vector<std::string> blas;
   std::string blas_core, device;
-  std::int64_t threads = 0;
+  std::int64_t threads = 0;  ///< per process
+  std::optional<DataParallel> data_parallel;
   std::int64_t seed = 0;
   std::vector<std::string> recipe;  ///< the recipe files, as `extends:` chained them; a sweep: its one file
   std::vector<std::string> overrides;

@@ -80,6 +80,8 @@ RunStore::RunStore(fs::path dir, Open mode, const std::string& command)
   if (mode == Open::Create) {
     refuse_occupied();
     create_folder(dir_, "--out");
+  } else if (mode == Open::Rank) {
+    create_folder(dir_, "rank folder");
   } else if (!holds_run()) {
     throw RecipeError(fmt::format("{}: holds no run to resume (manifest.json missing)", dir_.string()));
   }

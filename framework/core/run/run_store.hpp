@@ -18,6 +18,7 @@ class RunStore {
   enum class Open {
     Create,  ///< a new run: `dir` must not exist or be empty (nothing of the user's is touched)
     Resume,  ///< continue the run in `dir`: appends to its metrics and log
+    Rank,    ///< a data-parallel run's rank: its own folder in the run's, made or appended to
   };
   /// Creates (or reopens) `dir` and dir/artifacts, holding the folder's lock (run_lock.hpp)
   /// for as long as it lives; `command` names this process to one that finds it taken.

@@ -10,9 +10,12 @@
 #include <fmt/format.h>
 
 #include "sweep/executor.hpp"
-#include "sweep/process.hpp"
+#include "system/command.hpp"
+#include "system/process.hpp"
 
 namespace hebbkit::sweep {
+using system::spawn;
+using system::describe_exit;
 namespace {
 
 class LocalExecutor final : public Executor {

@@ -15,10 +15,14 @@
 #include "hebbkit/files.hpp"
 #include "sweep/executor.hpp"
 #include "run/signals.hpp"
-#include "sweep/process.hpp"
+#include "system/command.hpp"
+#include "system/process.hpp"
 
 namespace hebbkit::sweep {
 namespace fs = std::filesystem;
+using system::CommandResult;
+using system::run_command;
+using system::tail;
 namespace {
 
 // Single quotes for bash; paths with a quote in them still work.

@@ -1,5 +1,6 @@
 #include "parallel/gloo_world.hpp"
 
+#include <chrono>
 #include <map>
 
 #include <fmt/format.h>
@@ -12,9 +13,9 @@ namespace hebbkit::parallel {
 
 namespace {
 
-class GlooCollective final : public Collective {
+class GlooGroup final : public GlooCollective {
  public:
-  GlooCollective(const World& world, c10::intrusive_ptr<c10d::TCPStore> store,
+  GlooGroup(const World& world, c10::intrusive_ptr<c10d::TCPStore> store,
                  c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
       : world_(world), store_(std::move(store)), group_(std::move(group)) {}
 
@@ -31,6 +32,7 @@ class GlooCollective final : public Collective {
       std::vector<torch::Tensor> buffer = {torch::cat(flat)};
       // A peer that died resets its connection (Gloo's IoException); one that hangs runs
       // into the timeout (c10::Error). Either way this process must not wait for ever.
+      const auto started = std::chrono::steady_clock::now();
       try {
         group_->allreduce(buffer)->wait(world_.timeout);
       } catch (const c10::Error& e) {
@@ -38,6 +40,9 @@ class GlooCollective final : public Collective {
       } catch (const std::exception& e) {
         throw peer_lost(e.what());
       }
+      traffic_.calls += 1;
+      traffic_.bytes += static_cast<double>(buffer[0].numel() * buffer[0].element_size());
+      traffic_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       std::int64_t offset = 0;
       for (auto* t : group) {
         const auto n = t->numel();
@@ -47,6 +52,8 @@ class GlooCollective final : public Collective {
     }
   }
 
+  Traffic traffic() const override { return traffic_; }
+
  private:
   DataError peer_lost(const std::string& why) const {
     return DataError(fmt::format("rank {} of {}: an all-reduce did not complete (waiting at most {} s): a process of "
@@ -55,13 +62,14 @@ class GlooCollective final : public Collective {
   }
 
   World world_;
+  Traffic traffic_;
   c10::intrusive_ptr<c10d::TCPStore> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
 
 }  // namespace
 
-std::unique_ptr<Collective> join_gloo(const World& world, const std::function<void(std::uint16_t)>& listening) {
+std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::function<void(std::uint16_t)>& listening) {
   if (world.size < 1 || world.rank < 0 || world.rank >= world.size)
     throw RecipeError(fmt::format("rank {} of a world of {} processes does not exist", world.rank, world.size));
   c10d::TCPStoreOptions options;
@@ -89,7 +97,7 @@ std::unique_ptr<Collective> join_gloo(const World& world, const std::function<vo
                                 world.size, world.address, store->getPort(), world.timeout.count() / 1000,
                                 e.what_without_backtrace()));
   }
-  return std::make_unique<GlooCollective>(world, std::move(store), std::move(group));
+  return std::make_unique<GlooGroup>(world, std::move(store), std::move(group));
 }
 
 }  // namespace hebbkit::parallel

@@ -22,9 +22,22 @@ struct World {
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 
+/// What a process sent through its all-reduces: the scaling figures (performance.md).
+struct Traffic {
+  std::int64_t calls = 0;  ///< collectives (one per dtype of an all_reduce_sum)
+  double bytes = 0;        ///< of the buffers reduced
+  double seconds = 0;      ///< spent in them, waiting for the slowest process included
+};
+
+/// A Collective over c10d's Gloo that counts its traffic.
+class GlooCollective : public Collective {
+ public:
+  virtual Traffic traffic() const = 0;
+};
+
 /// Joins the world: rank 0 opens the store (then `listening(port)` is called, so that the
 /// others can be told where), every rank connects and waits until all `size` have. Throws
 /// DataError naming the address and the missing ranks when they do not come in time.
-std::unique_ptr<Collective> join_gloo(const World& world, const std::function<void(std::uint16_t)>& listening = {});
+std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::function<void(std::uint16_t)>& listening = {});
 
 }  // namespace hebbkit::parallel

@@ -5,6 +5,8 @@
 
 #include "hebbkit/errors.hpp"
 #include "hebbkit/files.hpp"
+#include "hebbkit/head.hpp"
+#include "hebbkit/rule.hpp"
 #include "plugins/registry.hpp"
 #include "recipe/document.hpp"
 #include "run/run_records.hpp"
@@ -20,7 +22,23 @@ recipe::Recipe resolved(recipe::Document doc, recipe::StagesStart start = recipe
   return recipe::resolve(std::move(doc), plugins::default_registry(), start);
 }
 
+// `--nproc N`: every plugin that trains must say it trains the same in N processes.
+void check_data_parallel(const recipe::Recipe& recipe, int processes) {
+  if (processes <= 1) return;
+  std::vector<std::string> refused;
+  const std::size_t reused = recipe.reuse ? static_cast<std::size_t>(recipe.reuse->layers) : 0;
+  for (std::size_t i = reused; i < recipe.layers.size(); ++i)
+    if (const auto why = recipe.layers[i].make<Rule>()->why_not_data_parallel(); !why.empty())
+      refused.push_back(fmt::format("layers.{}.rule ({}): {}", i, recipe.layers[i].name(), why));
+  if (const auto why = recipe.head.make<Head>()->why_not_data_parallel(); !why.empty())
+    refused.push_back(fmt::format("head ({}): {}", recipe.head.name(), why));
+  if (!refused.empty())
+    throw RecipeError(fmt::format("--nproc {}: the recipe cannot train data-parallel:\n  {}\nrun it without --nproc",
+                                  processes, fmt::join(refused, "\n  ")));
+}
+
 RunResult execute_here(const recipe::Recipe& recipe, const RunOptions& options) {
+  check_data_parallel(recipe, options.processes);
   run::install_interrupt_handlers();
   return execute(recipe, options);
 }
@@ -85,6 +103,8 @@ RunResult evaluate_run(const fs::path& dir, const std::string& stages, const std
                                   dir.string()));
   const auto recipe = resolved(recipe::load_with_stages(dir / "recipe.resolved.yaml", stages, overrides),
                                recipe::StagesStart::TrainedModel);
+  if (options.processes > 1)
+    throw RecipeError(fmt::format("evaluate {}: --nproc is for training; evaluate runs in one process", dir.string()));
   options.reopen = dir;
   if (options.out.empty()) options.out = run::RunStore::new_run_dir("runs", io::file_safe(recipe.name) + "-evaluate");
   return execute_here(recipe, options);
@@ -109,6 +129,12 @@ RunResult run_or_continue(recipe::Document doc, RunOptions options) {
     options.resume = true;  // interrupted or killed: continue from its checkpoint
   }
   return execute_here(resolved(std::move(doc)), options);
+}
+
+int run_rank(const RankOptions& options) {
+  const auto recipe = resolved(recipe::load(options.run_dir / "recipe.resolved.yaml"));
+  run::install_interrupt_handlers();
+  return execute_rank(recipe, options);
 }
 
 }  // namespace hebbkit::pipeline

@@ -15,7 +15,8 @@
 
 namespace hebbkit::pipeline {
 
-/// `hebbkit run RECIPE`: a new run folder (options.out, or runs/<time>-<name>).
+/// `hebbkit run RECIPE`: a new run folder (options.out, or runs/<time>-<name>). With
+/// options.processes > 1, refuses a recipe whose rules or head cannot train data-parallel.
 RunResult start_run(const std::filesystem::path& recipe, const std::vector<std::string>& overrides,
                     RunOptions options);
 
@@ -29,6 +30,10 @@ RunResult resume_run(const std::filesystem::path& dir, const std::vector<std::st
 /// runs/<time>-<name>-evaluate) that records DIR as its parent.
 RunResult evaluate_run(const std::filesystem::path& dir, const std::string& stages,
                        const std::vector<std::string>& overrides, RunOptions options);
+
+/// `hebbkit run-rank DIR K`: one of the other processes of the data-parallel run in DIR,
+/// started by its rank 0 (execute_rank). Returns the exit code.
+int run_rank(const RankOptions& options);
 
 /// `doc` run into options.out: started when the folder has no run, continued when it was
 /// interrupted or killed, left alone when it finished (RunResult::already_finished); a run

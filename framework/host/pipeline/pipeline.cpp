@@ -17,8 +17,10 @@
 #include "hebbkit/io.hpp"
 #include "hebbkit/version.hpp"
 #include "model/model_store.hpp"
+#include "parallel/gloo_world.hpp"
 #include "data/data_prep.hpp"
 #include "run/host_context.hpp"
+#include "pipeline/local_ranks.hpp"
 #include "pipeline/run_life.hpp"
 #include "run/run_store.hpp"
 #include "stages/stage.hpp"
@@ -43,10 +45,21 @@ void require_trained(const std::string& stage, const recipe::Recipe& recipe, con
                               progress.head_trained ? "trained" : "not trained"));
 }
 
-// Runs the data step and the stages; what can go wrong inside is caught by execute().
-void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife& life, run::HostContext& ctx) {
-  auto& summary = life.summary();
-  auto& store = life.store();
+// Where the stages keep what they do: the run's records on the lead process; on the other
+// ranks of a data-parallel run, which train alongside it, a summary nobody reads.
+struct Records {
+  run::RunStore& store;
+  run::RunSummary& summary;
+  std::function<void()> checkpoint;  ///< summary.json written, on the lead
+  fs::path run_dir;
+  bool lead = true;
+};
+
+// Runs the data step and the stages (the other ranks: the stages that train); what can go
+// wrong inside is caught by the caller.
+void run_stages(const recipe::Recipe& recipe, const RunOptions& options, Records records, run::HostContext& ctx) {
+  auto& summary = records.summary;
+  const fs::path& run_dir = records.run_dir;
   // A stage's time is kept even when it fails, stops or is pruned part-way.
   const auto timed = [&](const std::string& name, auto&& fn) {
     const auto started = std::chrono::steady_clock::now();
@@ -93,7 +106,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
                                     counts.validation, counts.test, counts.root, data_root_origin(recipe.data)));
     summary.data = std::move(counts);
   });
-  life.checkpoint();
+  records.checkpoint();
 
   Model model = model::build(recipe);
   model::TrainingProgress progress;
@@ -107,9 +120,9 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
                                   progress.head_trained ? "trained" : "not trained", options.reopen.string()));
     ctx.info("reopened the model of {}", options.reopen.string());
     ctx.load_history(options.reopen / "metrics.jsonl");
-  } else if (options.resume && fs::exists(store.dir() / "model" / "model.json")) {
+  } else if (options.resume && fs::exists(run_dir / "model" / "model.json")) {
     ctx.set_stage("setup");
-    progress = model::load(model, recipe, store.dir() / "model", ctx.device(), /*restore_rng=*/true);
+    progress = model::load(model, recipe, run_dir / "model", ctx.device(), /*restore_rng=*/true);
     ctx.info("resuming: {} of {} layer(s) trained, head {}", progress.layers_trained, recipe.layers.size(),
              progress.head_trained ? "trained" : "not trained");
   } else if (recipe.reuse) {
@@ -129,14 +142,17 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
 
   // A resumed run skips the stages it finished before it stopped.
   const std::size_t done = summary.stages_done.size();
-  stages::StageEnv env{recipe, model, progress, data, ctx, store, summary};
+  stages::StageEnv env{recipe, model, progress, data, ctx, records.store, summary};
+  env.model_dir = run_dir / "model";
+  env.lead = records.lead;
   for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
     const auto& use = recipe.stages[i];
+    if (!records.lead && !use.type->trains) continue;  // rank 0 evaluates alone
     if (i < done) {
       ctx.info("stage {} ({}) finished before the resume; skipped", i, use.name());
       continue;
     }
-    if (!use.type->trains) require_trained(use.name(), recipe, progress, options, store.dir());
+    if (!use.type->trains) require_trained(use.name(), recipe, progress, options, run_dir);
     if (use.type->trains) env.held_features = {};  // the model they came from is about to change
     timed(use.name(), [&] {
       ctx.set_stage(use.name());
@@ -144,7 +160,7 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, RunLife
       ctx.set_scope("");
     });
     summary.stages_done.push_back(use.name());
-    life.checkpoint();
+    records.checkpoint();
   }
 }
 
@@ -162,9 +178,43 @@ static torch::Device select_device(const std::string& name) {
   throw RecipeError(fmt::format("--device {}: expected cpu, cuda or auto", name));
 }
 
+namespace {
+
+// How a run ended, from what `body` threw.
+struct Ending {
+  run::RunStatus status = run::RunStatus::Completed;
+  int exit_code = 0;
+  std::string error;  ///< "" when completed
+};
+Ending ending_of(const std::function<void()>& body) {
+  Ending e;
+  try {
+    body();
+  } catch (const Interrupted&) {
+    e = {run::RunStatus::Interrupted, 130, "interrupted by signal; results of the finished stages are kept"};
+  } catch (const run::Pruned& p) {
+    e = {run::RunStatus::Pruned, 0, p.what()};
+  } catch (const RecipeError& r) {
+    e = {run::RunStatus::Failed, 2, r.what()};
+  } catch (const std::exception& x) {
+    // LibTorch's errors carry a C++ backtrace after the message: the message is what helps.
+    e = {run::RunStatus::Failed, 1, x.what()};
+    if (const auto trace = e.error.find("\nException raised from"); trace != std::string::npos) e.error.resize(trace);
+  }
+  return e;
+}
+
+// Threads per process: the cores shared between a data-parallel run's processes.
+int threads_per_process(const RunOptions& options) {
+  if (options.threads > 0) return options.threads;
+  return std::max(1, system::available_cores() / std::max(1, options.processes));
+}
+
+}  // namespace
+
 RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   const torch::Device device = select_device(options.device);
-  const int threads = options.threads > 0 ? options.threads : system::available_cores();
+  const int threads = threads_per_process(options);
   at::set_num_threads(threads);
   torch::manual_seed(recipe.seed);
 
@@ -180,33 +230,35 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
     return watch ? watch(point) : std::nullopt;
   });
   ctx.set_stage("setup");
-  result.status = run::RunStatus::Completed;
-  std::string error;
-  try {
-    // Inside the try: a log that cannot be written already fails the run.
+  std::unique_ptr<LocalRanks> ranks;
+  Ending ending = ending_of([&] {
+    // Inside: a log that cannot be written already fails the run.
     const auto& manifest = life.manifest();
     ctx.info("run folder {} | {} thread(s) | device {} | BLAS {}{}", result.dir.string(), at::get_num_threads(),
              device.str(), fmt::join(manifest.blas, ", "),
              manifest.blas_core.empty() ? "" : " | kernels " + manifest.blas_core);
-    run_stages(recipe, options, life, ctx);
-  } catch (const Interrupted&) {
-    result.status = run::RunStatus::Interrupted;
-    result.exit_code = 130;
-    error = "interrupted by signal; results of the finished stages are kept";
-  } catch (const run::Pruned& e) {
-    result.status = run::RunStatus::Pruned;
-    error = e.what();
-  } catch (const RecipeError& e) {
-    result.status = run::RunStatus::Failed;
-    result.exit_code = 2;
-    error = e.what();
-  } catch (const std::exception& e) {
-    result.status = run::RunStatus::Failed;
-    result.exit_code = 1;
-    // LibTorch's errors carry a C++ backtrace after the message: the message is what helps.
-    error = e.what();
-    if (const auto trace = error.find("\nException raised from"); trace != std::string::npos) error.resize(trace);
+    if (options.processes > 1) {
+      ctx.info("data-parallel over {} processes on this machine, {} thread(s) each (Gloo); the others log into {}",
+               options.processes, threads, (result.dir / "ranks").string());
+      ranks = std::make_unique<LocalRanks>(result.dir, options, threads);
+      ctx.set_collective(&ranks->collective());
+    }
+    run_stages(recipe, options, Records{life.store(), life.summary(), [&life] { life.checkpoint(); }, result.dir, true},
+               ctx);
+  });
+  if (ranks) {
+    // The others end after the last stage that trains; one that failed is named.
+    const std::string fate = ending.status == run::RunStatus::Completed ? ranks->finish(30) : ranks->fate();
+    if (!fate.empty() && ending.status == run::RunStatus::Completed)
+      ctx.warn("the run completed, but not every other process ended cleanly{}", fate);
+    else if (!fate.empty() && ending.status == run::RunStatus::Failed)
+      ending.error += fate;
+    ctx.set_collective(nullptr);
+    ranks.reset();
   }
+  result.status = ending.status;
+  result.exit_code = ending.exit_code;
+  const std::string& error = ending.error;
   ctx.set_stage("end");
   ctx.set_scope("");
   // The command line reports the error once; log.txt keeps it too (best effort: the
@@ -220,6 +272,33 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
                                                                 : fmt::format("{}", fmt::join(options.command_line, " ")));
   life.finish(result.status, error);
   return result;
+}
+
+int execute_rank(const recipe::Recipe& recipe, const RankOptions& options) {
+  const torch::Device device = select_device(options.device);
+  at::set_num_threads(options.threads);
+  torch::manual_seed(recipe.seed);
+  const fs::path own = rank_folder(options.run_dir, options.rank);
+  run::RunStore store(own, run::RunStore::Open::Rank, fmt::format("hebbkit run-rank {}", options.rank));
+  run::HostContext ctx(store, device, recipe.seed, run::ProgressStyle::Lines);
+  ctx.set_stage("setup");
+  std::unique_ptr<parallel::GlooCollective> world;
+  const Ending ending = ending_of([&] {
+    ctx.info("rank {} of {} for {} | {} thread(s) | device {}", options.rank, options.processes,
+             options.run_dir.string(), at::get_num_threads(), device.str());
+    world = parallel::join_gloo(parallel::World{options.rank, options.processes, "127.0.0.1", options.port});
+    ctx.set_collective(world.get());
+    RunOptions run_options;
+    run_options.resume = options.resume;
+    run::RunSummary summary;
+    run_stages(recipe, run_options, Records{store, summary, [] {}, options.run_dir, false}, ctx);
+  });
+  ctx.set_stage("end");
+  ctx.set_scope("");
+  ctx.set_collective(nullptr);
+  if (!ending.error.empty()) ctx.log_only(fmt::format("{}: {}", to_string(ending.status), ending.error));
+  if (!ending.error.empty()) std::fprintf(stderr, "hebbkit: rank %d: %s\n", options.rank, ending.error.c_str());
+  return ending.exit_code;
 }
 
 }  // namespace hebbkit::pipeline

@@ -1,5 +1,6 @@
 #pragma once
 // Runs a resolved recipe into a run folder: recipe -> model -> stages -> run folder.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,7 +14,10 @@ namespace hebbkit::pipeline {
 
 struct RunOptions {
   std::filesystem::path out;         ///< run folder; empty: runs/<time>-<name>
-  int threads = 0;                   ///< 0: every available core
+  int threads = 0;                   ///< per process; 0: the available cores shared between the processes
+  /// `hebbkit run --nproc N`: N processes on this machine train the run data-parallel
+  /// (rank 0 is this one, and the only one writing the run folder).
+  int processes = 1;
   std::string device = "cpu";        ///< cpu, cuda or auto
   run::ProgressStyle progress = run::ProgressStyle::Lines;
   std::vector<std::string> command_line;
@@ -37,6 +41,24 @@ struct RunResult {
   /// run; for an `evaluate` folder (which is not resumed) its own command again.
   std::string retry;
 };
+
+/// What one of the other processes of a data-parallel run is told by rank 0
+/// (`hebbkit run-rank`).
+struct RankOptions {
+  std::filesystem::path run_dir;
+  int rank = 1, processes = 2;
+  std::uint16_t port = 0;  ///< rank 0's rendezvous store, on this machine
+  int threads = 1;
+  std::string device = "cpu";
+  bool resume = false;  ///< continue from the run's model/ (rank 0 resumes)
+};
+
+/// A rank's own folder inside the run folder: its log, metrics and console output.
+std::filesystem::path rank_folder(const std::filesystem::path& run_dir, int rank);
+
+/// One of the other processes of a data-parallel run: joins rank 0, trains alongside it
+/// (the stages that train) and writes only rank_folder(). Returns the exit code, as a run's.
+int execute_rank(const recipe::Recipe& recipe, const RankOptions& options);
 
 /// Executes `recipe` (see lifecycle.hpp for the ways a run begins). Errors after the run folder exists are recorded there (status
 /// "failed" with the message) and returned, not thrown; everything written stays.

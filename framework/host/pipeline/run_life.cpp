@@ -73,7 +73,8 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
                                     "resume from model/ alone: the stages after train run again)",
                                     dir.string(), why));
     summary_ = std::move(*summary);
-    manifest_.resumed.push_back({run::timestamp_now(), ::getpid(), system::host_name(), threads, options.command_line});
+    manifest_.resumed.push_back(
+        {run::timestamp_now(), ::getpid(), system::host_name(), threads, options.command_line, options.processes});
     manifest_.pid = ::getpid();
     manifest_.host = system::host_name();
     manifest_.ended.reset();
@@ -89,6 +90,11 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
     summary_.parent = manifest_.parent;
     summary_.reused = manifest_.reused;
   }
+  // This session's processes, all on this host (`--nproc`); a resume may run another number.
+  manifest_.data_parallel.reset();
+  if (options.processes > 1)
+    manifest_.data_parallel =
+        run::DataParallel{options.processes, "gloo", std::vector<std::string>(options.processes, system::host_name())};
   manifest_.status = summary_.status = run::RunStatus::Running;
   store_->write_json("manifest.json", manifest_);
 }

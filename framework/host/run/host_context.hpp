@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "hebbkit/collective.hpp"
+#include "parallel/gloo_world.hpp"
 #include "hebbkit/context.hpp"
 #include "run/metric_watch.hpp"
 #include "run/progress_display.hpp"
@@ -46,6 +48,11 @@ class HostContext final : public RunContext {
   void set_watch(MetricWatch watch) { watch_ = std::move(watch); }
   /// Routes resume_point()/epoch_finished() to `sink` (nullptr: none) while a part trains.
   void set_checkpoints(CheckpointSink* sink) { checkpoints_ = sink; }
+  Collective& collective() override { return world_ ? *world_ : single_process(); }
+  /// The processes of a data-parallel run (nullptr: this one alone); outlives the context's use.
+  void set_collective(parallel::GlooCollective* world) { world_ = world; }
+  /// What this process has all-reduced so far (zeros alone).
+  parallel::Traffic traffic() const { return world_ ? world_->traffic() : parallel::Traffic{}; }
 
   /// A line in log.txt only (not on stderr); a failing write is ignored.
   void log_only(const std::string& message) noexcept;
@@ -67,6 +74,7 @@ class HostContext final : public RunContext {
   std::chrono::steady_clock::time_point start_;
   std::vector<MetricPoint> history_;
   CheckpointSink* checkpoints_ = nullptr;
+  parallel::GlooCollective* world_ = nullptr;
   MetricWatch watch_;
 };
 

@@ -45,6 +45,10 @@ struct StageEnv {
   run::RunSummary& summary;
 
   HeldFeatures held_features{};
+  /// The run folder's model/. In a data-parallel run only the lead process (rank 0)
+  /// writes it; the others train alongside and only read it (a resume's start).
+  std::filesystem::path model_dir{};
+  bool lead = true;
 
   /// Records a file written under the run folder in summary.json's `artifacts`.
   void artifact(const std::filesystem::path& file);

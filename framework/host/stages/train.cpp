@@ -26,8 +26,9 @@ using Clock = std::chrono::steady_clock;
 // Checkpoints inside the part in training, at most every `interval` seconds.
 class PartCheckpoints final : public run::CheckpointSink {
  public:
-  PartCheckpoints(fs::path folder, double interval, run::HostContext& ctx)
-      : folder_(std::move(folder)), interval_(interval), ctx_(ctx) {}
+  // `write`: false on the processes of a data-parallel run other than rank 0.
+  PartCheckpoints(fs::path folder, double interval, bool write, run::HostContext& ctx)
+      : folder_(std::move(folder)), interval_(interval), write_(write), ctx_(ctx) {}
 
   void begin(std::string part, std::optional<model::PartialCheckpoint> pending) {
     part_ = std::move(part);
@@ -46,7 +47,7 @@ class PartCheckpoints final : public run::CheckpointSink {
   }
 
   void epoch_finished(std::int64_t epochs_done, const std::function<std::vector<NamedTensor>()>& state) override {
-    if (std::chrono::duration<double>(Clock::now() - last_).count() < interval_) return;
+    if (!write_ || std::chrono::duration<double>(Clock::now() - last_).count() < interval_) return;
     model::save_partial(folder_, part_, TrainingCheckpoint{epochs_done, state()});
     last_ = Clock::now();
   }
@@ -54,11 +55,22 @@ class PartCheckpoints final : public run::CheckpointSink {
  private:
   fs::path folder_;
   double interval_;
+  bool write_;
   run::HostContext& ctx_;
   std::string part_;
   std::optional<model::PartialCheckpoint> pending_;
   Clock::time_point last_;
 };
+
+// A data-parallel part's communication, for the scaling figures (scripts/data-parallel-scaling).
+void log_traffic(run::HostContext& ctx, const parallel::Traffic& before) {
+  if (ctx.collective().size() == 1) return;
+  const auto now = ctx.traffic();
+  const auto calls = now.calls - before.calls;
+  const double bytes = now.bytes - before.bytes;
+  ctx.info("all-reduced: {} calls, {:.3f} MB, {:.0f} bytes per call, {:.2f} s in them", calls, bytes / 1e6,
+           calls > 0 ? bytes / static_cast<double>(calls) : 0.0, now.seconds - before.seconds);
+}
 
 class Train final : public Stage {
  public:
@@ -71,12 +83,12 @@ class Train final : public Stage {
     auto& model = env.model;
     const auto& data = env.data;
     const std::int64_t batch = env.recipe.data.eval_batch;
-    const fs::path folder = env.store.dir() / "model";
+    const fs::path& folder = env.model_dir;
     // Set only when this run's own model/ was loaded; `reuse:` loads another run's layers.
     const bool resumed = env.progress.preprocess_fitted && env.progress.reused_from.empty();
     std::optional<model::PartialCheckpoint> partial;
     if (resumed) partial = model::load_partial(folder, ctx.device());
-    PartCheckpoints checkpoints(folder, checkpoint_seconds_, ctx);
+    PartCheckpoints checkpoints(folder, checkpoint_seconds_, env.lead, ctx);
     ctx.set_checkpoints(&checkpoints);
     struct Detach {
       run::HostContext& ctx;
@@ -86,17 +98,20 @@ class Train final : public Stage {
     const auto partial_for = [&](const std::string& part) {
       return partial && partial->part == part ? partial : std::nullopt;
     };
+    const auto save = [&] {
+      if (env.lead) model::save(model, env.recipe, env.progress, folder);
+    };
     const auto finished = [&] {
-      model::save(model, env.recipe, env.progress, folder);
-      model::remove_partial_files(folder);
+      save();
+      if (env.lead) model::remove_partial_files(folder);
     };
 
     if (!env.progress.preprocess_fitted) {
       model.preprocessor().fit(data.train.images);
       env.progress.preprocess_fitted = true;
-      model::save(model, env.recipe, env.progress, folder);  // so that a resume finds checkpoints in layer 0
+      save();  // so that a resume finds checkpoints in layer 0
     } else if (!resumed) {
-      model::save(model, env.recipe, env.progress, folder);  // the reused layers: a resume needs no other run
+      save();  // the reused layers: a resume needs no other run
     }
     const auto prepare = [&](const torch::Tensor& x) { return model.prepare(x); };
     // The last layer inputs held in memory, and the frozen layers above them.
@@ -126,7 +141,9 @@ class Train final : public Stage {
                    env.recipe.layers[i].name(), checkpoint_seconds_);
         ctx.info("training with rule '{}' on inputs {}x{} ({})", env.recipe.layers[i].name(), inputs->size(),
                  fmt::join(inputs->sample_shape(), "x"), inputs->precomputed() ? "in memory" : "computed per batch");
+        const auto before = ctx.traffic();
         rule.fit(LayerFit{*inputs, val.get(), data.num_classes(), static_cast<std::int64_t>(i)}, ctx);
+        log_traffic(ctx, before);
         if (checkpoints.pending())
           ctx.warn("rule '{}' did not read back the checkpoint it wrote (it never called resume_point()); the layer "
                    "was trained from its beginning", env.recipe.layers[i].name());
@@ -150,9 +167,11 @@ class Train final : public Stage {
       if (val_base.defined()) val_features = source(val_base, data.val.labels, frozen, batch)->all();
       checkpoints.begin("head", partial_for("head"));
       ctx.info("training head '{}' on features {}", env.recipe.head.name(), fmt::join(features.sizes(), "x"));
+      const auto before = ctx.traffic();
       model.head().fit(HeadFit{features, data.train.labels, val_features, data.val.labels, data.train.images,
                                data.val.images, model, data.num_classes()},
                        ctx);
+      log_traffic(ctx, before);
       if (dynamic_cast<FeatureHead*>(&model.head()) != nullptr) env.held_features = {features, val_features};
       env.progress.head_trained = true;
       finished();

@@ -22,7 +22,8 @@
 #include "run/signals.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/folder.hpp"
-#include "sweep/process.hpp"
+#include "system/command.hpp"
+#include "system/process.hpp"
 #include "sweep/pruner.hpp"
 #include "sweep/report.hpp"
 #include "sweep/search.hpp"
@@ -30,6 +31,8 @@
 
 namespace hebbkit::sweep {
 namespace fs = std::filesystem;
+using system::tail;
+using system::own_executable;
 using nlohmann::json;
 
 namespace {

@@ -28,9 +28,20 @@ class HEBBKIT_API Collective {
 /// This process alone: rank 0 of 1, all_reduce_sum leaves the tensors as they are.
 HEBBKIT_API Collective& single_process();
 
-/// This process's rows of a global minibatch `index`: a contiguous slice, the first
-/// (size % processes) processes one row more. Ranks that agree on `index` cover it exactly.
+/// Rows [begin, end) of a global minibatch of `rows`: a contiguous slice, the first
+/// (rows % processes) processes one row more. The ranks' ranges cover the rows exactly.
+struct ShardRange {
+  std::int64_t begin = 0, end = 0;
+};
+HEBBKIT_API ShardRange shard_range(std::int64_t rows, const Collective& world);
+
+/// This process's rows of a global minibatch `index` (its shard_range).
 HEBBKIT_API torch::Tensor shard(const torch::Tensor& index, const Collective& world);
+
+/// The rows every process computed for its shard of a global minibatch of `rows`, put
+/// together in order: `local` holds this process's shard_range rows, the result all of
+/// them, on every process. For small results (a minibatch's rankings), not for inputs.
+HEBBKIT_API torch::Tensor gather_shards(const torch::Tensor& local, std::int64_t rows, Collective& world);
 
 /// Every process's torch CPU generator set to process 0's: after steps that drew as many
 /// numbers as a process had rows (dropout masks), the next shuffle is the same everywhere.

@@ -55,6 +55,12 @@ struct EpochLoop {
   BatchSource* source = nullptr;
   std::int64_t batch = 100;
   bool shuffle = true;
+  /// In a data-parallel run (ctx.collective(), collective.hpp) each process's batch_step
+  /// gets its shard of every global minibatch (empty when the minibatch has fewer rows than
+  /// there are processes) and sums what it reduces. True: every
+  /// process gets each whole minibatch and splits the work itself (the Krotov rule ranks
+  /// its shard's samples and gathers the rankings, then makes the whole update).
+  bool whole_batches = false;
   std::function<void(std::int64_t epoch, const Batch& batch)> batch_step;
   /// Epoch `epoch` (from 0): its work (or, with a source, its sums after the batches) and
   /// metrics. Long epochs call ctx.check_interrupted().

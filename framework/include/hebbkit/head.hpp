@@ -1,6 +1,7 @@
 #pragma once
 #include "hebbkit/export.hpp"
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -43,6 +44,10 @@ class HEBBKIT_API Head {
   /// The head's training loss per example (B) for its logits; attacks with `loss: model`
   /// climb it. Default: cross-entropy.
   virtual torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels);
+  /// Empty when fit() trains the same head in any number of processes (it trains through
+  /// fit_classifier, or learns nothing from the data); otherwise why not. See
+  /// Rule::why_not_data_parallel().
+  virtual std::string why_not_data_parallel() const { return "it does not declare data-parallel training"; }
 };
 
 /// Base for the common case: a head that only looks at the top layer's features.

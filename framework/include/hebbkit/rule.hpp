@@ -81,6 +81,12 @@ class HEBBKIT_API Rule {
   /// Called by the `plot` stage: write the rule's own figures into ctx.artifacts().
   /// `image_shape` is the dataset's (C, H, W), for rules that draw their weights.
   virtual void figures(RunContext& /*ctx*/, const std::vector<std::int64_t>& /*image_shape*/) {}
+  /// Empty when fit() trains the same layer in any number of processes (collective.hpp):
+  /// it walks its data through run_epochs or fit_classifier, which shard the minibatches,
+  /// and reduces what it sums over a batch. Otherwise why not, e.g. "batch_norm: true
+  /// (statistics per process)": `hebbkit run --nproc N` refuses the recipe with it before
+  /// anything runs.
+  virtual std::string why_not_data_parallel() const { return "it does not declare data-parallel training"; }
 };
 
 }  // namespace hebbkit

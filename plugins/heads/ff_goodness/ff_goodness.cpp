@@ -32,6 +32,9 @@ class GoodnessHead final : public hebbkit::Head {
     return hebbkit::goodness_scores(stack, encoder.prepare(images), num_classes_, skip_first_ ? 1 : 0);
   }
 
+  // It learns nothing from the data.
+  std::string why_not_data_parallel() const override { return ""; }
+
   std::vector<hebbkit::NamedTensor> state() const override {
     return {{"classes", torch::full({1}, num_classes_, torch::kInt64)}};
   }

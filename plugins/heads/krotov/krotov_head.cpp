@@ -42,6 +42,8 @@ class KrotovHead final : public hebbkit::FeatureHead {
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override { return classify(activate(features)); }
 
+  std::string why_not_data_parallel() const override { return ""; }  // fit_classifier
+
   std::vector<hebbkit::NamedTensor> state() const override { return {{"S", classes_}}; }
 
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {

@@ -23,6 +23,8 @@ class Readout final : public hebbkit::FeatureHead {
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override { return features.flatten(1); }
 
+  std::string why_not_data_parallel() const override { return ""; }  // it learns nothing
+
   std::vector<hebbkit::NamedTensor> state() const override {
     return {{"classes", torch::tensor({classes_}, torch::kInt64)}};
   }

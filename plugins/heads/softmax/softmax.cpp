@@ -56,6 +56,14 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     return linear_->forward(logits_input(features));
   }
 
+  // fit_classifier shards and reduces; batch statistics and dropout masks are still each
+  // process's own.
+  std::string why_not_data_parallel() const override {
+    if (c_.batch_norm) return "batch_norm: true (batch statistics would be each process's)";
+    if (c_.dropout > 0) return "dropout > 0 (masks would be drawn per process)";
+    return "";
+  }
+
   std::vector<hebbkit::NamedTensor> state() const override {
     std::vector<hebbkit::NamedTensor> out = {{"weight", linear_->weight}, {"bias", linear_->bias}};
     if (c_.batch_norm)

@@ -84,7 +84,7 @@ class KrotovRule final : public hebbkit::Rule {
     hebbkit::krotov::Learner learner{
         "krotov",
         [&](const torch::Tensor& x, double eps) {
-          const auto touched = synapses_->step(prepared(x.to(torch::kFloat32)).contiguous(), eps);
+          const auto touched = synapses_->step(prepared(x.to(torch::kFloat32)).contiguous(), eps, ctx.collective());
           if (signs_.defined()) synapses_->constrain_signs(signs_);
           return touched;
         },
@@ -95,9 +95,12 @@ class KrotovRule final : public hebbkit::Rule {
           if (synapses_->thresholds().defined()) state.emplace_back("thresholds", synapses_->thresholds());
           return state;
         }};
+    learner.whole_batches = true;  // Synapses::step ranks this process's shard and gathers
     hebbkit::krotov::train_epochs(source, ctx, learner, c_.schedule, c_.batch, c_.shuffle, first_epoch);
     hebbkit::krotov::log_convergence(ctx, synapses_->norm_error());
   }
+
+  std::string why_not_data_parallel() const override { return ""; }
 
   // The synapses, their cached powers and the update rows, in float.
   std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {

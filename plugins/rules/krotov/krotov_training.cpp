@@ -36,6 +36,7 @@ void train_epochs(BatchSource& source, RunContext& ctx, const Learner& learner, 
   loop.source = &source;
   loop.batch = batch;
   loop.shuffle = shuffle;
+  loop.whole_batches = learner.whole_batches;
   Meter touched;  // this epoch's, reset after it
   std::int64_t steps = 0;
   double eps = 0;

@@ -35,6 +35,8 @@ struct Learner {
   std::function<torch::Tensor()> norm_error;                       ///< |sum |W|^p - 1| per unit
   std::function<std::vector<NamedTensor>()> checkpoint;            ///< what resuming needs
   std::string norm_note = "max|sum|W|^p-1|";                       ///< what the progress line calls the max norm error
+  /// Data-parallel: step gets each whole minibatch and splits the work itself (EpochLoop::whole_batches).
+  bool whole_batches = false;
 };
 
 /// `epochs` passes over `source` in minibatches, from `first_epoch` (a resumed layer). After

@@ -310,12 +310,11 @@ Synapses::Synapses(torch::Tensor weights, Hyper hyper)
 Synapses::Synapses(torch::Tensor weights, torch::Tensor powered_weights, Hyper hyper)
     : w_(std::move(weights)), wp_(hyper.p == 2.0 ? w_ : std::move(powered_weights)), hyper_(hyper) {}
 
-std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
+std::int64_t Synapses::step(const torch::Tensor& x, double eps, Collective& world) {
   torch::NoGradGuard no_grad;
   const std::int64_t batch = x.size(0);
-  // The one GEMM: currents of every unit for every sample, (batch, hidden).
-  const Ranked ranked = hyper_.homeostasis > 0 ? rank_with_thresholds(torch::mm(x, wp_.t()), batch)
-                                               : currents_ranked(x, wp_, hyper_.k);
+  const Ranked ranked = world.size() == 1 ? rank(x) : rank_sharded(x, world);
+  if (hyper_.homeostasis > 0) count_wins(ranked, batch);
 
   if (x.device().is_cpu() && x.is_contiguous() && w_.is_contiguous() && wp_.is_contiguous()) {
     const Touched touched = touched_rows(ranked, w_.size(0));
@@ -354,16 +353,39 @@ std::int64_t Synapses::step(const torch::Tensor& x, double eps) {
   return touched;
 }
 
-Ranked Synapses::rank_with_thresholds(const torch::Tensor& currents, std::int64_t batch) {
-  const std::int64_t hidden = w_.size(0);
-  if (!theta_.defined()) theta_ = torch::zeros({hidden}, currents.options());
+Ranked Synapses::rank(const torch::Tensor& x) {
+  // The one GEMM: currents of every unit for every sample, (batch, hidden).
+  if (hyper_.homeostasis == 0) return currents_ranked(x, wp_, hyper_.k);
+  const auto currents = torch::mm(x, wp_.t());
+  if (!theta_.defined()) theta_ = torch::zeros({w_.size(0)}, currents.options());
   Ranked ranked = rank_units(currents - theta_, hyper_.k);
   // The update is the rule's own: it uses the currents, not the lowered ones.
   ranked.winner_current = currents.gather(1, ranked.winner.to(currents.device()).unsqueeze(1)).squeeze(1);
   ranked.kth_current = currents.gather(1, ranked.kth.to(currents.device()).unsqueeze(1)).squeeze(1);
-  const auto wins = torch::bincount(ranked.winner.to(currents.device()), {}, hidden).to(theta_.scalar_type());
-  theta_.add_(wins - static_cast<double>(batch) / static_cast<double>(hidden), hyper_.homeostasis);
   return ranked;
+}
+
+Ranked Synapses::rank_sharded(const torch::Tensor& x, Collective& world) {
+  const std::int64_t batch = x.size(0);
+  const auto range = shard_range(batch, world);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(x.device());
+  // Unit indices and currents in one float64 table (exact for both): one all-reduce.
+  auto local = torch::empty({0, 4}, f64);
+  if (range.end > range.begin) {
+    const Ranked mine = rank(x.slice(0, range.begin, range.end));
+    local = torch::stack({mine.winner.to(f64), mine.kth.to(f64), mine.winner_current.to(f64), mine.kth_current.to(f64)}, 1);
+  }
+  const auto all = gather_shards(local, batch, world);
+  const auto index = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
+  return Ranked{all.select(1, 0).to(index).contiguous(), all.select(1, 1).to(index).contiguous(),
+                all.select(1, 2).to(x.scalar_type()).contiguous(), all.select(1, 3).to(x.scalar_type()).contiguous()};
+}
+
+void Synapses::count_wins(const Ranked& ranked, std::int64_t batch) {
+  const std::int64_t hidden = w_.size(0);
+  if (!theta_.defined()) theta_ = torch::zeros({hidden}, w_.options());
+  const auto wins = torch::bincount(ranked.winner.to(theta_.device()), {}, hidden).to(theta_.scalar_type());
+  theta_.add_(wins - static_cast<double>(batch) / static_cast<double>(hidden), hyper_.homeostasis);
 }
 
 torch::Tensor Synapses::norm_error() const {

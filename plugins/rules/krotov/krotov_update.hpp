@@ -15,6 +15,8 @@
 
 #include <torch/types.h>
 
+#include "hebbkit/collective.hpp"
+
 namespace hebbkit::krotov {
 
 struct Hyper {
@@ -58,7 +60,10 @@ class Synapses {
   /// Homeostatic thresholds to continue from (a checkpoint's); zeros when not set.
   void set_thresholds(torch::Tensor thresholds) { theta_ = std::move(thresholds); }
   /// One update on a minibatch `x` shaped (batch, inputs). Returns the number of units touched.
-  std::int64_t step(const torch::Tensor& x, double eps);
+  /// In a data-parallel run every process passes the whole minibatch: each ranks its
+  /// shard's samples (the GEMM, nearly all the work), the rankings are gathered, and every
+  /// process makes the same whole update, the one a single process would.
+  std::int64_t step(const torch::Tensor& x, double eps, Collective& world = single_process());
   const torch::Tensor& weights() const { return w_; }
   const torch::Tensor& powered_weights() const { return wp_; }
   /// Per-unit ranking thresholds (hidden); undefined until a step with homeostasis > 0.
@@ -70,8 +75,13 @@ class Synapses {
   void constrain_signs(const torch::Tensor& input_signs);
 
  private:
-  /// Ranks by currents - thresholds, returns the units' own currents, updates the thresholds.
-  Ranked rank_with_thresholds(const torch::Tensor& currents, std::int64_t batch);
+  /// Each sample's two units: by currents, or by currents - thresholds (returning the
+  /// units' own currents).
+  Ranked rank(const torch::Tensor& x);
+  /// rank() of this process's shard of `x`, the shards' rankings gathered.
+  Ranked rank_sharded(const torch::Tensor& x, Collective& world);
+  /// The thresholds after a minibatch of `batch` samples ranked as `ranked`.
+  void count_wins(const Ranked& ranked, std::int64_t batch);
 
   torch::Tensor w_, wp_;
   torch::Tensor theta_;  ///< homeostatic thresholds

@@ -1,4 +1,4 @@
-#include "sweep/process.hpp"
+#include "system/process.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace hebbkit::sweep {
+namespace hebbkit::system {
 namespace fs = std::filesystem;
 
 namespace {
@@ -97,4 +97,4 @@ fs::path own_executable() {
   return path;
 }
 
-}  // namespace hebbkit::sweep
+}  // namespace hebbkit::system

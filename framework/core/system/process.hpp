@@ -1,14 +1,13 @@
 #pragma once
-// Child processes for sweeps: workers that run trials, and the Slurm commands.
+// Child processes: a sweep's workers, a data-parallel run's other ranks.
 #include <sys/types.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "system/command.hpp"
 
-namespace hebbkit::sweep {
+namespace hebbkit::system {
 
 /// Starts argv[0] (a path) with `argv`, the current environment plus `env` (NAME=VALUE,
 /// replacing an existing NAME), stdin from /dev/null and stdout+stderr appended to
@@ -17,17 +16,13 @@ namespace hebbkit::sweep {
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
             const std::filesystem::path& output);
 
-// Slurm's commands run through system::run_command (system/command.hpp), with a timeout.
-using system::CommandResult;
-using system::run_command;
-
 /// "exit code 3", "killed by signal 9 (Killed)" for a waitpid() status.
 std::string describe_exit(int wait_status);
 
 /// The last `lines` lines of `file` ("" when unreadable).
 std::string tail(const std::filesystem::path& file, std::size_t lines);
 
-/// This executable's own path, for workers and Slurm tasks.
+/// This executable's own path, for the processes it starts and Slurm tasks.
 std::filesystem::path own_executable();
 
-}  // namespace hebbkit::sweep
+}  // namespace hebbkit::system

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# run_nproc.sh HEBBKIT DATA_ROOT WORKDIR NPY_CLOSE: `hebbkit run --nproc 2` trains what the
+# one-process run trains (weights to 1e-5 relative, the same test accuracy) with one run
+# folder; a recipe that cannot train data-parallel is refused before anything runs; a
+# rank killed part-way ends the run within the timeout with an error naming it, the run
+# says failed, and `--resume` with another number of processes finishes it to the same
+# weights.
+set -u
+hebbkit="$1" data="$2" work="$3" npy_close="$4"
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*"; tail -20 "$work"/*.txt "$work"/*/ranks/*/console.txt 2>/dev/null; exit 1; }
+
+# recipe FILE EPOCHS HEAD: a Krotov layer and a head on tiny MNIST.
+recipe() {
+  cat > "$1" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: [flatten, center, unit_norm]}
+layers:
+  - rule: {name: krotov, hidden: 30, epochs: $2, batch: 25, eps0: 0.05}
+head: $3
+stages: [{train: {checkpoint_seconds: 0.05}}, evaluate]
+YAML
+}
+test_accuracy() { grep -o '"test_accuracy": [0-9.e-]*' "$1/summary.json"; }
+# same_model A B: every weight of two run folders' models within 1e-5 relative; the
+# generator states byte for byte (every process draws the same numbers).
+same_model() {
+  local f
+  for f in "$1"/model/*.npy; do
+    case "$(basename "$f")" in
+      *generator* | rng_state.npy) cmp -s "$f" "$2/model/$(basename "$f")" || fail "$(basename "$f") differs: $1 vs $2" ;;
+      *) "$npy_close" "$f" "$2/model/$(basename "$f")" 1e-5 || fail "$(basename "$f"): $1 vs $2 beyond 1e-5" ;;
+    esac
+  done
+}
+
+# Equivalence: Krotov with the Krotov head, and with the softmax head.
+for head in "{name: krotov, epochs: 4, batch: 30}" "{name: softmax, epochs: 3, lr: 0.05}"; do
+  name=$(echo "$head" | grep -o 'name: [a-z]*' | cut -c7-)
+  recipe "$work/$name.yaml" 3 "$head"
+  "$hebbkit" run "$work/$name.yaml" --out "$work/$name-one" --threads 1 >"$work/$name-one.txt" 2>&1 \
+    || fail "$name: one process"
+  "$hebbkit" run "$work/$name.yaml" --out "$work/$name-two" --nproc 2 --threads 1 >"$work/$name-two.txt" 2>&1 \
+    || fail "$name: two processes"
+  same_model "$work/$name-one" "$work/$name-two"
+  [ "$(test_accuracy "$work/$name-one")" = "$(test_accuracy "$work/$name-two")" ] \
+    || fail "$name: test accuracy $(test_accuracy "$work/$name-one") vs $(test_accuracy "$work/$name-two")"
+  grep -q '"processes": 2' "$work/$name-two/manifest.json" || fail "$name: the manifest does not record 2 processes"
+  grep -q '"backend": "gloo"' "$work/$name-two/manifest.json" || fail "$name: the manifest does not record gloo"
+  [ -s "$work/$name-two/ranks/1/log.txt" ] || fail "$name: rank 1 wrote no log of its own"
+  [ "$(ls "$work/$name-two" | grep -v '^ranks$')" = "$(ls "$work/$name-one")" ] \
+    || fail "$name: the run folders hold different files: $(ls "$work/$name-two")"
+done
+
+# Refused by name before a folder exists: a rule without data-parallel training, a head
+# whose dropout masks would be each process's.
+cat > "$work/backprop.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40}
+layers: [{rule: {name: backprop, hidden: [8], epochs: 1}}]
+head: {name: readout}
+stages: [train]
+YAML
+"$hebbkit" run "$work/backprop.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] || fail "backprop with --nproc 2: exit $code, not 2"
+grep -q "layers.0.rule (backprop): it does not declare data-parallel training" "$work/refused.txt" \
+  || fail "the refusal does not name the rule: $(cat "$work/refused.txt")"
+[ ! -e "$work/refused" ] || fail "a refused run made its folder"
+recipe "$work/dropout.yaml" 1 "{name: softmax, epochs: 1, dropout: 0.2}"
+"$hebbkit" run "$work/dropout.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] && grep -q "head (softmax): dropout > 0" "$work/refused.txt" \
+  || fail "softmax dropout with --nproc 2: exit $code, $(cat "$work/refused.txt")"
+
+# A rank killed part-way: rank 0 ends, names it, the run says failed; a resume with one
+# process finishes it to the weights of the run left alone.
+recipe "$work/long.yaml" 400 "{name: softmax, epochs: 3, lr: 0.05}"
+"$hebbkit" run "$work/long.yaml" --out "$work/whole" --threads 1 >"$work/whole.txt" 2>&1 || fail "the long run failed"
+"$hebbkit" run "$work/long.yaml" --out "$work/killed" --nproc 2 --threads 1 >"$work/killed.txt" 2>&1 &
+pid=$! done_=0
+for _ in $(seq 1500); do
+  done_=$(grep -o '"epochs_done": [0-9]*' "$work/killed/model/partial.json" 2>/dev/null | grep -o '[0-9]*$')
+  [ -n "$done_" ] && [ "$done_" -ge 3 ] && break
+  sleep 0.02
+done
+[ -n "$done_" ] && [ "$done_" -ge 3 ] || fail "no checkpoint of the two-process run to kill after"
+rank1=$(pgrep -f "run-rank $work/killed 1 ") || fail "rank 1's process not found"
+start=$(date +%s)
+kill -KILL "$rank1"
+wait "$pid"; code=$?
+took=$(( $(date +%s) - start ))
+[ "$code" -eq 1 ] || fail "rank 0 after rank 1 was killed: exit $code, not 1"
+[ "$took" -lt 60 ] || fail "rank 0 took $took s to end after rank 1 was killed"
+grep -q "rank 1 (pid $rank1) killed by signal 9" "$work/killed.txt" || fail "the error does not name rank 1 and its end"
+grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest does not say failed"
+"$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
+grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
+same_model "$work/whole" "$work/killed"
+echo "ok: 2 processes equal 1 (krotov, softmax and krotov heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
