@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run_nproc.sh HEBBKIT DATA_ROOT WORKDIR NPY_CLOSE: `hebbkit run --nproc 2` trains what the
-# one-process run trains (weights to 1e-5 relative, the same test accuracy) with one run
+# run_nproc.sh HEBBKIT DATA_ROOT WORKDIR NPY_CLOSE: `hebbkit run --nproc 2` (and 3) trains what
+# the one-process run trains (weights to 1e-5 relative, the same test accuracy) with one run
 # folder; a recipe that cannot train data-parallel is refused before anything runs; a
 # rank killed part-way ends the run within the timeout with an error naming it, the run
 # says failed, and `--resume` with another number of processes finishes it to the same
@@ -52,6 +52,11 @@ for head in "{name: krotov, epochs: 4, batch: 30}" "{name: softmax, epochs: 3, l
     || fail "$name: the run folders hold different files: $(ls "$work/$name-two")"
 done
 
+# Three processes: shards of unequal size, and Gloo's halving-doubling instead of the ring.
+"$hebbkit" run "$work/krotov.yaml" --out "$work/krotov-three" --nproc 3 --threads 1 >"$work/krotov-three.txt" 2>&1 \
+  || fail "krotov: three processes"
+same_model "$work/krotov-one" "$work/krotov-three"
+
 # Refused by name before a folder exists: a rule without data-parallel training, a head
 # whose dropout masks would be each process's.
 cat > "$work/backprop.yaml" <<YAML
@@ -95,4 +100,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 processes equal 1 (krotov, softmax and krotov heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (krotov, softmax and krotov heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

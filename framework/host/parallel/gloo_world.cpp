@@ -1,9 +1,13 @@
 #include "parallel/gloo_world.hpp"
 
-#include <chrono>
 #include <map>
+#include <utility>
 
 #include <fmt/format.h>
+#include <gloo/allreduce_halving_doubling.h>
+#include <gloo/allreduce_ring.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/transport/tcp/device.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -13,41 +17,49 @@ namespace hebbkit::parallel {
 
 namespace {
 
+// Gloo's all-reduces over its TCP pairs in synchronous mode: the calling thread sends and
+// receives itself. c10d's ProcessGroupGloo hands every collective to a worker thread
+// and its pairs to an event loop; those wake-ups cost 0.7 ms per all-reduce on the 2-core
+// VM (38 us this way, docs/performance.md "Data-parallel"), longer than half a Krotov step.
 class GlooGroup final : public GlooCollective {
  public:
-  GlooGroup(const World& world, c10::intrusive_ptr<c10d::TCPStore> store,
-                 c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
-      : world_(world), store_(std::move(store)), group_(std::move(group)) {}
+  GlooGroup(const World& world, c10::intrusive_ptr<c10d::TCPStore> store, std::shared_ptr<gloo::rendezvous::Context> context)
+      : world_(world), store_(std::move(store)), context_(std::move(context)) {}
 
   int rank() const override { return world_.rank; }
   int size() const override { return world_.size; }
 
-  // One collective per dtype: the tensors are packed into one buffer and unpacked after.
+  // One all-reduce per dtype: the tensors are packed into a buffer kept per dtype and
+  // length (Gloo's algorithms bind to their buffer) and unpacked after.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors) override {
+    if (world_.size == 1) return;
     std::map<c10::ScalarType, std::vector<torch::Tensor*>> by_type;
     for (auto& t : tensors) by_type[t.scalar_type()].push_back(&t);
     for (auto& [type, group] : by_type) {
-      std::vector<torch::Tensor> flat;
-      for (const auto* t : group) flat.push_back(t->detach().reshape({-1}).to(torch::kCPU));
-      std::vector<torch::Tensor> buffer = {torch::cat(flat)};
-      // A peer that died resets its connection (Gloo's IoException); one that hangs runs
-      // into the timeout (c10::Error). Either way this process must not wait for ever.
+      std::int64_t count = 0;
+      for (const auto* t : group) count += t->numel();
+      if (count == 0) continue;
+      Ring& ring = ring_for(type, count);
+      std::int64_t offset = 0;
+      for (const auto* t : group) {
+        ring.buffer.slice(0, offset, offset + t->numel()).copy_(t->detach().reshape({-1}));
+        offset += t->numel();
+      }
       const auto started = std::chrono::steady_clock::now();
+      // A peer that died closes its connection; one that hangs runs into the pairs'
+      // timeout. Either way Gloo throws, and this process must not wait for ever.
       try {
-        group_->allreduce(buffer)->wait(world_.timeout);
-      } catch (const c10::Error& e) {
-        throw peer_lost(e.what_without_backtrace());
+        ring.algorithm->run();
       } catch (const std::exception& e) {
         throw peer_lost(e.what());
       }
       traffic_.calls += 1;
-      traffic_.bytes += static_cast<double>(buffer[0].numel() * buffer[0].element_size());
+      traffic_.bytes += static_cast<double>(count * ring.buffer.element_size());
       traffic_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      std::int64_t offset = 0;
+      offset = 0;
       for (auto* t : group) {
-        const auto n = t->numel();
-        t->copy_(buffer[0].slice(0, offset, offset + n).view(t->sizes()));
-        offset += n;
+        t->copy_(ring.buffer.slice(0, offset, offset + t->numel()).view(t->sizes()));
+        offset += t->numel();
       }
     }
   }
@@ -55,6 +67,41 @@ class GlooGroup final : public GlooCollective {
   Traffic traffic() const override { return traffic_; }
 
  private:
+  struct Ring {
+    torch::Tensor buffer;
+    std::unique_ptr<gloo::Algorithm> algorithm;
+  };
+
+  // Two processes: the ring (one exchange each way). More: halving-doubling, whose
+  // 2 log2(P) rounds keep a minibatch's small all-reduce from growing with P as the ring's
+  // 2 (P - 1) would.
+  template <class T>
+  std::unique_ptr<gloo::Algorithm> ring_over(torch::Tensor& buffer) {
+    const std::vector<T*> pointers = {buffer.data_ptr<T>()};
+    const auto count = static_cast<int>(buffer.numel());
+    if (world_.size <= 2) return std::make_unique<gloo::AllreduceRing<T>>(context_, pointers, count);
+    return std::make_unique<gloo::AllreduceHalvingDoubling<T>>(context_, pointers, count);
+  }
+
+  // Every process asks for the same (dtype, length) in the same order, so the rings are
+  // made, and take their slots, in step.
+  Ring& ring_for(c10::ScalarType type, std::int64_t count) {
+    const auto key = std::make_pair(type, count);
+    if (auto found = rings_.find(key); found != rings_.end()) return found->second;
+    Ring ring;
+    ring.buffer = torch::empty({count}, torch::TensorOptions().dtype(type));
+    switch (type) {
+      case torch::kFloat32: ring.algorithm = ring_over<float>(ring.buffer); break;
+      case torch::kFloat64: ring.algorithm = ring_over<double>(ring.buffer); break;
+      case torch::kInt32: ring.algorithm = ring_over<std::int32_t>(ring.buffer); break;
+      case torch::kInt64: ring.algorithm = ring_over<std::int64_t>(ring.buffer); break;
+      default:
+        throw std::invalid_argument(fmt::format("all_reduce_sum: tensors of {} are not reduced; use float32, "
+                                                "float64, int32 or int64", c10::toString(type)));
+    }
+    return rings_.emplace(key, std::move(ring)).first->second;
+  }
+
   DataError peer_lost(const std::string& why) const {
     return DataError(fmt::format("rank {} of {}: an all-reduce did not complete (waiting at most {} s): a process of "
                                  "the run stopped or hangs ({})",
@@ -64,7 +111,8 @@ class GlooGroup final : public GlooCollective {
   World world_;
   Traffic traffic_;
   c10::intrusive_ptr<c10d::TCPStore> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  std::shared_ptr<gloo::rendezvous::Context> context_;
+  std::map<std::pair<c10::ScalarType, std::int64_t>, Ring> rings_;
 };
 
 }  // namespace
@@ -87,17 +135,23 @@ std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::functio
                                 e.what_without_backtrace()));
   }
   if (world.rank == 0 && listening) listening(store->getPort());
-  auto group_options = c10d::ProcessGroupGloo::Options::create(world.timeout);
-  group_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(world.address));
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  auto context = std::make_shared<gloo::rendezvous::Context>(world.rank, world.size);
+  context->setTimeout(world.timeout);
   try {
-    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.size, group_options);
+    c10d::ProcessGroupGloo::GlooStore rendezvous(store);
+    auto device = gloo::transport::tcp::CreateDevice(world.address.c_str());
+    context->connectFullMesh(rendezvous, device);
+    for (int peer = 0; peer < world.size; ++peer)
+      if (peer != world.rank) context->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
   } catch (const c10::Error& e) {
     throw DataError(fmt::format("rank {} of {}: the processes did not all join at {}:{} within {} s: {}", world.rank,
                                 world.size, world.address, store->getPort(), world.timeout.count() / 1000,
                                 e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw DataError(fmt::format("rank {} of {}: the processes did not all join at {}:{} within {} s: {}", world.rank,
+                                world.size, world.address, store->getPort(), world.timeout.count() / 1000, e.what()));
   }
-  return std::make_unique<GlooGroup>(world, std::move(store), std::move(group));
+  return std::make_unique<GlooGroup>(world, std::move(store), std::move(context));
 }
 
 }  // namespace hebbkit::parallel

@@ -1,7 +1,7 @@
 #pragma once
-// The processes of a data-parallel run joined through torch's c10d: a TCPStore for the
-// rendezvous (held by rank 0) and a Gloo process group over TCP for the all-reduces. No
-// transport of hebbkit's own.
+// The processes of a data-parallel run joined through torch's c10d and Gloo: c10d's
+// TCPStore for the rendezvous (held by rank 0), Gloo's TCP pairs and ring all-reduce for
+// the collectives, run by the calling thread. No transport of hebbkit's own.
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -247,8 +247,9 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
                ctx);
   });
   if (ranks) {
-    // The others end after the last stage that trains; one that failed is named.
-    const std::string fate = ending.status == run::RunStatus::Completed ? ranks->finish(30) : ranks->fate();
+    // The others end after the last stage that trains; one that failed is named (a killed
+    // one is still being torn down when its connection drops: it gets a moment).
+    const std::string fate = ranks->finish(ending.status == run::RunStatus::Completed ? 30 : 3);
     if (!fate.empty() && ending.status == run::RunStatus::Completed)
       ctx.warn("the run completed, but not every other process ended cleanly{}", fate);
     else if (!fate.empty() && ending.status == run::RunStatus::Failed)
