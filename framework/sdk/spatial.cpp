@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <torch/types.h>
 
+#include "hebbkit/collective.hpp"
 #include "hebbkit/errors.hpp"
 #include "hebbkit/training.hpp"
 #include "hebbkit/vector_clones.hpp"
@@ -319,6 +320,31 @@ torch::Tensor ChannelNorm::train(const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   return torch::batch_norm(x, {}, {}, mean_, var_, /*training=*/true, /*momentum=*/0.1, /*eps=*/1e-5,
                            /*cudnn_enabled=*/false);
+}
+
+torch::Tensor ChannelNorm::train(const torch::Tensor& x, Collective& world) {
+  if (world.size() == 1) return train(x);
+  torch::NoGradGuard no_grad;
+  // Sums in double over (batch, height, width) per channel, then PyTorch's training
+  // batch norm from them: the biased variance normalises, the unbiased one is averaged.
+  std::vector<std::int64_t> over = {0};
+  for (std::int64_t d = 2; d < x.dim(); ++d) over.push_back(d);
+  const auto xd = x.to(torch::kFloat64);
+  const std::int64_t channels = mean_.size(0);
+  std::vector<torch::Tensor> sums = {
+      torch::cat({x.numel() > 0 ? xd.sum(over) : torch::zeros({channels}, xd.options()),
+                  x.numel() > 0 ? xd.square().sum(over) : torch::zeros({channels}, xd.options()),
+                  torch::full({1}, static_cast<double>(channels > 0 ? x.numel() / channels : 0), xd.options())})};
+  world.all_reduce_sum(sums);
+  const auto n = sums[0][2 * channels].item<double>();
+  const auto mean = sums[0].slice(0, 0, channels) / n;
+  const auto biased = (sums[0].slice(0, channels, 2 * channels) / n - mean.square()).clamp_min(0);
+  mean_.mul_(0.9).add_(mean.to(mean_.scalar_type()), 0.1);
+  var_.mul_(0.9).add_((biased * (n / std::max(1.0, n - 1))).to(var_.scalar_type()), 0.1);
+  std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
+  shape[1] = channels;
+  const auto scale = (biased + 1e-5).rsqrt().to(x.scalar_type()).view(shape);
+  return (x - mean.to(x.scalar_type()).view(shape)) * scale;
 }
 
 torch::Tensor ChannelNorm::apply(const torch::Tensor& x) const {

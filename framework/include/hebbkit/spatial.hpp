@@ -16,6 +16,8 @@
 
 namespace hebbkit {
 
+class Collective;
+
 enum class PaddingMode { Zeros, Reflect };
 HEBBKIT_API Choices<PaddingMode> param_choices(PaddingMode);
 
@@ -120,6 +122,10 @@ class HEBBKIT_API ChannelNorm {
   ChannelNorm(std::int64_t channels, const torch::TensorOptions& options);
   bool defined() const { return mean_.defined(); }
   torch::Tensor train(const torch::Tensor& x);
+  /// train() in a data-parallel run: each process passes its shard of the minibatch, and
+  /// the statistics are the whole minibatch's (per-channel sums all-reduced), as one process
+  /// would compute them.
+  torch::Tensor train(const torch::Tensor& x, Collective& world);
   torch::Tensor apply(const torch::Tensor& x) const;
   /// {prefix + "_mean", prefix + "_var"}.
   std::vector<NamedTensor> state(const std::string& prefix) const;

@@ -83,7 +83,8 @@ class SoftHebbRule final : public hebbkit::Rule {
         "softhebb",
         [&](const torch::Tensor& x, double) {
           auto in = as_image(x.to(torch::kFloat32));
-          kernels_state_->step(c_.batch_norm ? norm_.train(in) : in);
+          auto& world = ctx.collective();
+          kernels_state_->step(c_.batch_norm ? norm_.train(in, world) : in, world);
           return c_.kernels;
         },
         [&] { return kernels_state_->norm_error(); }, [&] { return state(); }, "max|‖w‖-1|"};
@@ -92,6 +93,10 @@ class SoftHebbRule final : public hebbkit::Rule {
     ctx.info("|‖w‖ - 1| over kernels: max {:.4g}, median {:.4g}; mean adaptive rate {:.3g}", error.max().item<double>(),
              error.median().item<double>(), kernels_state_->rates().mean().item<double>());
   }
+
+  // Each process takes its shard of every minibatch (run_epochs); dW and the batch norm's
+  // statistics are summed over the processes.
+  std::string why_not_data_parallel() const override { return ""; }
 
   std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
     if (input_shape.size() != 3 && input_shape.size() != 1)

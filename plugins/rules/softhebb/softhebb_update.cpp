@@ -38,7 +38,7 @@ torch::Tensor Kernels::rates() const {
   return adaptive_rates(w_.view({w_.size(0), -1}), hyper_);
 }
 
-void Kernels::step(const torch::Tensor& x) {
+void Kernels::step(const torch::Tensor& x, Collective& world) {
   torch::NoGradGuard no_grad;
   auto w2 = w_.view({w_.size(0), -1});
   auto dw = torch::zeros_like(w2);
@@ -66,7 +66,11 @@ void Kernels::step(const torch::Tensor& x) {
     for (std::int64_t s = 0; s < x.size(0); s += images)
       accumulate(geometry_.unfold(x.slice(0, s, std::min(x.size(0), s + images))));
   }
-  dw -= yu.unsqueeze(1) * w2;
+  dw -= yu.unsqueeze(1) * w2;  // linear in the patches, so the shards' dW add up to the minibatch's
+  if (world.size() > 1) {
+    std::vector<torch::Tensor> sum = {dw};
+    world.all_reduce_sum(sum);
+  }
   apply(w2, dw, adaptive_rates(w2, hyper_));
 }
 

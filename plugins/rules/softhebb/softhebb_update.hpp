@@ -8,6 +8,7 @@
 // A linear layer is the same with 1x1 kernels over inputs shaped (D, 1, 1).
 #include <cstdint>
 
+#include <hebbkit/collective.hpp>
 #include <hebbkit/spatial.hpp>
 #include <torch/types.h>
 
@@ -25,8 +26,9 @@ struct Hyper {
 class Kernels {
  public:
   Kernels(torch::Tensor weights, Hyper hyper, ConvGeometry geometry, std::int64_t patch_chunk = 4096);
-  /// One update on a minibatch x (B, C, H, W).
-  void step(const torch::Tensor& x);
+  /// One update on a minibatch x (B, C, H, W). In a data-parallel run x is this process's
+  /// shard: dW is summed over the processes (one all-reduce of K x D) before it is applied.
+  void step(const torch::Tensor& x, Collective& world = single_process());
   const torch::Tensor& weights() const { return w_; }
   /// |‖w_k‖_2 - 1| per kernel: the distance from SoftHebb's fixed point.
   torch::Tensor norm_error() const;
