@@ -74,6 +74,22 @@ same_model "$work/softhebb-one" "$work/softhebb-two"
 [ "$(test_accuracy "$work/softhebb-one")" = "$(test_accuracy "$work/softhebb-two")" ] \
   || fail "softhebb: test accuracy $(test_accuracy "$work/softhebb-one") vs $(test_accuracy "$work/softhebb-two")"
 
+# Backprop, an MLP trained end to end through fit_classifier, read out as it is.
+cat > "$work/backprop.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40}
+layers: [{rule: {name: backprop, hidden: [16], epochs: 2, batch: 20, lr: 0.05}}]
+head: {name: readout}
+stages: [train, evaluate]
+YAML
+"$hebbkit" run "$work/backprop.yaml" --out "$work/backprop-one" --threads 1 >"$work/backprop-one.txt" 2>&1 \
+  || fail "backprop: one process"
+"$hebbkit" run "$work/backprop.yaml" --out "$work/backprop-two" --nproc 2 --threads 1 >"$work/backprop-two.txt" 2>&1 \
+  || fail "backprop: two processes"
+same_model "$work/backprop-one" "$work/backprop-two"
+[ "$(test_accuracy "$work/backprop-one")" = "$(test_accuracy "$work/backprop-two")" ] \
+  || fail "backprop: test accuracy $(test_accuracy "$work/backprop-one") vs $(test_accuracy "$work/backprop-two")"
+
 # Three processes: shards of unequal size, and Gloo's halving-doubling instead of the ring.
 "$hebbkit" run "$work/krotov.yaml" --out "$work/krotov-three" --nproc 3 --threads 1 >"$work/krotov-three.txt" 2>&1 \
   || fail "krotov: three processes"
@@ -81,16 +97,16 @@ same_model "$work/krotov-one" "$work/krotov-three"
 
 # Refused by name before a folder exists: a rule without data-parallel training, a head
 # whose dropout masks would be each process's.
-cat > "$work/backprop.yaml" <<YAML
+cat > "$work/ff.yaml" <<YAML
 seed: 3
 dataset: {name: mnist, root: '$data', validation: 40}
-layers: [{rule: {name: backprop, hidden: [8], epochs: 1}}]
-head: {name: readout}
+layers: [{rule: {name: forward_forward, sizes: [16, 16], epochs: 1}}]
+head: {name: ff_goodness}
 stages: [train]
 YAML
-"$hebbkit" run "$work/backprop.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
-[ "$code" -eq 2 ] || fail "backprop with --nproc 2: exit $code, not 2"
-grep -q "layers.0.rule (backprop): it does not declare data-parallel training" "$work/refused.txt" \
+"$hebbkit" run "$work/ff.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] || fail "forward_forward with --nproc 2: exit $code, not 2"
+grep -q "layers.0.rule (forward_forward): it does not declare data-parallel training" "$work/refused.txt" \
   || fail "the refusal does not name the rule: $(cat "$work/refused.txt")"
 [ ! -e "$work/refused" ] || fail "a refused run made its folder"
 recipe "$work/dropout.yaml" 1 "{name: softmax, epochs: 1, dropout: 0.2}"
@@ -122,4 +138,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 and 3 processes equal 1 (krotov, softhebb; softmax and krotov heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (krotov, softhebb, backprop; softmax, krotov and readout heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

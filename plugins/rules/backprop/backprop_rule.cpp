@@ -61,6 +61,17 @@ class Backprop final : public hebbkit::Rule {
     net_->eval();
   }
 
+  // fit_classifier shards the minibatches and sums the gradients; batch statistics and
+  // dropout masks would still be each process's.
+  std::string why_not_data_parallel() const override {
+    using hebbkit::backprop::Model;
+    if (c_.arch.model == Model::Control) return "model: control (its batch norm's statistics would be each process's)";
+    if (c_.arch.model == Model::Conv && c_.arch.conv.input_norm)
+      return "input_norm: true (batch statistics would be each process's)";
+    if (c_.arch.dropout > 0) return "dropout > 0 (masks would be drawn per process)";
+    return "";
+  }
+
   // mlp: weights, gradients and the optimizer's two moments; the output width is the
   // number of classes, which only the data tells.
   std::optional<hebbkit::LayerPlan> plan(const std::vector<std::int64_t>& input_shape) const override {
