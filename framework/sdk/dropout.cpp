@@ -51,6 +51,14 @@ HEBBKIT_VECTOR_CLONES void fill_mask(double* mask, std::int64_t begin, std::int6
 
 }  // namespace
 
+namespace {
+// The global minibatch row of this thread's first row (DropoutRows); 0 in one process.
+thread_local std::int64_t first_row = 0;
+}  // namespace
+
+DropoutRows::DropoutRows(std::int64_t row) : previous_(first_row) { first_row = row; }
+DropoutRows::~DropoutRows() { first_row = previous_; }
+
 torch::Tensor dropout(const torch::Tensor& x, double p, bool train) {
   if (!(p >= 0 && p <= 1)) throw std::invalid_argument("dropout probability must be in [0, 1], got " + std::to_string(p));
   if (!train || p == 0) return x;
@@ -63,11 +71,13 @@ torch::Tensor dropout(const torch::Tensor& x, double p, bool train) {
   const auto threshold = static_cast<std::uint32_t>(std::lround(p * double(1u << 24)));
   auto mask = torch::empty(x.sizes(), x.options().requires_grad(false));
   const std::int64_t numel = mask.numel();
+  // A data-parallel shard's elements take the indices they have in the global minibatch.
+  const std::int64_t offset = x.dim() > 0 && x.size(0) > 0 ? first_row * (numel / x.size(0)) : 0;
   AT_DISPATCH_FLOATING_TYPES(mask.scalar_type(), "hebbkit_dropout", [&] {
     auto* m = mask.data_ptr<scalar_t>();
     const auto scale = static_cast<scalar_t>(1.0 / (1.0 - p));
     at::parallel_for(0, numel, 1 << 14, [&](std::int64_t begin, std::int64_t end) {
-      fill_mask(m + begin, begin, end - begin, key, threshold, scale);
+      fill_mask(m + begin, offset + begin, end - begin, key, threshold, scale);
     });
   });
   // Without a graph to record, the mask's buffer becomes the result.

@@ -5,6 +5,7 @@
 
 #include "hebbkit/collective.hpp"
 #include "hebbkit/context.hpp"
+#include "hebbkit/dropout.hpp"
 #include "hebbkit/progress.hpp"
 #include "hebbkit/training.hpp"
 
@@ -31,6 +32,7 @@ void walk_batches(const EpochLoop& loop, std::int64_t epoch, RunContext& ctx) {
       torch::NoGradGuard no_grad;
       inputs = source.rows(idx);
     }
+    const DropoutRows rows(shard_range(global.size(0), world).begin);  // masks as one process's
     loop.batch_step(epoch, Batch{std::move(inputs), labels.index_select(0, idx), idx});
     ctx.check_interrupted();
   }

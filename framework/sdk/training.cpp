@@ -15,6 +15,7 @@
 #include <torch/types.h>
 
 #include "hebbkit/collective.hpp"
+#include "hebbkit/dropout.hpp"
 #include "hebbkit/context.hpp"
 #include "hebbkit/epoch_loop.hpp"
 #include "hebbkit/errors.hpp"
@@ -240,6 +241,7 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
           torch::NoGradGuard no_grad;
           inputs = train.rows(idx);
         }
+        const DropoutRows rows(shard_range(global.size(0), world).begin);  // masks as one process's
         fn(Batch{std::move(inputs), train.labels().index_select(0, idx), idx}, global.size(0));
       }
     };

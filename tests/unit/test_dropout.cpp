@@ -1,5 +1,7 @@
 #include "support/catch.hpp"
 #include <ATen/Parallel.h>
+#include <utility>
+#include <vector>
 #include <torch/types.h>
 
 #include "hebbkit/dropout.hpp"
@@ -67,4 +69,21 @@ TEST_CASE("dropout off, p = 0 and p = 1; a p outside [0, 1] is refused", "[train
   const auto t = x.t();
   const auto y = hebbkit::dropout(t, 0.5, true);
   CHECK(torch::allclose(y.masked_select(y.ne(0)), t.masked_select(y.ne(0)) * 2));
+}
+
+TEST_CASE("dropout on a data-parallel shard gives the global minibatch's masks", "[training][dropout]") {
+  const auto x = torch::rand({7, 5, 3}) + 1;
+  torch::manual_seed(11);
+  const auto whole = hebbkit::dropout(x, 0.4, true);
+  // Two processes, rows 0-3 and 4-6, each drawing its key from the same generator state.
+  std::vector<torch::Tensor> parts;
+  for (const auto& [begin, end] : {std::pair<std::int64_t, std::int64_t>{0, 4}, {4, 7}}) {
+    torch::manual_seed(11);
+    const hebbkit::DropoutRows rows(begin);
+    parts.push_back(hebbkit::dropout(x.slice(0, begin, end), 0.4, true));
+  }
+  CHECK(torch::equal(torch::cat(parts), whole));
+  // The offset ends with its scope.
+  torch::manual_seed(11);
+  CHECK(torch::equal(hebbkit::dropout(x.slice(0, 0, 4), 0.4, true), whole.slice(0, 0, 4)));
 }

@@ -2,6 +2,7 @@
 // features, trained with Adam or SGD and an exponentially decaying learning rate. Optional
 // dropout on the features, and a parameter-free batch norm in front (per channel of conv
 // features, per feature otherwise), as biopytorch puts before its classifier.
+#include <hebbkit/collective.hpp>
 #include <hebbkit/hebbkit.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
@@ -26,6 +27,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   explicit SoftmaxHead(const Config& config) : c_(config) {}
 
   void fit(const hebbkit::HeadFit& data, hebbkit::RunContext& ctx) override {
+    world_ = &ctx.collective();
     // Batch norm needs the channels of conv features; the linear layer flattens.
     const auto x = c_.batch_norm ? data.features : data.features.flatten(1);
     const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(ctx.device());
@@ -50,19 +52,16 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
         [](const torch::Tensor& logits, const torch::Tensor& y) { return torch::nn::functional::cross_entropy(logits, y); },
         x, data.labels, val, data.val_labels, training, ctx);
     training_ = false;
+    world_ = &hebbkit::single_process();
   }
 
   torch::Tensor logits_from_features(const torch::Tensor& features) override {
     return linear_->forward(logits_input(features));
   }
 
-  // fit_classifier shards and reduces; batch statistics and dropout masks are still each
-  // process's own.
-  std::string why_not_data_parallel() const override {
-    if (c_.batch_norm) return "batch_norm: true (batch statistics would be each process's)";
-    if (c_.dropout > 0) return "dropout > 0 (masks would be drawn per process)";
-    return "";
-  }
+  // fit_classifier shards and reduces, and gives dropout the global minibatch's masks;
+  // batch norm takes the global minibatch's statistics.
+  std::string why_not_data_parallel() const override { return ""; }
 
   std::vector<hebbkit::NamedTensor> state() const override {
     std::vector<hebbkit::NamedTensor> out = {{"weight", linear_->weight}, {"bias", linear_->bias}};
@@ -103,7 +102,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   // The linear layer's input: features normalised, flattened and dropped out as the mode says.
   torch::Tensor logits_input(const torch::Tensor& features) {
     auto x = features;
-    if (c_.batch_norm) x = training_ ? norm_.train(x) : norm_.apply(x);
+    if (c_.batch_norm) x = training_ ? norm_.train(x, *world_) : norm_.apply(x);
     x = x.flatten(1);
     if (training_ && c_.dropout > 0) x = hebbkit::dropout(x, c_.dropout, /*train=*/true);
     return x;
@@ -111,6 +110,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
 
   Config c_;
   bool training_ = false;
+  hebbkit::Collective* world_ = &hebbkit::single_process();  ///< while fit() trains
   hebbkit::ChannelNorm norm_;
   torch::nn::Linear linear_{nullptr};
 };
