@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "hebbkit/version.hpp"
 #include "recipe/schema_check.hpp"
 #include "sweep/sweep.hpp"
+#include "system/slurm_task.hpp"
 #include "system/system_info.hpp"
 
 namespace {
@@ -150,7 +152,7 @@ int main(int argc, char** argv) {
   run_rank->add_option("run", rank_options.run_dir, "the run folder")->required();
   run_rank->add_option("rank", rank_options.rank, "this process's rank, 1..N-1")->required()->check(CLI::Range(1, 255));
   run_rank->add_option("--nproc", rank_options.processes, "processes in the run")->required()->check(CLI::Range(2, 256));
-  run_rank->add_option("--port", rank_options.port, "rank 0's rendezvous port on this machine")->required();
+  run_rank->add_option("--port", rank_options.rendezvous.port, "rank 0's rendezvous port on this machine")->required();
   run_rank->add_option("--threads", rank_options.threads, "CPU threads")->check(CLI::Range(1, 4096));
   run_rank->add_option("--device", rank_options.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   run_rank->add_flag("--resume", rank_options.resume, "continue from the run's model/");
@@ -184,6 +186,44 @@ int main(int argc, char** argv) {
                      : progress == "lines" ? run::ProgressStyle::Lines
                      : (::isatty(STDERR_FILENO) ? run::ProgressStyle::Bar : run::ProgressStyle::Lines);
   options.command_line.assign(argv, argv + argc);
+  if (*run) {
+    // Under srun every task runs this command: task 0 is the run, the others its ranks.
+    std::optional<system::SlurmTask> task;
+    try {
+      task = system::slurm_task();
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "hebbkit: error: {}\n", e.what());
+      return 2;
+    }
+    if (task) {
+      if (options.processes > 1) {
+        fmt::print(stderr, "hebbkit: error: --nproc: under srun the {} tasks are the processes; leave --nproc out\n",
+                   task->tasks);
+        return 2;
+      }
+      if (out.empty() && resume.empty()) {
+        fmt::print(stderr, "hebbkit: error: under srun with {} tasks, give --out DIR: every task must name the same "
+                           "run folder\n", task->tasks);
+        return 2;
+      }
+      options.processes = task->tasks;
+      options.rendezvous = {task->first_host, task->port, /*slurm=*/true};
+      if (options.threads == 0) options.threads = std::max(1, task->cpus_per_task);  // --cpus-per-task, else 1
+      if (task->rank > 0) {
+        pipeline::RankOptions rank;
+        rank.run_dir = resume.empty() ? out : resume;
+        rank.rank = task->rank;
+        rank.processes = task->tasks;
+        rank.rendezvous = options.rendezvous;
+        rank.threads = options.threads;
+        rank.device = options.device;
+        rank.resume = !resume.empty();
+        rank.recipe = recipe;
+        rank.overrides = overrides;
+        return cli::run_rank(rank);
+      }
+    }
+  }
   if (*run && !resume.empty()) return cli::resume_run(resume, overrides, options);
   if (*run) return cli::run_recipe(recipe, overrides, options);
   if (*evaluate) return cli::evaluate_run(run_dir, stages_text, overrides, options);

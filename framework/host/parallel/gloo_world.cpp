@@ -66,6 +66,23 @@ class GlooGroup final : public GlooCollective {
 
   Traffic traffic() const override { return traffic_; }
 
+  void agree(const std::vector<std::pair<std::string, std::string>>& facts) override {
+    std::string mine;
+    for (const auto& [name, value] : facts) mine += name + "=" + value + "\n";
+    const auto key = [](int rank) { return fmt::format("hebbkit/facts/{}", rank); };
+    try {
+      store_->set(key(world_.rank), std::vector<std::uint8_t>(mine.begin(), mine.end()));
+      for (int other = 0; other < world_.size; ++other) {
+        if (other == world_.rank) continue;
+        const auto bytes = store_->get(key(other));
+        const std::string theirs(bytes.begin(), bytes.end());
+        if (theirs != mine) throw RecipeError(difference(other, mine, theirs));
+      }
+    } catch (const c10::Error& e) {
+      throw peer_lost(e.what_without_backtrace());
+    }
+  }
+
  private:
   struct Ring {
     torch::Tensor buffer;
@@ -102,6 +119,23 @@ class GlooGroup final : public GlooCollective {
     return rings_.emplace(key, std::move(ring)).first->second;
   }
 
+  std::string difference(int other, const std::string& mine, const std::string& theirs) const {
+    const auto lines = [](const std::string& text) {
+      std::vector<std::string> out;
+      for (std::size_t at = 0, next; at < text.size(); at = next + 1) {
+        next = text.find('\n', at);
+        out.push_back(text.substr(at, next - at));
+      }
+      return out;
+    };
+    const auto a = lines(mine), b = lines(theirs);
+    std::size_t i = 0;
+    while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+    return fmt::format("rank {} and rank {} of {} differ: {} here, {} there; every process must run the same recipe "
+                       "with the same hebbkit and plugins",
+                       world_.rank, other, world_.size, i < a.size() ? a[i] : "nothing", i < b.size() ? b[i] : "nothing");
+  }
+
   DataError peer_lost(const std::string& why) const {
     return DataError(fmt::format("rank {} of {}: an all-reduce did not complete (waiting at most {} s): a process of "
                                  "the run stopped or hangs ({})",
@@ -133,13 +167,16 @@ std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::functio
     throw DataError(fmt::format("rank {}: cannot {} the rendezvous store at {}:{}: {}", world.rank,
                                 world.rank == 0 ? "open" : "reach", world.address, world.port,
                                 e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw DataError(fmt::format("rank {}: cannot {} the rendezvous store at {}:{}: {}", world.rank,
+                                world.rank == 0 ? "open" : "reach", world.address, world.port, e.what()));
   }
   if (world.rank == 0 && listening) listening(store->getPort());
   auto context = std::make_shared<gloo::rendezvous::Context>(world.rank, world.size);
   context->setTimeout(world.timeout);
   try {
     c10d::ProcessGroupGloo::GlooStore rendezvous(store);
-    auto device = gloo::transport::tcp::CreateDevice(world.address.c_str());
+    auto device = gloo::transport::tcp::CreateDevice((world.own_host.empty() ? world.address : world.own_host).c_str());
     context->connectFullMesh(rendezvous, device);
     for (int peer = 0; peer < world.size; ++peer)
       if (peer != world.rank) context->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);

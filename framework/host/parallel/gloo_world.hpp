@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hebbkit/collective.hpp"
 
@@ -18,6 +20,7 @@ struct World {
   int size = 1;
   std::string address = "127.0.0.1";  ///< rank 0's host
   std::uint16_t port = 0;             ///< the store's; 0 on rank 0: a free one
+  std::string own_host;               ///< where this process listens for its peers; "": `address`
   /// How long a rendezvous or an all-reduce waits for a process before failing.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
@@ -33,6 +36,10 @@ struct Traffic {
 class GlooCollective : public Collective {
  public:
   virtual Traffic traffic() const = 0;
+  /// Every process states `facts` (name, value: the hebbkit build, the recipe's digest, each
+  /// plugin's); throws RecipeError on every process when one's differ from another's, naming
+  /// the ranks and the first fact that differs, so that mismatched processes never train.
+  virtual void agree(const std::vector<std::pair<std::string, std::string>>& facts) = 0;
 };
 
 /// Joins the world: rank 0 opens the store (then `listening(port)` is called, so that the

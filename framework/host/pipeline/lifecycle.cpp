@@ -132,9 +132,13 @@ RunResult run_or_continue(recipe::Document doc, RunOptions options) {
 }
 
 int run_rank(const RankOptions& options) {
-  const auto recipe = resolved(recipe::load(options.run_dir / "recipe.resolved.yaml"));
   run::install_interrupt_handlers();
-  return execute_rank(recipe, options);
+  return execute_rank(
+      [&] {
+        if (!options.recipe.empty()) return resolved(recipe::load(options.recipe, options.overrides));
+        return resolved(recipe::load(options.run_dir / "recipe.resolved.yaml"));
+      },
+      options);
 }
 
 }  // namespace hebbkit::pipeline

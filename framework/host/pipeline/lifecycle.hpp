@@ -31,8 +31,8 @@ RunResult resume_run(const std::filesystem::path& dir, const std::vector<std::st
 RunResult evaluate_run(const std::filesystem::path& dir, const std::string& stages,
                        const std::vector<std::string>& overrides, RunOptions options);
 
-/// `hebbkit run-rank DIR K`: one of the other processes of the data-parallel run in DIR,
-/// started by its rank 0 (execute_rank). Returns the exit code.
+/// `hebbkit run-rank DIR K`, or a Slurm task other than 0 of `srun hebbkit run`: one of the
+/// other processes of the data-parallel run in DIR (execute_rank). Returns the exit code.
 int run_rank(const RankOptions& options);
 
 /// `doc` run into options.out: started when the folder has no run, continued when it was

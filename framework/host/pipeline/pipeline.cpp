@@ -230,7 +230,8 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
     return watch ? watch(point) : std::nullopt;
   });
   ctx.set_stage("setup");
-  std::unique_ptr<LocalRanks> ranks;
+  std::unique_ptr<LocalRanks> ranks;                    // --nproc: the processes this one started
+  std::unique_ptr<parallel::GlooCollective> slurm_world;  // srun: Slurm's tasks
   Ending ending = ending_of([&] {
     // Inside: a log that cannot be written already fails the run.
     const auto& manifest = life.manifest();
@@ -238,10 +239,22 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
              device.str(), fmt::join(manifest.blas, ", "),
              manifest.blas_core.empty() ? "" : " | kernels " + manifest.blas_core);
     if (options.processes > 1) {
-      ctx.info("data-parallel over {} processes on this machine, {} thread(s) each (Gloo); the others log into {}",
-               options.processes, threads, (result.dir / "ranks").string());
-      ranks = std::make_unique<LocalRanks>(result.dir, options, threads);
-      ctx.set_collective(&ranks->collective());
+      const auto& meet = options.rendezvous;
+      ctx.info("data-parallel over {} processes {}, {} thread(s) each (Gloo); the others log into {}",
+               options.processes, meet.slurm ? fmt::format("(Slurm's tasks, meeting at {}:{})", meet.host, meet.port)
+                                             : std::string("on this machine"),
+               threads, (result.dir / "ranks").string());
+      parallel::GlooCollective* world = nullptr;
+      if (meet.slurm) {
+        slurm_world = parallel::join_gloo(
+            parallel::World{0, options.processes, meet.host, meet.port, meet.host});
+        world = slurm_world.get();
+      } else {
+        ranks = std::make_unique<LocalRanks>(result.dir, options, threads);
+        world = &ranks->collective();
+      }
+      world->agree(run_facts(recipe));
+      ctx.set_collective(world);
     }
     run_stages(recipe, options, Records{life.store(), life.summary(), [&life] { life.checkpoint(); }, result.dir, true},
                ctx);
@@ -257,6 +270,8 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
     ctx.set_collective(nullptr);
     ranks.reset();
   }
+  ctx.set_collective(nullptr);
+  slurm_world.reset();
   result.status = ending.status;
   result.exit_code = ending.exit_code;
   const std::string& error = ending.error;
@@ -275,29 +290,60 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
   return result;
 }
 
-int execute_rank(const recipe::Recipe& recipe, const RankOptions& options) {
+std::vector<std::pair<std::string, std::string>> run_facts(const recipe::Recipe& recipe) {
+  std::vector<std::pair<std::string, std::string>> facts = {
+      {"hebbkit", fmt::format("{} ({})", version_string(), system::git_commit())},
+      {"recipe", system::sha256_text(recipe::to_yaml(recipe::resolved_yaml(recipe)))}};
+  const auto plugin = [&](const recipe::PluginUse& use) {
+    facts.emplace_back(fmt::format("{} {}", use.path, use.name()), system::sha256_file(use.plugin->file));
+  };
+  plugin(recipe.dataset);
+  for (const auto& layer : recipe.layers) plugin(layer);
+  plugin(recipe.head);
+  return facts;
+}
+
+int execute_rank(const std::function<recipe::Recipe()>& load_recipe, const RankOptions& options) {
   const torch::Device device = select_device(options.device);
   at::set_num_threads(options.threads);
-  torch::manual_seed(recipe.seed);
-  const fs::path own = rank_folder(options.run_dir, options.rank);
-  run::RunStore store(own, run::RunStore::Open::Rank, fmt::format("hebbkit run-rank {}", options.rank));
-  run::HostContext ctx(store, device, recipe.seed, run::ProgressStyle::Lines);
-  ctx.set_stage("setup");
+  const auto& meet = options.rendezvous;
   std::unique_ptr<parallel::GlooCollective> world;
+  std::unique_ptr<run::RunStore> store;
+  std::unique_ptr<run::HostContext> ctx;
   const Ending ending = ending_of([&] {
-    ctx.info("rank {} of {} for {} | {} thread(s) | device {}", options.rank, options.processes,
-             options.run_dir.string(), at::get_num_threads(), device.str());
-    world = parallel::join_gloo(parallel::World{options.rank, options.processes, "127.0.0.1", options.port});
-    ctx.set_collective(world.get());
+    world = parallel::join_gloo(parallel::World{options.rank, options.processes, meet.host, meet.port,
+                                                meet.slurm ? system::host_name() : ""});
+    // Joined: rank 0 has made the run folder and written its recipe, so this rank's own
+    // folder goes inside it now. A recipe this process cannot read is told to the others as
+    // a difference, so that none waits for it.
+    std::optional<recipe::Recipe> loaded;
+    try {
+      loaded = load_recipe();
+    } catch (const std::exception& e) {
+      world->agree({{"recipe", fmt::format("unreadable on rank {}: {}", options.rank, e.what())}});
+      throw;
+    }
+    const recipe::Recipe& recipe = *loaded;
+    world->agree(run_facts(recipe));
+    store = std::make_unique<run::RunStore>(rank_folder(options.run_dir, options.rank), run::RunStore::Open::Rank,
+                                            fmt::format("hebbkit run-rank {}", options.rank));
+    torch::manual_seed(recipe.seed);
+    ctx = std::make_unique<run::HostContext>(*store, device, recipe.seed, run::ProgressStyle::Lines);
+    ctx->set_stage("setup");
+    ctx->info("rank {} of {} for {} | {} thread(s) | device {}", options.rank, options.processes,
+              options.run_dir.string(), at::get_num_threads(), device.str());
+    ctx->set_collective(world.get());
     RunOptions run_options;
     run_options.resume = options.resume;
     run::RunSummary summary;
-    run_stages(recipe, run_options, Records{store, summary, [] {}, options.run_dir, false}, ctx);
+    run_stages(recipe, run_options, Records{*store, summary, [] {}, options.run_dir, false}, *ctx);
   });
-  ctx.set_stage("end");
-  ctx.set_scope("");
-  ctx.set_collective(nullptr);
-  if (!ending.error.empty()) ctx.log_only(fmt::format("{}: {}", to_string(ending.status), ending.error));
+  if (ctx) {
+    ctx->set_stage("end");
+    ctx->set_scope("");
+    ctx->set_collective(nullptr);
+    if (!ending.error.empty()) ctx->log_only(fmt::format("{}: {}", to_string(ending.status), ending.error));
+  }
   if (!ending.error.empty()) std::fprintf(stderr, "hebbkit: rank %d: %s\n", options.rank, ending.error.c_str());
   return ending.exit_code;
 }

@@ -2,7 +2,9 @@
 // Runs a resolved recipe into a run folder: recipe -> model -> stages -> run folder.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recipe/recipe.hpp"
@@ -12,12 +14,20 @@
 
 namespace hebbkit::pipeline {
 
+/// Where the processes of a data-parallel run meet: rank 0's host and store port.
+struct Rendezvous {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: a free one (`--nproc`: rank 0 tells the processes it starts)
+  bool slurm = false;      ///< Slurm started every process (srun): rank 0 starts none
+};
+
 struct RunOptions {
   std::filesystem::path out;         ///< run folder; empty: runs/<time>-<name>
   int threads = 0;                   ///< per process; 0: the available cores shared between the processes
   /// `hebbkit run --nproc N`: N processes on this machine train the run data-parallel
   /// (rank 0 is this one, and the only one writing the run folder).
   int processes = 1;
+  Rendezvous rendezvous;
   std::string device = "cpu";        ///< cpu, cuda or auto
   run::ProgressStyle progress = run::ProgressStyle::Lines;
   std::vector<std::string> command_line;
@@ -47,18 +57,28 @@ struct RunResult {
 struct RankOptions {
   std::filesystem::path run_dir;
   int rank = 1, processes = 2;
-  std::uint16_t port = 0;  ///< rank 0's rendezvous store, on this machine
+  Rendezvous rendezvous;
   int threads = 1;
   std::string device = "cpu";
   bool resume = false;  ///< continue from the run's model/ (rank 0 resumes)
+  /// A Slurm task's own recipe and overrides (checked to agree with rank 0's); empty: the
+  /// run folder's recipe.resolved.yaml, which rank 0 wrote before starting this process.
+  std::filesystem::path recipe;
+  std::vector<std::string> overrides;
 };
 
 /// A rank's own folder inside the run folder: its log, metrics and console output.
 std::filesystem::path rank_folder(const std::filesystem::path& run_dir, int rank);
 
-/// One of the other processes of a data-parallel run: joins rank 0, trains alongside it
-/// (the stages that train) and writes only rank_folder(). Returns the exit code, as a run's.
-int execute_rank(const recipe::Recipe& recipe, const RankOptions& options);
+/// One of the other processes of a data-parallel run: joins rank 0, agrees with it on the
+/// build and the recipe (run_facts), trains alongside it (the stages that train) and writes
+/// only rank_folder(). `recipe` is resolved after joining, when rank 0 has written the run
+/// folder. Returns the exit code, as a run's.
+int execute_rank(const std::function<recipe::Recipe()>& recipe, const RankOptions& options);
+
+/// What every process of a data-parallel run must share: hebbkit's version and commit, the
+/// resolved recipe's digest, each plugin library's.
+std::vector<std::pair<std::string, std::string>> run_facts(const recipe::Recipe& recipe);
 
 /// Executes `recipe` (see lifecycle.hpp for the ways a run begins). Errors after the run folder exists are recorded there (status
 /// "failed" with the message) and returned, not thrown; everything written stays.

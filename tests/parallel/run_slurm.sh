@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# run_slurm.sh HEBBKIT DATA_ROOT WORKDIR NPY_CLOSE: `srun --ntasks 2 hebbkit run` on a real
+# one-node Slurm (tests/support/slurm_cluster.sh) is one data-parallel run: task 0 writes the
+# run folder, task 1 trains alongside it, and the weights equal one process's to 1e-5
+# relative. Tasks whose recipes differ both refuse to train, naming the difference. Exits
+# 77 (skipped) where Slurm is not installed.
+set -u
+hebbkit="$1" data="$2" work="$3" npy_close="$4"
+source "$(dirname "$0")/../support/slurm_cluster.sh"
+start_slurm "$work"
+
+cat > "$work/krotov.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: [flatten, center, unit_norm]}
+layers:
+  - rule: {name: krotov, hidden: 30, epochs: 3, batch: 25, eps0: 0.05}
+head: {name: krotov, epochs: 4, batch: 30}
+stages: [train, evaluate]
+YAML
+"$hebbkit" run "$work/krotov.yaml" --out "$work/one" --threads 1 >"$work/one.txt" 2>&1 || fail "one process"
+srun --ntasks 2 --cpus-per-task 1 --time 5 "$hebbkit" run "$work/krotov.yaml" --out "$work/two" >"$work/two.txt" 2>&1 \
+  || fail "srun --ntasks 2: exit $?"
+for f in "$work"/one/model/*.npy; do
+  case "$(basename "$f")" in
+    *generator* | rng_state.npy) cmp -s "$f" "$work/two/model/$(basename "$f")" || fail "$(basename "$f") differs" ;;
+    *) "$npy_close" "$f" "$work/two/model/$(basename "$f")" 1e-5 || fail "$(basename "$f") beyond 1e-5" ;;
+  esac
+done
+grep -q '"processes": 2' "$work/two/manifest.json" || fail "the manifest does not record 2 processes"
+grep -q "Slurm's tasks, meeting at" "$work/two/log.txt" || fail "task 0 did not meet the others through Slurm"
+[ -s "$work/two/ranks/1/log.txt" ] || fail "task 1 wrote no log of its own"
+
+# Each task its own seed: the recipes differ, and neither trains.
+srun --ntasks 2 --cpus-per-task 1 --time 5 bash -c "exec '$hebbkit' run '$work/krotov.yaml' --out '$work/mixed' \
+  --set seed=\$SLURM_PROCID" >"$work/mixed.txt" 2>&1 && fail "tasks with different recipes trained"
+[ "$(grep -c 'rank [01] and rank [01] of 2 differ: recipe=' "$work/mixed.txt")" -ge 2 ] \
+  || fail "the tasks did not both name the difference: $(cat "$work/mixed.txt")"
+echo "ok: srun --ntasks 2 equals one process; tasks with different recipes both refuse to train"
