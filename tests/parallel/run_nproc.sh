@@ -91,22 +91,41 @@ same_model "$work/backprop-one" "$work/backprop-two"
 [ "$(test_accuracy "$work/backprop-one")" = "$(test_accuracy "$work/backprop-two")" ] \
   || fail "backprop: test accuracy $(test_accuracy "$work/backprop-one") vs $(test_accuracy "$work/backprop-two")"
 
+# Forward-Forward, greedy with peer normalisation and simultaneous, with its goodness head.
+for schedule in "schedule: greedy, peer_norm: 0.03" "schedule: simultaneous"; do
+  name=ff-$(echo "$schedule" | cut -d' ' -f2 | tr -d ,)
+  cat > "$work/$name.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40}
+layers: [{rule: {name: forward_forward, sizes: [20, 20], epochs: 2, batch: 50, $schedule}}]
+head: {name: ff_goodness}
+stages: [train, evaluate]
+YAML
+  "$hebbkit" run "$work/$name.yaml" --out "$work/$name-one" --threads 1 >"$work/$name-one.txt" 2>&1 \
+    || fail "$name: one process"
+  "$hebbkit" run "$work/$name.yaml" --out "$work/$name-two" --nproc 2 --threads 1 >"$work/$name-two.txt" 2>&1 \
+    || fail "$name: two processes"
+  same_model "$work/$name-one" "$work/$name-two"
+  [ "$(test_accuracy "$work/$name-one")" = "$(test_accuracy "$work/$name-two")" ] \
+    || fail "$name: test accuracy $(test_accuracy "$work/$name-one") vs $(test_accuracy "$work/$name-two")"
+done
+
 # Three processes: shards of unequal size, and Gloo's halving-doubling instead of the ring.
 "$hebbkit" run "$work/krotov.yaml" --out "$work/krotov-three" --nproc 3 --threads 1 >"$work/krotov-three.txt" 2>&1 \
   || fail "krotov: three processes"
 same_model "$work/krotov-one" "$work/krotov-three"
 
 # Refused by name before a folder exists: a rule without data-parallel training.
-cat > "$work/ff.yaml" <<YAML
+cat > "$work/conv.yaml" <<YAML
 seed: 3
-dataset: {name: mnist, root: '$data', validation: 40}
-layers: [{rule: {name: forward_forward, sizes: [16, 16], epochs: 1}}]
-head: {name: ff_goodness}
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers: [{rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 1}}]
+head: {name: softmax, epochs: 1}
 stages: [train]
 YAML
-"$hebbkit" run "$work/ff.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
-[ "$code" -eq 2 ] || fail "forward_forward with --nproc 2: exit $code, not 2"
-grep -q "layers.0.rule (forward_forward): it does not declare data-parallel training" "$work/refused.txt" \
+"$hebbkit" run "$work/conv.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] || fail "krotov_conv with --nproc 2: exit $code, not 2"
+grep -q "layers.0.rule (krotov_conv): it does not declare data-parallel training" "$work/refused.txt" \
   || fail "the refusal does not name the rule: $(cat "$work/refused.txt")"
 [ ! -e "$work/refused" ] || fail "a refused run made its folder"
 
@@ -134,4 +153,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 and 3 processes equal 1 (krotov, softhebb, backprop; softmax, krotov and readout heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (krotov, softhebb, backprop, forward_forward greedy and simultaneous; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

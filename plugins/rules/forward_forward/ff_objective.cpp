@@ -80,11 +80,13 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
 
 StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                       std::int64_t positives, const LayerObjective& objective, torch::Tensor* running_mean,
-                      torch::Tensor* activity) {
+                      torch::Tensor* activity, const Shard* shard) {
   torch::NoGradGuard no_grad;
   auto& weight = layer->weight;
   auto& bias = layer->bias;
-  const std::int64_t rows = x.size(0), width = weight.size(0);
+  // The loss is a mean over the global minibatch's rows: a shard's gradients are its part.
+  const std::int64_t rows = shard ? 2 * shard->global_positives : x.size(0), width = weight.size(0);
+  const std::int64_t all_positives = shard ? shard->global_positives : positives;
   // The input's normalisation as a row scale of the product: direction(x) * input_scale.
   const auto row_scale = (x.norm(2, {1}, true) + 1e-6).reciprocal_().mul_(objective.input_scale);
   // a = relu(row_scale (x W^T) + b), computed in place in the product's buffer.
@@ -97,7 +99,12 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
   const auto g_pos = g.slice(0, 0, positives), g_neg = g.slice(0, positives);
   const auto s = torch::cat({threshold - g_pos, g_neg - threshold});
   StepResult result;
-  result.loss = torch::softplus(s).mean().item<double>();
+  if (shard) {
+    // The global minibatch's sums, for the metrics; all-reduced with the gradients below.
+    result.loss = torch::softplus(s).sum().item<double>();
+  } else {
+    result.loss = torch::softplus(s).mean().item<double>();
+  }
   result.goodness_pos = g_pos.sum().item<double>();
   result.goodness_neg = g_neg.sum().item<double>();
   // d loss / d g = -sigmoid(s) / rows for positives, +sigmoid(s) / rows for negatives;
@@ -105,15 +112,23 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
   auto coef = torch::sigmoid(s).mul_(2.0 / (static_cast<double>(rows) * per));
   coef.slice(0, 0, positives).neg_();
   torch::Tensor peer_grad;
-  if (objective.peer_weight > 0 && running_mean != nullptr && positives > 0) {
+  if (objective.peer_weight > 0 && running_mean != nullptr && all_positives > 0) {
     // R = momentum R_old + (1 - momentum) mean_pos(a); loss = mean_j (mean(R) - R_j)^2,
     // so d loss / d a_ij = (2 / width) (R_j - mean(R)) (1 - momentum) / positives on positive rows.
     const double m = objective.peer_momentum;
-    auto r = running_mean->mul(m).add_(a.slice(0, 0, positives).mean(0), 1.0 - m);
+    torch::Tensor mean_pos;
+    if (shard) {
+      std::vector<torch::Tensor> sum = {a.slice(0, 0, positives).sum(0)};
+      shard->world.all_reduce_sum(sum);
+      mean_pos = sum[0].div_(static_cast<double>(all_positives));
+    } else {
+      mean_pos = a.slice(0, 0, positives).mean(0);
+    }
+    auto r = running_mean->mul(m).add_(mean_pos, 1.0 - m);
     const auto centred = r - r.mean();
     result.peer_loss = centred.square().mean().item<double>();
     peer_grad = centred.mul(objective.peer_weight * 2.0 * (1.0 - m) /
-                            (static_cast<double>(width) * static_cast<double>(positives)));
+                            (static_cast<double>(width) * static_cast<double>(all_positives)));
     *running_mean = r;
   }
   const auto active = peer_grad.defined() && !objective.full_relu_grad ? a.slice(0, 0, positives).gt(0) : torch::Tensor();
@@ -125,6 +140,15 @@ StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimiz
   }
   bias.mutable_grad() = dz.sum(0);
   weight.mutable_grad() = torch::mm(dz.mul_(row_scale).t(), x);
+  if (shard) {
+    std::vector<torch::Tensor> sums = {weight.mutable_grad(), bias.mutable_grad(),
+                                       torch::tensor({result.loss, result.goodness_pos, result.goodness_neg},
+                                                     torch::kFloat64)};
+    shard->world.all_reduce_sum(sums);
+    result.loss = sums[2][0].item<double>() / static_cast<double>(rows);
+    result.goodness_pos = sums[2][1].item<double>();
+    result.goodness_neg = sums[2][2].item<double>();
+  }
   optimizer.step();
   return result;
 }

@@ -9,6 +9,8 @@
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
+#include <hebbkit/collective.hpp>
+
 namespace hebbkit::ff {
 
 /// x / (|x| + 1e-6) per row: only the direction of the layer below passes on.
@@ -51,13 +53,22 @@ struct LayerObjective {
 StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                       std::int64_t positives, double theta);
 
+/// A data-parallel process's part of a global minibatch: x holds its shard of the positive
+/// rows and the same shard of the negative rows, of `global_positives` each in all.
+struct Shard {
+  Collective& world;
+  std::int64_t global_positives = 0;
+};
+
 /// The same step for any LayerObjective. `running_mean` (width, the unit's running mean
 /// activity on positives) is read and updated when the objective has peer normalisation.
 /// When `activity` is given it receives the layer's output for x before the step (what the
-/// layer above trains on in the same minibatch when all layers learn at once).
+/// layer above trains on in the same minibatch when all layers learn at once). With a
+/// `shard`, the gradients, the positives' mean activity and the StepResult's sums are the
+/// global minibatch's (all-reduced), so every process steps as one process would.
 StepResult train_step(torch::nn::Linear& layer, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                       std::int64_t positives, const LayerObjective& objective, torch::Tensor* running_mean,
-                      torch::Tensor* activity = nullptr);
+                      torch::Tensor* activity = nullptr, const Shard* shard = nullptr);
 
 /// A layer's activity in scoring with its rows' sums of squares: its goodness and the next
 /// layer's input normalisation both need them, and they come free with the activity.

@@ -192,6 +192,10 @@ class ForwardForward final : public hebbkit::Rule, public hebbkit::OverlaidLayer
     return {std::move(output), std::move(acts)};
   }
 
+  // Each process its shard of every minibatch; negatives are drawn for the whole set from
+  // the shared seed; gradients, the peer-normalisation mean and the metrics are all-reduced.
+  std::string why_not_data_parallel() const override { return ""; }
+
   std::vector<hebbkit::NamedTensor> state() const override {
     auto out = stack_.state();
     // forward() needs it after a reload to build the neutral overlay.

@@ -1,6 +1,8 @@
 #include "ff_schedule.hpp"
 
 #include <fmt/format.h>
+#include <hebbkit/collective.hpp>
+#include <hebbkit/context.hpp>
 #include <hebbkit/epoch_loop.hpp>
 #include <hebbkit/errors.hpp>
 #include <hebbkit/state.hpp>
@@ -72,13 +74,18 @@ torch::Tensor Greedy::add_and_train(const torch::Tensor& positive, std::int64_t 
     };
   }
   torch::Tensor batch_rows;  // reused: [positives; negatives] of each minibatch
+  auto& world = ctx_.collective();
   loop.epoch_step = [&](std::int64_t epoch, Progress&) {
     const auto negative = stack_.through(negatives_.draw(), index);
     Meter loss;
     double pos_sum = 0, neg_sum = 0;
     for (const auto& idx : minibatches(n, batch, batch < n, ctx_.device())) {
-      gather_batch(positive, negative, idx, batch_rows);
-      const auto step = train_step(linear, *optimizer, batch_rows, idx.size(0), objective, &running_mean);
+      // Data-parallel: this process's shard of the minibatch, the step's sums all-reduced.
+      const auto local = shard(idx, world);
+      gather_batch(positive, negative, local, batch_rows);
+      const Shard part{world, idx.size(0)};
+      const auto step = train_step(linear, *optimizer, batch_rows, local.size(0), objective, &running_mean, nullptr,
+                                   world.size() > 1 ? &part : nullptr);
       loss.add(step.loss, static_cast<double>(idx.size(0)));
       pos_sum += step.goodness_pos;
       neg_sum += step.goodness_neg;
@@ -156,17 +163,20 @@ void train_simultaneous(Stack& stack, const std::vector<std::int64_t>& sizes, co
     return state;
   };
   torch::Tensor batch_rows;
+  auto& world = ctx.collective();
   loop.epoch_step = [&](std::int64_t epoch, Progress&) {
     const auto negative = negatives.draw();
     std::vector<double> loss(count), pos(count), neg(count), peer(count);
     std::int64_t steps = 0;
     for (const auto& idx : minibatches(n, batch, batch < n, ctx.device())) {
-      gather_batch(positive, negative, idx, batch_rows);
+      const auto local = shard(idx, world);
+      gather_batch(positive, negative, local, batch_rows);
+      const Shard part{world, idx.size(0)};
       torch::Tensor x = batch_rows;
       for (std::size_t i = 0; i < count; ++i) {
         torch::Tensor above;
-        const auto step = train_step(stack.layer(i), *optimizers[i], x, idx.size(0), training.objective_for(stack, i),
-                                     &running[i], i + 1 < count ? &above : nullptr);
+        const auto step = train_step(stack.layer(i), *optimizers[i], x, local.size(0), training.objective_for(stack, i),
+                                     &running[i], i + 1 < count ? &above : nullptr, world.size() > 1 ? &part : nullptr);
         loss[i] += step.loss * static_cast<double>(idx.size(0));
         pos[i] += step.goodness_pos;
         neg[i] += step.goodness_neg;
