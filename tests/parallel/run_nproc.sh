@@ -34,11 +34,9 @@ same_model() {
   done
 }
 
-# Equivalence: Krotov with the Krotov head, and with the softmax head.
-# The softmax head with dropout and batch norm: masks and statistics of the global minibatch.
-for head in "{name: krotov, epochs: 4, batch: 30}" "{name: softmax, epochs: 3, lr: 0.05, dropout: 0.2, batch_norm: true}"; do
-  name=$(echo "$head" | grep -o 'name: [a-z]*' | cut -c7-)
-  recipe "$work/$name.yaml" 3 "$head"
+# equal_runs NAME: $work/NAME.yaml in one process and in two: the same model and test accuracy.
+equal_runs() {
+  local name="$1"
   "$hebbkit" run "$work/$name.yaml" --out "$work/$name-one" --threads 1 >"$work/$name-one.txt" 2>&1 \
     || fail "$name: one process"
   "$hebbkit" run "$work/$name.yaml" --out "$work/$name-two" --nproc 2 --threads 1 >"$work/$name-two.txt" 2>&1 \
@@ -46,6 +44,14 @@ for head in "{name: krotov, epochs: 4, batch: 30}" "{name: softmax, epochs: 3, l
   same_model "$work/$name-one" "$work/$name-two"
   [ "$(test_accuracy "$work/$name-one")" = "$(test_accuracy "$work/$name-two")" ] \
     || fail "$name: test accuracy $(test_accuracy "$work/$name-one") vs $(test_accuracy "$work/$name-two")"
+}
+
+# Equivalence: Krotov with the Krotov head, and with the softmax head.
+# The softmax head with dropout and batch norm: masks and statistics of the global minibatch.
+for head in "{name: krotov, epochs: 4, batch: 30}" "{name: softmax, epochs: 3, lr: 0.05, dropout: 0.2, batch_norm: true}"; do
+  name=$(echo "$head" | grep -o 'name: [a-z]*' | cut -c7-)
+  recipe "$work/$name.yaml" 3 "$head"
+  equal_runs "$name"
   grep -q '"processes": 2' "$work/$name-two/manifest.json" || fail "$name: the manifest does not record 2 processes"
   grep -q '"backend": "gloo"' "$work/$name-two/manifest.json" || fail "$name: the manifest does not record gloo"
   [ -s "$work/$name-two/ranks/1/log.txt" ] || fail "$name: rank 1 wrote no log of its own"
@@ -67,13 +73,7 @@ layers:
 head: {name: softmax, epochs: 2, optimizer: sgd, lr: 0.05, momentum: 0.9}
 stages: [train, evaluate]
 YAML
-"$hebbkit" run "$work/softhebb.yaml" --out "$work/softhebb-one" --threads 1 >"$work/softhebb-one.txt" 2>&1 \
-  || fail "softhebb: one process"
-"$hebbkit" run "$work/softhebb.yaml" --out "$work/softhebb-two" --nproc 2 --threads 1 >"$work/softhebb-two.txt" 2>&1 \
-  || fail "softhebb: two processes"
-same_model "$work/softhebb-one" "$work/softhebb-two"
-[ "$(test_accuracy "$work/softhebb-one")" = "$(test_accuracy "$work/softhebb-two")" ] \
-  || fail "softhebb: test accuracy $(test_accuracy "$work/softhebb-one") vs $(test_accuracy "$work/softhebb-two")"
+equal_runs softhebb
 
 # Backprop, an MLP trained end to end through fit_classifier, read out as it is.
 cat > "$work/backprop.yaml" <<YAML
@@ -83,13 +83,7 @@ layers: [{rule: {name: backprop, hidden: [16], epochs: 2, batch: 20, lr: 0.05}}]
 head: {name: readout}
 stages: [train, evaluate]
 YAML
-"$hebbkit" run "$work/backprop.yaml" --out "$work/backprop-one" --threads 1 >"$work/backprop-one.txt" 2>&1 \
-  || fail "backprop: one process"
-"$hebbkit" run "$work/backprop.yaml" --out "$work/backprop-two" --nproc 2 --threads 1 >"$work/backprop-two.txt" 2>&1 \
-  || fail "backprop: two processes"
-same_model "$work/backprop-one" "$work/backprop-two"
-[ "$(test_accuracy "$work/backprop-one")" = "$(test_accuracy "$work/backprop-two")" ] \
-  || fail "backprop: test accuracy $(test_accuracy "$work/backprop-one") vs $(test_accuracy "$work/backprop-two")"
+equal_runs backprop
 
 # Forward-Forward, greedy with peer normalisation and simultaneous, with its goodness head.
 for schedule in "schedule: greedy, peer_norm: 0.03" "schedule: simultaneous"; do
@@ -101,13 +95,7 @@ layers: [{rule: {name: forward_forward, sizes: [20, 20], epochs: 2, batch: 50, $
 head: {name: ff_goodness}
 stages: [train, evaluate]
 YAML
-  "$hebbkit" run "$work/$name.yaml" --out "$work/$name-one" --threads 1 >"$work/$name-one.txt" 2>&1 \
-    || fail "$name: one process"
-  "$hebbkit" run "$work/$name.yaml" --out "$work/$name-two" --nproc 2 --threads 1 >"$work/$name-two.txt" 2>&1 \
-    || fail "$name: two processes"
-  same_model "$work/$name-one" "$work/$name-two"
-  [ "$(test_accuracy "$work/$name-one")" = "$(test_accuracy "$work/$name-two")" ] \
-    || fail "$name: test accuracy $(test_accuracy "$work/$name-one") vs $(test_accuracy "$work/$name-two")"
+  equal_runs "$name"
 done
 
 # Three processes: shards of unequal size, and Gloo's halving-doubling instead of the ring.
