@@ -40,11 +40,15 @@ LocalRanks::LocalRanks(const fs::path& run_dir, const RunOptions& options, int t
   try {
     world_ = parallel::join_gloo(parallel::World{0, options.processes}, start);
   } catch (const DataError& e) {
-    throw DataError(fmt::format("{}{}", e.what(), fate()));
+    const auto why = fmt::format("{}{}", e.what(), finish(3));
+    end_all();
+    throw DataError(why);
   }
 }
 
-LocalRanks::~LocalRanks() {
+LocalRanks::~LocalRanks() { end_all(); }
+
+void LocalRanks::end_all() {
   reap(false);
   for (const auto& child : children_)
     if (child.status < 0) ::kill(child.pid, SIGTERM);  // those computing stop as on Ctrl-C

@@ -41,6 +41,8 @@ class LocalRanks {
     int status = -1;  ///< waitpid's, once it ended
   };
   void reap(bool block);
+  /// SIGTERM to those still running, the connections closed, SIGKILL after 10 s; all reaped.
+  void end_all();
   std::string describe(const Child& child) const;
 
   std::filesystem::path run_dir_;

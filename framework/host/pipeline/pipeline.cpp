@@ -246,8 +246,13 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
                threads, (result.dir / "ranks").string());
       parallel::GlooCollective* world = nullptr;
       if (meet.slurm) {
-        slurm_world = parallel::join_gloo(
-            parallel::World{0, options.processes, meet.host, meet.port, meet.host});
+        try {
+          slurm_world = parallel::join_gloo(parallel::World{0, options.processes, meet.host, meet.port, meet.host});
+        } catch (const DataError& e) {
+          throw DataError(fmt::format("{} (another job on this node may hold port {}: set HEBBKIT_RENDEZVOUS_PORT "
+                                      "to a free one for every task)",
+                                      e.what(), meet.port));
+        }
         world = slurm_world.get();
       } else {
         ranks = std::make_unique<LocalRanks>(result.dir, options, threads);
@@ -267,10 +272,9 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
       ctx.warn("the run completed, but not every other process ended cleanly{}", fate);
     else if (!fate.empty() && ending.status == run::RunStatus::Failed)
       ending.error += fate;
-    ctx.set_collective(nullptr);
-    ranks.reset();
   }
   ctx.set_collective(nullptr);
+  ranks.reset();
   slurm_world.reset();
   result.status = ending.status;
   result.exit_code = ending.exit_code;
