@@ -2,18 +2,19 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
+#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
+#include "cli/slurm_tasks.hpp"
 #include "hebbkit/process.hpp"
 #include "hebbkit/version.hpp"
 #include "recipe/schema_check.hpp"
+#include "sweep/folder.hpp"
 #include "sweep/sweep.hpp"
-#include "system/slurm_task.hpp"
 #include "system/system_info.hpp"
 
 namespace {
@@ -38,6 +39,8 @@ std::string check_threads(const std::string& text) {
 }
 
 }  // namespace
+
+namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
   hebbkit::tune_process(argv);
@@ -135,6 +138,9 @@ int main(int argc, char** argv) {
                     "seconds a trial may wait in Slurm's queue without running (or its queue be unreadable) before it "
                     "is cancelled and failed; the array's own cap does not count (default 3600, 0: never)")
       ->check(CLI::NonNegativeNumber);
+  sweep->add_option("--tasks", sweep_options.tasks,
+                    "--executor slurm: Slurm tasks per trial, which train it data-parallel (default 1)")
+      ->check(CLI::Range(1, 4096));
   sweep->add_option("--threads", sweep_options.threads, "threads per trial (default: the cores split between the jobs)")
       ->check(CLI::Validator(check_threads, "N"));
   sweep->add_option("--set", overrides, "override a value of the recipe for every trial");
@@ -186,43 +192,12 @@ int main(int argc, char** argv) {
                      : progress == "lines" ? run::ProgressStyle::Lines
                      : (::isatty(STDERR_FILENO) ? run::ProgressStyle::Bar : run::ProgressStyle::Lines);
   options.command_line.assign(argv, argv + argc);
-  if (*run) {
-    // Under srun every task runs this command: task 0 is the run, the others its ranks.
-    std::optional<system::SlurmTask> task;
-    try {
-      task = system::slurm_task();
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "hebbkit: error: {}\n", e.what());
-      return 2;
-    }
-    if (task) {
-      if (options.processes > 1) {
-        fmt::print(stderr, "hebbkit: error: --nproc: under srun the {} tasks are the processes; leave --nproc out\n",
-                   task->tasks);
-        return 2;
-      }
-      if (out.empty() && resume.empty()) {
-        fmt::print(stderr, "hebbkit: error: under srun with {} tasks, give --out DIR: every task must name the same "
-                           "run folder\n", task->tasks);
-        return 2;
-      }
-      options.processes = task->tasks;
-      options.rendezvous = {task->first_host, task->port, /*slurm=*/true};
-      if (options.threads == 0) options.threads = std::max(1, task->cpus_per_task);  // --cpus-per-task, else 1
-      if (task->rank > 0) {
-        pipeline::RankOptions rank;
-        rank.run_dir = resume.empty() ? out : resume;
-        rank.rank = task->rank;
-        rank.processes = task->tasks;
-        rank.rendezvous = options.rendezvous;
-        rank.threads = options.threads;
-        rank.device = options.device;
-        rank.resume = !resume.empty();
-        rank.recipe = recipe;
-        rank.overrides = overrides;
-        return cli::run_rank(rank);
-      }
-    }
+  // Under srun every task runs the same command: task 0 is the run, the others its ranks.
+  if (*run || *sweep_trial) {
+    cli::SlurmStart start;
+    if (*run) start = {resume.empty() ? fs::path(out) : fs::path(resume), recipe, overrides, !resume.empty(), false};
+    else start = {sweep::Folder(run_dir).trial_dir(trial_id), {}, {}, false, /*continue_if_saved=*/true};
+    if (const auto code = cli::as_slurm_task(start, !out.empty() || !resume.empty() || *sweep_trial, options)) return *code;
   }
   if (*run && !resume.empty()) return cli::resume_run(resume, overrides, options);
   if (*run) return cli::run_recipe(recipe, overrides, options);

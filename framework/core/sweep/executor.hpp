@@ -38,7 +38,8 @@ class Executor {
 struct WorkerCommand {
   std::filesystem::path exe;  ///< this hebbkit
   Folder folder;
-  int threads = 1;            ///< per trial
+  int threads = 1;            ///< per trial (per task with several)
+  int tasks = 1;              ///< Slurm tasks per trial (srun): a data-parallel run over them
 };
 
 /// `jobs` worker processes on this machine.

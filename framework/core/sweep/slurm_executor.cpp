@@ -57,7 +57,9 @@ class SlurmExecutor final : public Executor {
     std::string text = "#!/bin/bash\n# A hebbkit sweep's trials, one per array task (written by `hebbkit sweep`).\n";
     text += fmt::format("ids=({})\n", fmt::join(ids, " "));
     text += "export OMP_WAIT_POLICY=PASSIVE\n";
-    text += fmt::format("exec {} sweep-trial {} \"${{ids[$SLURM_ARRAY_TASK_ID]}}\" --threads {} --progress lines\n",
+    // Several tasks per trial: srun starts them, and they train the trial data-parallel.
+    text += fmt::format("exec {}{} sweep-trial {} \"${{ids[$SLURM_ARRAY_TASK_ID]}}\" --threads {} --progress lines\n",
+                        worker_.tasks > 1 ? fmt::format("srun --ntasks={} ", worker_.tasks) : "",
                         quoted(worker_.exe.string()), quoted(fs::absolute(worker_.folder.dir()).string()),
                         worker_.threads);
     io::write_atomic(script, text);
@@ -65,6 +67,7 @@ class SlurmExecutor final : public Executor {
                                      fmt::format("--array=0-{}%{}", ids.size() - 1, options_.max_concurrent),
                                      fmt::format("--cpus-per-task={}", worker_.threads),
                                      "--output=" + (fs::absolute(folder) / "%A_%a.out").string()};
+    if (worker_.tasks > 1) argv.push_back(fmt::format("--ntasks={}", worker_.tasks));
     argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
     argv.push_back(script.string());
     const auto result = run_command(argv, options_.command_timeout, run::interrupt_requested);

@@ -69,18 +69,27 @@ class GlooGroup final : public GlooCollective {
   void agree(const std::vector<std::pair<std::string, std::string>>& facts) override {
     std::string mine;
     for (const auto& [name, value] : facts) mine += name + "=" + value + "\n";
-    const auto key = [](int rank) { return fmt::format("hebbkit/facts/{}", rank); };
+    const auto key = [](const char* what, int rank) { return fmt::format("hebbkit/{}/{}", what, rank); };
+    std::string differs;
     try {
-      store_->set(key(world_.rank), std::vector<std::uint8_t>(mine.begin(), mine.end()));
-      for (int other = 0; other < world_.size; ++other) {
+      store_->set(key("facts", world_.rank), std::vector<std::uint8_t>(mine.begin(), mine.end()));
+      for (int other = 0; other < world_.size && differs.empty(); ++other) {
         if (other == world_.rank) continue;
-        const auto bytes = store_->get(key(other));
+        const auto bytes = store_->get(key("facts", other));
         const std::string theirs(bytes.begin(), bytes.end());
-        if (theirs != mine) throw RecipeError(difference(other, mine, theirs));
+        if (theirs != mine) differs = difference(other, mine, theirs);
       }
+      // Everyone has read before anyone leaves: rank 0 holds the store.
+      store_->set(key("read", world_.rank), {1});
+      std::vector<std::string> read;
+      for (int other = 0; other < world_.size; ++other) read.push_back(key("read", other));
+      store_->wait(read);
     } catch (const c10::Error& e) {
       throw peer_lost(e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw peer_lost(e.what());
     }
+    if (!differs.empty()) throw RecipeError(differs);
   }
 
  private:

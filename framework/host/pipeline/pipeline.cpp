@@ -317,6 +317,9 @@ int execute_rank(const std::function<recipe::Recipe()>& load_recipe, const RankO
   const Ending ending = ending_of([&] {
     world = parallel::join_gloo(parallel::World{options.rank, options.processes, meet.host, meet.port,
                                                 meet.slurm ? system::host_name() : ""});
+    // Before agreeing: rank 0 saves nothing into model/ until every process has.
+    const bool resume =
+        options.resume || (options.continue_if_saved && fs::exists(options.run_dir / "model" / "model.json"));
     // Joined: rank 0 has made the run folder and written its recipe, so this rank's own
     // folder goes inside it now. A recipe this process cannot read is told to the others as
     // a difference, so that none waits for it.
@@ -338,7 +341,7 @@ int execute_rank(const std::function<recipe::Recipe()>& load_recipe, const RankO
               options.run_dir.string(), at::get_num_threads(), device.str());
     ctx->set_collective(world.get());
     RunOptions run_options;
-    run_options.resume = options.resume;
+    run_options.resume = resume;
     run::RunSummary summary;
     run_stages(recipe, run_options, Records{*store, summary, [] {}, options.run_dir, false}, *ctx);
   });

@@ -61,6 +61,9 @@ struct RankOptions {
   int threads = 1;
   std::string device = "cpu";
   bool resume = false;  ///< continue from the run's model/ (rank 0 resumes)
+  /// A sweep trial's task: continue when the run folder holds a model at the moment of
+  /// joining (rank 0 then continues the trial; it writes none before all have joined).
+  bool continue_if_saved = false;
   /// A Slurm task's own recipe and overrides (checked to agree with rank 0's); empty: the
   /// run folder's recipe.resolved.yaml, which rank 0 wrote before starting this process.
   std::filesystem::path recipe;

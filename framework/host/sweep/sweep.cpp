@@ -294,7 +294,8 @@ int drive(const fs::path& recipe_file, const std::vector<std::string>& overrides
     const run::RunLock lock(folder.dir(), fmt::format("{}", fmt::join(options.command_line, " ")));
 
     const int cores = system::available_cores();
-    WorkerCommand worker{own_executable(), folder, options.threads > 0 ? options.threads : std::max(1, cores / spec.jobs)};
+    WorkerCommand worker{own_executable(), folder, options.threads > 0 ? options.threads : std::max(1, cores / spec.jobs),
+                         options.tasks};
     std::unique_ptr<Executor> executor;
     if (options.executor == "slurm") {
       SlurmOptions slurm;

@@ -17,6 +17,7 @@ struct DriveOptions {
   std::filesystem::path out;               ///< default runs/<recipe name>-sweep
   std::string executor = "local";          ///< local or slurm
   int threads = 0;                         ///< per trial; 0: the cores split between the jobs
+  int tasks = 1;                           ///< Slurm tasks per trial: each trains data-parallel in them
   std::vector<std::string> sbatch_args;    ///< passed to sbatch as they are
   double poll_seconds = 5;                 ///< how often Slurm is asked
   double slurm_timeout = 60;               ///< seconds for one sbatch, squeue or scancel
