@@ -49,6 +49,18 @@ torch::Tensor gather_shards(const torch::Tensor& local, std::int64_t rows, Colle
   return all[0];
 }
 
+void all_reduce_gradients(const std::vector<torch::Tensor>& parameters, Collective& world, double share) {
+  if (world.size() == 1) return;
+  std::vector<torch::Tensor> gradients;
+  for (const auto& p : parameters) {
+    auto g = p.grad();
+    if (!g.defined()) g = p.mutable_grad() = torch::zeros_like(p);
+    g.mul_(share);
+    gradients.push_back(g);
+  }
+  world.all_reduce_sum(gradients);
+}
+
 void sync_generator(Collective& world) {
   if (world.size() == 1) return;
   // Process 0's bytes plus zeros from the others: a broadcast through the one collective.

@@ -146,18 +146,6 @@ void check_closed_form(const std::vector<torch::Tensor>& parameters, const Autog
   }
 }
 
-// Every gradient times `share`, summed over the processes in one all-reduce. Alone: nothing.
-void all_reduce_gradients(const std::vector<torch::Tensor>& parameters, Collective& world, double share) {
-  if (world.size() == 1) return;
-  std::vector<torch::Tensor> gradients;
-  for (const auto& p : parameters) {
-    auto g = p.grad();
-    if (!g.defined()) g = p.mutable_grad() = torch::zeros_like(p);
-    g.mul_(share);
-    gradients.push_back(g);
-  }
-  world.all_reduce_sum(gradients);
-}
 
 void step(torch::optim::Optimizer& optimizer) {
   if (auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer))

@@ -98,6 +98,17 @@ YAML
   equal_runs "$name"
 done
 
+# SCFF: every process draws the global minibatch's pairs and trains on its rows of them.
+# The head is SGD's (see softhebb above).
+cat > "$work/scff.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers: [{rule: {name: scff, sizes: [30, 20], epochs: [2, 2], batch: 20, decay_every: [7]}}]
+head: {name: softmax, epochs: 2, optimizer: sgd, lr: 0.05, momentum: 0.9}
+stages: [train, evaluate]
+YAML
+equal_runs scff
+
 # Three processes: shards of unequal size, and Gloo's halving-doubling instead of the ring.
 "$hebbkit" run "$work/krotov.yaml" --out "$work/krotov-three" --nproc 3 --threads 1 >"$work/krotov-three.txt" 2>&1 \
   || fail "krotov: three processes"
@@ -141,4 +152,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 and 3 processes equal 1 (krotov, softhebb, backprop, forward_forward greedy and simultaneous; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (krotov, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

@@ -43,6 +43,12 @@ HEBBKIT_API torch::Tensor shard(const torch::Tensor& index, const Collective& wo
 /// them, on every process. For small results (a minibatch's rankings), not for inputs.
 HEBBKIT_API torch::Tensor gather_shards(const torch::Tensor& local, std::int64_t rows, Collective& world);
 
+/// A gradient step's reduction: each parameter's gradient (zeros where it has none) times
+/// `share` — this process's rows over the global minibatch's, when the loss is a mean over
+/// rows — summed over the processes in one all-reduce, so that every process steps with the
+/// global minibatch's gradient. Alone: nothing.
+HEBBKIT_API void all_reduce_gradients(const std::vector<torch::Tensor>& parameters, Collective& world, double share);
+
 /// Every process's torch CPU generator set to process 0's: after steps that drew as many
 /// numbers as a process had rows (dropout masks), the next shuffle is the same everywhere.
 HEBBKIT_API void sync_generator(Collective& world);

@@ -153,6 +153,10 @@ class Scff final : public hebbkit::Rule {
     return {std::move(output), std::move(features)};
   }
 
+  // Each process its rows of the global minibatch's pairs (drawn from the shared seed);
+  // gradients and the metrics' sums all-reduced.
+  std::string why_not_data_parallel() const override { return ""; }
+
   std::vector<hebbkit::NamedTensor> state() const override { return stack_.state(); }
 
   void load_state(const std::vector<hebbkit::NamedTensor>& state) override {

@@ -15,14 +15,35 @@ double LayerTraining::lr_at(std::int64_t step) const {
 }
 
 StepResult train_step(Stack& stack, std::size_t index, torch::optim::Optimizer& optimizer, const torch::Tensor& positive,
-                      const torch::Tensor& negative, const Objective& objective) {
+                      const torch::Tensor& negative, const Objective& objective, Collective& world,
+                      std::int64_t global_rows) {
   optimizer.zero_grad();
-  const auto g_pos = goodness(stack.preactivation(index, positive));
-  const auto g_neg = goodness(stack.preactivation(index, negative));
-  const auto value = loss(g_pos, g_neg, objective);
-  value.backward();
+  const std::int64_t rows = positive.size(0);
+  if (world.size() == 1 || global_rows == 0) {
+    const auto g_pos = goodness(stack.preactivation(index, positive));
+    const auto g_neg = goodness(stack.preactivation(index, negative));
+    const auto value = loss(g_pos, g_neg, objective);
+    value.backward();
+    optimizer.step();
+    return {value.item<double>(), g_pos.sum().item<double>(), g_neg.sum().item<double>()};
+  }
+  // The loss is a mean of per-row terms: this shard's mean times its share of the rows,
+  // summed over the processes, is the global minibatch's.
+  const double share = static_cast<double>(rows) / static_cast<double>(global_rows);
+  auto sums = torch::zeros({3}, torch::kFloat64);
+  if (rows > 0) {
+    const auto g_pos = goodness(stack.preactivation(index, positive));
+    const auto g_neg = goodness(stack.preactivation(index, negative));
+    const auto value = loss(g_pos, g_neg, objective);
+    value.backward();
+    sums = torch::tensor({value.item<double>() * share, g_pos.sum().item<double>(), g_neg.sum().item<double>()},
+                         torch::kFloat64);
+  }
+  all_reduce_gradients(stack.layer(index)->parameters(), world, share);
+  std::vector<torch::Tensor> results = {sums};
+  world.all_reduce_sum(results);
   optimizer.step();
-  return {value.item<double>(), g_pos.sum().item<double>(), g_neg.sum().item<double>()};
+  return {results[0][0].item<double>(), results[0][1].item<double>(), results[0][2].item<double>()};
 }
 
 namespace {
@@ -88,6 +109,7 @@ void train_greedy(Stack& stack, const std::vector<LayerTraining>& layers, const 
       state.emplace_back("optimizer", optimizer_state(*optimizer));
       return state;
     };
+    auto& world = ctx.collective();
     loop.epoch_step = [&](std::int64_t epoch, Progress&) {
       Meter loss_meter;
       double pos_sum = 0, neg_sum = 0;
@@ -96,9 +118,14 @@ void train_greedy(Stack& stack, const std::vector<LayerTraining>& layers, const 
         ctx.check_interrupted();
         set_lr(*optimizer, layer.lr_at(step++));
         if (idx.size(0) < 2) continue;
+        // Every process draws the global minibatch's pairs from the shared seed and trains
+        // on its rows of them.
         auto pairs = draw_pairs(images.index_select(0, idx), views);
-        const auto positive = stack.through(pairs.positive, index), negative = stack.through(pairs.negative, index);
-        const auto result = train_step(stack, index, *optimizer, positive, negative, layer.objective);
+        const auto mine = shard_range(pairs.positive.size(0), world);
+        const auto positive = stack.through(pairs.positive.slice(0, mine.begin, mine.end), index);
+        const auto negative = stack.through(pairs.negative.slice(0, mine.begin, mine.end), index);
+        const auto result =
+            train_step(stack, index, *optimizer, positive, negative, layer.objective, world, pairs.positive.size(0));
         loss_meter.add(result.loss, static_cast<double>(idx.size(0)));
         pos_sum += result.goodness_pos;
         neg_sum += result.goodness_neg;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include <hebbkit/collective.hpp>
 #include <hebbkit/context.hpp>
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
@@ -39,8 +40,12 @@ struct StepResult {
 };
 /// One AdamW step of layer `index` on a batch of positives and negatives as the layer below
 /// gave them (for the first layer: pairs).
+/// In a data-parallel run `positive` and `negative` are this process's rows of a global
+/// minibatch of `global_rows` pairs: the gradient and the result are the global minibatch's
+/// (all-reduced). 0: the minibatch is all here.
 StepResult train_step(Stack& stack, std::size_t index, torch::optim::Optimizer& optimizer, const torch::Tensor& positive,
-                      const torch::Tensor& negative, const Objective& objective);
+                      const torch::Tensor& negative, const Objective& objective, Collective& world = single_process(),
+                      std::int64_t global_rows = 0);
 
 /// Greedy training of `layers` on `images` (N, C, H, W) in minibatches of `batch` (a last
 /// batch of one image is skipped: it makes no negative). Checkpoints count epochs over the
