@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # run_nproc.sh HEBBKIT DATA_ROOT WORKDIR NPY_CLOSE: `hebbkit run --nproc 2` (and 3) trains what
-# the one-process run trains (weights to 1e-5 relative, the same test accuracy) with one run
-# folder; a recipe that cannot train data-parallel is refused before anything runs; a
-# rank killed part-way ends the run within the timeout with an error naming it, the run
-# says failed, and `--resume` with another number of processes finishes it to the same
-# weights.
+# the one-process run trains (weights to 1e-5 relative, the same test accuracy, evaluated
+# in slices) with one run folder; a recipe that cannot train data-parallel is refused
+# before anything runs; a rank killed part-way ends the run within the timeout with an
+# error naming it, the run says failed, and `--resume` with another number of processes
+# finishes it to the same weights.
 set -u
 hebbkit="$1" data="$2" work="$3" npy_close="$4"
 rm -rf "$work" && mkdir -p "$work"
@@ -114,6 +114,32 @@ equal_runs scff
   || fail "krotov: three processes"
 same_model "$work/krotov-one" "$work/krotov-three"
 
+# Evaluation is sharded: each process scores its slice of a split and the counts are
+# summed; saved logits are put together on rank 0 alone.
+evaluations="{evaluate: {splits: [val]}}, {evaluate: {splits: [train, test], save_logits: true}}"
+sed "s/^stages: .*/stages: [{train: {checkpoint_seconds: 0.05}}, $evaluations]/" "$work/krotov.yaml" >"$work/evals.yaml"
+equal_runs evals
+for split in train test; do
+  "$npy_close" "$work/evals-one/artifacts/logits_$split.npy" "$work/evals-two/artifacts/logits_$split.npy" 1e-5 \
+    || fail "logits_$split.npy of two processes differ from one's"
+done
+grep -q "test accuracy" "$work/evals-two/ranks/1/log.txt" || fail "rank 1 did not score its slice of the test split"
+[ ! -e "$work/evals-two/ranks/1/artifacts/logits_test.npy" ] || fail "rank 1 saved logits of its own"
+# A split smaller than the world leaves a process with no rows: it still takes part.
+"$hebbkit" run "$work/evals.yaml" --out "$work/evals-three" --nproc 3 --threads 1 --set dataset.validation=2 \
+  >"$work/evals-three.txt" 2>&1 || fail "three processes on a validation split of 2 images"
+grep -q '"val_accuracy"' "$work/evals-three/summary.json" || fail "no val_accuracy from a split of 2 images"
+# A run stopped after the first evaluate resumes with only the second, on every process:
+# rank 0, whose records alone say which stages are done, tells the others.
+perl -0pi -e 's/"evaluate",\n\s*"evaluate"/"evaluate"/' "$work/evals-two/summary.json"
+perl -pi -e 's/"status": "completed"/"status": "interrupted"/' "$work/evals-two/manifest.json" "$work/evals-two/summary.json"
+"$hebbkit" run --resume "$work/evals-two" --nproc 2 --threads 1 >"$work/evals-resumed.txt" 2>&1 \
+  || fail "the resume of a run stopped between its evaluations"
+grep -q "stage 1 (evaluate) finished before the resume; skipped" "$work/evals-two/ranks/1/log.txt" \
+  || fail "rank 1 was not told that the first evaluate was done"
+[ "$(grep -c "val accuracy" "$work/evals-two/ranks/1/log.txt")" -eq 1 ] || fail "rank 1 evaluated val again"
+[ "$(test_accuracy "$work/evals-one")" = "$(test_accuracy "$work/evals-two")" ] || fail "the resumed test accuracy differs"
+
 # Refused by name before a folder exists: a rule without data-parallel training.
 cat > "$work/conv.yaml" <<YAML
 seed: 3
@@ -152,4 +178,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 and 3 processes equal 1 (krotov, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (sharded evaluation and logits; krotov, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

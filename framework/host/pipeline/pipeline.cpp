@@ -55,8 +55,8 @@ struct Records {
   bool lead = true;
 };
 
-// Runs the data step and the stages (the other ranks: the stages that train); what can go
-// wrong inside is caught by the caller.
+// Runs the data step and the stages (the other ranks: those that every rank runs, train
+// and evaluate); what can go wrong inside is caught by the caller.
 void run_stages(const recipe::Recipe& recipe, const RunOptions& options, Records records, run::HostContext& ctx) {
   auto& summary = records.summary;
   const fs::path& run_dir = records.run_dir;
@@ -140,14 +140,20 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, Records
     for (const auto& change : reuse.readouts) ctx.info("reads the top layer reused out differently: {}", change);
   }
 
-  // A resumed run skips the stages it finished before it stopped.
-  const std::size_t done = summary.stages_done.size();
+  // A resumed run skips the stages it finished before it stopped; the other ranks of a
+  // data-parallel run learn from rank 0 which, since only its records hold them.
+  std::size_t done = summary.stages_done.size();
+  if (Collective& world = ctx.collective(); world.size() > 1) {
+    std::vector<torch::Tensor> count = {torch::full({1}, records.lead ? static_cast<std::int64_t>(done) : 0, torch::kInt64)};
+    world.all_reduce_sum(count);
+    done = static_cast<std::size_t>(count[0].item<std::int64_t>());
+  }
   stages::StageEnv env{recipe, model, progress, data, ctx, records.store, summary};
   env.model_dir = run_dir / "model";
   env.lead = records.lead;
   for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
     const auto& use = recipe.stages[i];
-    if (!records.lead && !use.type->trains) continue;  // rank 0 evaluates alone
+    if (!records.lead && !use.type->every_rank) continue;  // rank 0 attacks, plots and saves alone
     if (i < done) {
       ctx.info("stage {} ({}) finished before the resume; skipped", i, use.name());
       continue;
@@ -265,7 +271,7 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
                ctx);
   });
   if (ranks) {
-    // The others end after the last stage that trains; one that failed is named (a killed
+    // The others end after the last stage that every rank runs; one that failed is named (a killed
     // one is still being torn down when its connection drops: it gets a moment).
     const std::string fate = ranks->finish(ending.status == run::RunStatus::Completed ? 30 : 3);
     if (!fate.empty() && ending.status == run::RunStatus::Completed)

@@ -74,9 +74,9 @@ struct RankOptions {
 std::filesystem::path rank_folder(const std::filesystem::path& run_dir, int rank);
 
 /// One of the other processes of a data-parallel run: joins rank 0, agrees with it on the
-/// build and the recipe (run_facts), trains alongside it (the stages that train) and writes
-/// only rank_folder(). `recipe` is resolved after joining, when rank 0 has written the run
-/// folder. Returns the exit code, as a run's.
+/// build and the recipe (run_facts), trains and evaluates alongside it (the stages that
+/// every rank runs) and writes only rank_folder(). `recipe` is resolved after joining, when
+/// rank 0 has written the run folder. Returns the exit code, as a run's.
 int execute_rank(const std::function<recipe::Recipe()>& recipe, const RankOptions& options);
 
 /// What every process of a data-parallel run must share: hebbkit's version and commit, the

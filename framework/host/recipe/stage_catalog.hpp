@@ -32,6 +32,9 @@ struct StageType {
   std::string summary;
   /// Only `train` makes a model; every other stage needs a trained (or reopened) one.
   bool trains = false;
+  /// In a data-parallel run every process runs it on its shard of the data (train,
+  /// evaluate); the other stages rank 0 runs alone, after the others have left.
+  bool every_rank = false;
   /// Set when the stage's node is a plugin's node ({attack: {name: fgsm, ...}}).
   std::optional<PluginKind> plugin;
   /// The stage's own keys (for a plugin stage: host keys accepted beside the plugin's).

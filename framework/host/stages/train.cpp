@@ -221,6 +221,7 @@ StageType train_stage() {
   t.name = "train";
   t.summary = "fit every layer bottom-up on the frozen outputs below, then the head; saves model/";
   t.trains = true;
+  t.every_rank = true;
   t.schema = {
       spec::real("checkpoint_seconds", 60, "checkpoint inside a layer or the head at most this often (0: every epoch)")
           .at_least(0),
