@@ -2,9 +2,9 @@
 # run_slurm.sh HEBBKIT DATA_ROOT WORKDIR NPY_CLOSE: `srun --ntasks 2 hebbkit run` on a real
 # one-node Slurm (tests/support/slurm_cluster.sh) is one data-parallel run: task 0 writes the
 # run folder, task 1 trains alongside it, and the weights equal one process's to 1e-5
-# relative. Tasks whose recipes differ both refuse to train, naming the difference. A sweep
-# with --tasks 2 runs each trial as such a run. Exits 77 (skipped) where Slurm is not
-# installed.
+# relative. Tasks whose recipes differ both refuse to train, naming the difference; so do
+# tasks given a recipe that cannot train data-parallel, at once. A sweep with --tasks 2 runs
+# each trial as such a run. Exits 77 (skipped) where Slurm is not installed.
 set -u
 hebbkit="$1" data="$2" work="$3" npy_close="$4"
 source "$(dirname "$0")/../support/slurm_cluster.sh"
@@ -36,6 +36,22 @@ srun --ntasks 2 --cpus-per-task 1 --time 5 bash -c "exec '$hebbkit' run '$work/k
   --set seed=\$SLURM_PROCID" >"$work/mixed.txt" 2>&1 && fail "tasks with different recipes trained"
 [ "$(grep -c 'rank [01] and rank [01] of 2 differ: recipe=' "$work/mixed.txt")" -ge 2 ] \
   || fail "the tasks did not both name the difference: $(cat "$work/mixed.txt")"
+# A recipe that cannot train data-parallel: each task refuses it at once, naming the rule.
+cat > "$work/conv.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers: [{rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 1}}]
+head: {name: softmax, epochs: 1}
+stages: [train]
+YAML
+start=$(date +%s)
+srun --ntasks 2 --cpus-per-task 1 --time 5 "$hebbkit" run "$work/conv.yaml" --out "$work/conv" >"$work/conv.txt" 2>&1 \
+  && fail "tasks trained a recipe that cannot train data-parallel"
+took=$(( $(date +%s) - start ))
+[ "$(grep -c 'layers.0.rule (krotov_conv): it does not declare data-parallel training' "$work/conv.txt")" -eq 2 ] \
+  || fail "the tasks did not both refuse the recipe: $(cat "$work/conv.txt")"
+[ "$took" -lt 30 ] || fail "the refusal took $took s"
+
 # A sweep whose trials take two tasks each: each trial is a data-parallel run.
 "$hebbkit" sweep "$work/krotov.yaml" --param head.lr=0.01,0.05 --executor slurm --tasks 2 --jobs 1 --threads 1 \
   --poll 0.5 --out "$work/sweep" >"$work/sweep.txt" 2>&1 || fail "sweep with --tasks 2: exit $?"
@@ -45,4 +61,4 @@ for trial in 0000 0001; do
   [ -s "$work/sweep/trials/$trial/ranks/1/log.txt" ] || fail "trial $trial: task 1 wrote no log"
 done
 grep -q 'srun --ntasks=2' "$work/sweep/slurm/"array_*.sh || fail "the array script does not start 2 tasks"
-echo "ok: srun --ntasks 2 equals one process; tasks with different recipes both refuse to train; a sweep's trials ran as 2 tasks each"
+echo "ok: srun --ntasks 2 equals one process; tasks with different recipes, or a recipe that cannot be data-parallel, both refuse; a sweep's trials ran as 2 tasks each"

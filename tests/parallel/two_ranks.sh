@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # two_ranks.sh FIT_TWO_RANKS WORKDIR: fit_classifier in two processes joined through c10d's
-# Gloo equals it in one; when one process dies or hangs part-way, the other ends within its
-# timeout with an error that says so, instead of waiting for ever.
+# Gloo equals it in one; when one process dies or hangs part-way, or was started for another
+# number of processes, the other ends within its timeout with an error that says so,
+# instead of waiting for ever.
 set -u
 bin="$1" work="$2"
 rm -rf "$work" && mkdir -p "$work"
@@ -35,4 +36,17 @@ kill -KILL "$p1"; wait "$p1" 2>/dev/null
 grep -q "rank 0 of 2: an all-reduce did not complete (waiting at most 3 s)" "$work/h0.txt" \
   || fail "rank 0's error does not say a peer hangs"
 [ "$took" -lt 40 ] || fail "rank 0 took ${took} s to give up on a hanging peer"
-echo "ok: two processes equal one; a dead peer ends the other in $dead, a hanging one in $took s: $(head -c 300 "$work/h0.txt")"
+hung="$took s"
+
+# Started for different world sizes: the odd one says so at once, rank 0 gives up in time.
+rm -f "$work/port"
+start=$(date +%s)
+"$bin" 0 2 "$work/port" --timeout-ms 3000 >"$work/s0.txt" 2>&1 & p0=$!
+"$bin" 1 3 "$work/port" --timeout-ms 3000 >"$work/s1.txt" 2>&1; c1=$?
+wait "$p0"; c0=$?
+took=$(( $(date +%s) - start ))
+[ "$c1" -eq 3 ] && [ "$c0" -eq 3 ] || fail "ranks of different world sizes: exit $c0 and $c1, not 3 and 3"
+grep -q "rank 1 was started for 3 processes, but rank 0 for 2" "$work/s1.txt" || fail "rank 1 does not name the sizes"
+grep -q "rank 0 of 2: the processes did not all join" "$work/s0.txt" || fail "rank 0 does not say rank 1 never joined"
+[ "$took" -lt 40 ] || fail "ranks of different world sizes took ${took} s to end"
+echo "ok: two processes equal one; a dead peer ends the other in $dead, a hanging one in $hung, another world size in $took s: $(head -c 300 "$work/h0.txt")"

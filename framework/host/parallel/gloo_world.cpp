@@ -181,6 +181,21 @@ std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::functio
                                 world.rank == 0 ? "open" : "reach", world.address, world.port, e.what()));
   }
   if (world.rank == 0 && listening) listening(store->getPort());
+  // A process started for another world size would wait in the mesh for peers that never
+  // come (or leave one out): each compares its size with rank 0's first.
+  const std::string size = std::to_string(world.size);
+  try {
+    if (world.rank == 0) store->set("hebbkit/world_size", std::vector<std::uint8_t>(size.begin(), size.end()));
+    const auto theirs = store->get("hebbkit/world_size");
+    if (const std::string first(theirs.begin(), theirs.end()); first != size)
+      throw RecipeError(fmt::format("rank {} was started for {} processes, but rank 0 for {}: start every process "
+                                    "with the same --nproc (under srun, the same --ntasks)",
+                                    world.rank, size, first));
+  } catch (const c10::Error& e) {
+    throw DataError(fmt::format("rank {} of {}: rank 0 did not answer at {}:{} within {} s: {}", world.rank,
+                                world.size, world.address, store->getPort(), world.timeout.count() / 1000,
+                                e.what_without_backtrace()));
+  }
   auto context = std::make_shared<gloo::rendezvous::Context>(world.rank, world.size);
   context->setTimeout(world.timeout);
   try {

@@ -1,5 +1,7 @@
 #include "pipeline/lifecycle.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -33,7 +35,8 @@ void check_data_parallel(const recipe::Recipe& recipe, int processes) {
   if (const auto why = recipe.head.make<Head>()->why_not_data_parallel(); !why.empty())
     refused.push_back(fmt::format("head ({}): {}", recipe.head.name(), why));
   if (!refused.empty())
-    throw RecipeError(fmt::format("--nproc {}: the recipe cannot train data-parallel:\n  {}\nrun it without --nproc",
+    throw RecipeError(fmt::format("{} processes: the recipe cannot train data-parallel:\n  {}\nrun it in one "
+                                  "process (without --nproc, or with one Slurm task)",
                                   processes, fmt::join(refused, "\n  ")));
 }
 
@@ -133,12 +136,22 @@ RunResult run_or_continue(recipe::Document doc, RunOptions options) {
 
 int run_rank(const RankOptions& options) {
   run::install_interrupt_handlers();
-  return execute_rank(
-      [&] {
-        if (!options.recipe.empty()) return resolved(recipe::load(options.recipe, options.overrides));
-        return resolved(recipe::load(options.run_dir / "recipe.resolved.yaml"));
-      },
-      options);
+  const auto load = [&] {
+    if (!options.recipe.empty()) return resolved(recipe::load(options.recipe, options.overrides));
+    return resolved(recipe::load(options.run_dir / "recipe.resolved.yaml"));
+  };
+  // A Slurm task names the recipe itself: one that cannot train data-parallel is refused
+  // here at once, as task 0 refuses it, instead of waiting for a task 0 that never joins.
+  // One this task cannot read is told to the others after joining (execute_rank).
+  if (!options.recipe.empty()) {
+    std::optional<recipe::Recipe> early;
+    try {
+      early = load();
+    } catch (const std::exception&) {
+    }
+    if (early) check_data_parallel(*early, options.processes);
+  }
+  return execute_rank(load, options);
 }
 
 }  // namespace hebbkit::pipeline
