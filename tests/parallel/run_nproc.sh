@@ -109,6 +109,17 @@ stages: [train, evaluate]
 YAML
 equal_runs scff
 
+# Conv Krotov: each process the patches of its shard's images; ds, xx and the input batch
+# norm's statistics summed over the processes.
+cat > "$work/krotov_conv.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers: [{rule: {name: krotov_conv, kernels: 6, kernel: 3, epochs: 2, batch: 25, batch_norm: true, pool: max}}]
+head: {name: softmax, epochs: 2, optimizer: sgd, lr: 0.05, momentum: 0.9}
+stages: [train, evaluate]
+YAML
+equal_runs krotov_conv
+
 # Three processes: shards of unequal size, and Gloo's halving-doubling instead of the ring.
 "$hebbkit" run "$work/krotov.yaml" --out "$work/krotov-three" --nproc 3 --threads 1 >"$work/krotov-three.txt" 2>&1 \
   || fail "krotov: three processes"
@@ -140,17 +151,17 @@ grep -q "stage 1 (evaluate) finished before the resume; skipped" "$work/evals-tw
 [ "$(grep -c "val accuracy" "$work/evals-two/ranks/1/log.txt")" -eq 1 ] || fail "rank 1 evaluated val again"
 [ "$(test_accuracy "$work/evals-one")" = "$(test_accuracy "$work/evals-two")" ] || fail "the resumed test accuracy differs"
 
-# Refused by name before a folder exists: a rule without data-parallel training.
-cat > "$work/conv.yaml" <<YAML
+# Refused by name before a folder exists: a rule that cannot train data-parallel as set.
+cat > "$work/dropout.yaml" <<YAML
 seed: 3
-dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
-layers: [{rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 1}}]
-head: {name: softmax, epochs: 1}
+dataset: {name: mnist, root: '$data', validation: 40}
+layers: [{rule: {name: backprop, hidden: [16], dropout: 0.5, epochs: 1}}]
+head: {name: readout}
 stages: [train]
 YAML
-"$hebbkit" run "$work/conv.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
-[ "$code" -eq 2 ] || fail "krotov_conv with --nproc 2: exit $code, not 2"
-grep -q "layers.0.rule (krotov_conv): it does not declare data-parallel training" "$work/refused.txt" \
+"$hebbkit" run "$work/dropout.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] || fail "backprop with dropout and --nproc 2: exit $code, not 2"
+grep -q "layers.0.rule (backprop): dropout > 0" "$work/refused.txt" \
   || fail "the refusal does not name the rule: $(cat "$work/refused.txt")"
 [ ! -e "$work/refused" ] || fail "a refused run made its folder"
 
@@ -178,4 +189,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 and 3 processes equal 1 (sharded evaluation and logits; krotov, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (sharded evaluation and logits; krotov, krotov_conv, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

@@ -37,19 +37,19 @@ srun --ntasks 2 --cpus-per-task 1 --time 5 bash -c "exec '$hebbkit' run '$work/k
 [ "$(grep -c 'rank [01] and rank [01] of 2 differ: recipe=' "$work/mixed.txt")" -ge 2 ] \
   || fail "the tasks did not both name the difference: $(cat "$work/mixed.txt")"
 # A recipe that cannot train data-parallel: each task refuses it at once, naming the rule.
-cat > "$work/conv.yaml" <<YAML
+cat > "$work/dropout.yaml" <<YAML
 seed: 3
-dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
-layers: [{rule: {name: krotov_conv, kernels: 4, kernel: 3, epochs: 1}}]
-head: {name: softmax, epochs: 1}
+dataset: {name: mnist, root: '$data', validation: 40}
+layers: [{rule: {name: backprop, hidden: [16], dropout: 0.5, epochs: 1}}]
+head: {name: readout}
 stages: [train]
 YAML
 start=$(date +%s)
-srun --ntasks 2 --cpus-per-task 1 --time 5 "$hebbkit" run "$work/conv.yaml" --out "$work/conv" >"$work/conv.txt" 2>&1 \
-  && fail "tasks trained a recipe that cannot train data-parallel"
+srun --ntasks 2 --cpus-per-task 1 --time 5 "$hebbkit" run "$work/dropout.yaml" --out "$work/dropout" \
+  >"$work/dropout.txt" 2>&1 && fail "tasks trained a recipe that cannot train data-parallel"
 took=$(( $(date +%s) - start ))
-[ "$(grep -c 'layers.0.rule (krotov_conv): it does not declare data-parallel training' "$work/conv.txt")" -eq 2 ] \
-  || fail "the tasks did not both refuse the recipe: $(cat "$work/conv.txt")"
+[ "$(grep -c 'layers.0.rule (backprop): dropout > 0' "$work/dropout.txt")" -eq 2 ] \
+  || fail "the tasks did not both refuse the recipe: $(cat "$work/dropout.txt")"
 [ "$took" -lt 30 ] || fail "the refusal took $took s"
 
 # A sweep whose trials take two tasks each: each trial is a data-parallel run.

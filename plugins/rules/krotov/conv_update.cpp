@@ -27,38 +27,42 @@ ConvSynapses::ConvSynapses(torch::Tensor kernels, Hyper hyper, Normalise normali
     : w_(kernels.contiguous()), hyper_(hyper), normalise_(normalise), geometry_(geometry),
       chunk_(std::max<std::int64_t>(1, patch_chunk)) {}
 
-std::int64_t ConvSynapses::step(const torch::Tensor& x, double eps) {
+std::int64_t ConvSynapses::step(const torch::Tensor& x, double eps, Collective& world) {
   torch::NoGradGuard no_grad;
   const std::int64_t kernels = w_.size(0);
   auto w2 = w_.view({kernels, -1});
   const auto wp = powered(w2, hyper_.p).contiguous();
   auto ds = torch::zeros_like(w2);
   auto xx = torch::zeros({kernels}, w2.options());
-  std::int64_t touched = 0;
-  if (!tensor_path_ && x.device().is_cpu()) {
+  auto touched = torch::zeros({kernels}, w2.options());
+  if (x.size(0) > 0 && !tensor_path_ && x.device().is_cpu()) {
     const auto [ho, wo] = geometry_.output_size(x.size(2), x.size(3));
-    touched = step_cpu(geometry_.pad(x).contiguous(), ho, wo, wp, ds, xx);
-  } else {
-    touched = step_tensors(x, wp, ds, xx);
+    step_cpu(geometry_.pad(x).contiguous(), ho, wo, wp, ds, xx, touched);
+  } else if (x.size(0) > 0) {
+    step_tensors(x, wp, ds, xx, touched);
   }
+  // ds and xx are sums over patches: the processes' shards add up to the minibatch's (a
+  // process whose shard of a small last minibatch is empty still takes part).
+  std::vector<torch::Tensor> sums = {ds, xx, touched};
+  world.all_reduce_sum(sums);
   ds -= xx.unsqueeze(1) * w2;
   apply_normalised(w2, ds, normalise_, hyper_.prec, eps);
-  return touched;
+  return touched.gt(0).sum().item<std::int64_t>();
 }
 
-std::int64_t ConvSynapses::step_cpu(const torch::Tensor& xp, std::int64_t ho, std::int64_t wo, const torch::Tensor& wp,
-                                    torch::Tensor& ds, torch::Tensor& xx) {
+void ConvSynapses::step_cpu(const torch::Tensor& xp, std::int64_t ho, std::int64_t wo, const torch::Tensor& wp,
+                            torch::Tensor& ds, torch::Tensor& xx, torch::Tensor& touched) {
   const std::int64_t batch = xp.size(0);
-  const std::int64_t kernels = wp.size(0), dim = wp.size(1), total = batch * ho * wo;
+  const std::int64_t dim = wp.size(1), total = batch * ho * wo;
   if (!patches_.defined() || patches_.scalar_type() != xp.scalar_type() || patches_.size(1) != dim)
     patches_ = torch::empty({std::min(chunk_, total), dim}, xp.options());
   else if (patches_.size(0) < std::min(chunk_, total))
     patches_ = torch::empty({std::min(chunk_, total), dim}, xp.options());
-  std::vector<char> touched(kernels, 0);
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "krotov_conv_step", [&] {
     auto* pd = patches_.data_ptr<scalar_t>();
     auto* dsd = ds.data_ptr<scalar_t>();
     auto* xxd = xx.data_ptr<scalar_t>();
+    auto* touchedd = touched.data_ptr<scalar_t>();
     const auto delta = static_cast<scalar_t>(hyper_.delta);
     for (std::int64_t start = 0; start < total; start += chunk_) {
       const std::int64_t n = std::min(chunk_, total - start);
@@ -71,7 +75,7 @@ std::int64_t ConvSynapses::step_cpu(const torch::Tensor& xp, std::int64_t ho, st
       const auto* kc = ranked.kth_current.data_ptr<scalar_t>();
       for (std::int64_t r = 0; r < n; ++r) {
         xxd[wi[r]] += wc[r], xxd[ki[r]] -= delta * kc[r];
-        touched[wi[r]] = touched[ki[r]] = 1;
+        touchedd[wi[r]] = touchedd[ki[r]] = 1;
       }
       // Each thread owns a range of columns of every row of ds: no two threads write one
       // element, and every element adds its patches in the same order whatever the split.
@@ -86,14 +90,12 @@ std::int64_t ConvSynapses::step_cpu(const torch::Tensor& xp, std::int64_t ho, st
       });
     }
   });
-  return std::count(touched.begin(), touched.end(), 1);
 }
 
-std::int64_t ConvSynapses::step_tensors(const torch::Tensor& x, const torch::Tensor& wp, torch::Tensor& ds,
-                                        torch::Tensor& xx) {
+void ConvSynapses::step_tensors(const torch::Tensor& x, const torch::Tensor& wp, torch::Tensor& ds, torch::Tensor& xx,
+                                torch::Tensor& touched) {
   const auto [ho, wo] = geometry_.output_size(x.size(2), x.size(3));
   const std::int64_t images = std::max<std::int64_t>(1, chunk_ / (ho * wo));
-  auto touched = torch::zeros({wp.size(0)}, x.options().dtype(torch::kBool));
   for (std::int64_t s = 0; s < x.size(0); s += images) {
     const auto patches = geometry_.unfold(x.slice(0, s, std::min(x.size(0), s + images)));
     const Ranked ranked = rank_units(torch::mm(patches, wp.t()), hyper_.k);
@@ -101,10 +103,9 @@ std::int64_t ConvSynapses::step_tensors(const torch::Tensor& x, const torch::Ten
     ds.index_add_(0, ranked.kth, patches, -hyper_.delta);
     xx.index_add_(0, ranked.winner, ranked.winner_current);
     xx.index_add_(0, ranked.kth, ranked.kth_current, -hyper_.delta);
-    touched.index_fill_(0, ranked.winner, true);
-    touched.index_fill_(0, ranked.kth, true);
+    touched.index_fill_(0, ranked.winner, 1);
+    touched.index_fill_(0, ranked.kth, 1);
   }
-  return touched.sum().item<std::int64_t>();
 }
 
 void ConvSynapses::constrain_signs(const torch::Tensor& channel_signs) {

@@ -8,6 +8,7 @@
 //   W += eps * ds / max(max|ds|, prec)     max over all (global) or per kernel
 #include <cstdint>
 
+#include <hebbkit/collective.hpp>
 #include <hebbkit/config.hpp>
 #include <hebbkit/spatial.hpp>
 #include <torch/types.h>
@@ -31,7 +32,9 @@ class ConvSynapses {
   ConvSynapses(torch::Tensor kernels, Hyper hyper, Normalise normalise, ConvGeometry geometry,
                std::int64_t patch_chunk = 4096);
   /// One update on a minibatch x (B, C, H, W). Returns the number of kernels touched.
-  std::int64_t step(const torch::Tensor& x, double eps);
+  /// Data-parallel: x is this process's shard of the minibatch; ds, xx and the kernels
+  /// touched are summed over the processes (one all-reduce) before the step.
+  std::int64_t step(const torch::Tensor& x, double eps, Collective& world = single_process());
   /// (K, C, kh, kw)
   const torch::Tensor& kernels() const { return w_; }
   /// sign(W) |W|^(p-1): the kernels the currents are computed with.
@@ -45,9 +48,11 @@ class ConvSynapses {
   void force_tensor_path(bool on) { tensor_path_ = on; }
 
  private:
-  std::int64_t step_cpu(const torch::Tensor& xp, std::int64_t ho, std::int64_t wo, const torch::Tensor& wp,
-                        torch::Tensor& ds, torch::Tensor& xx);
-  std::int64_t step_tensors(const torch::Tensor& x, const torch::Tensor& wp, torch::Tensor& ds, torch::Tensor& xx);
+  // Both add the batch's patches to ds and xx and mark the kernels they touch in `touched`.
+  void step_cpu(const torch::Tensor& xp, std::int64_t ho, std::int64_t wo, const torch::Tensor& wp, torch::Tensor& ds,
+                torch::Tensor& xx, torch::Tensor& touched);
+  void step_tensors(const torch::Tensor& x, const torch::Tensor& wp, torch::Tensor& ds, torch::Tensor& xx,
+                    torch::Tensor& touched);
 
   torch::Tensor w_;
   Hyper hyper_;

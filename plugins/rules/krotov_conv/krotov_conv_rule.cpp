@@ -107,8 +107,11 @@ class KrotovConvRule final : public hebbkit::Rule {
     hebbkit::krotov::Learner learner{
         "krotov_conv",
         [&](const torch::Tensor& x, double eps) {
+          // x is this process's shard of the minibatch (run_epochs splits it); the step and
+          // the batch norm's statistics sum over the processes.
           const auto in = x.to(torch::kFloat32);
-          const auto touched = synapses_->step(c_.batch_norm ? norm_.train(in) : in, eps);
+          auto& world = ctx.collective();
+          const auto touched = synapses_->step(c_.batch_norm ? norm_.train(in, world) : in, eps, world);
           if (signs_.defined()) synapses_->constrain_signs(signs_);
           return touched;
         },
@@ -116,6 +119,8 @@ class KrotovConvRule final : public hebbkit::Rule {
     hebbkit::krotov::train_epochs(source, ctx, learner, c_.schedule, c_.batch, c_.shuffle, first_epoch);
     hebbkit::krotov::log_convergence(ctx, synapses_->norm_error());
   }
+
+  std::string why_not_data_parallel() const override { return ""; }
 
   // The kernels are small; the update's chunk of patches and their currents, and one
   // evaluation batch's output dominate.
