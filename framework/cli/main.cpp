@@ -207,7 +207,10 @@ int main(int argc, char** argv) {
   if (*describe) return cli::describe(name);
   if (*runs) return cli::list_runs(runs_folder);
   if (*sweep_trial) return cli::sweep_trial(run_dir, trial_id, options);
-  if (*run_rank) return cli::run_rank(rank_options);
+  if (*run_rank) {
+    rank_options.rendezvous.local_rank = rank_options.rank;  // all on this machine: rank k takes GPU k
+    return cli::run_rank(rank_options);
+  }
   if (*sweep) {
     if (!strategy.empty()) sweep_cli.strategy = strategy;
     if (!objective.empty()) sweep_cli.objective = objective;

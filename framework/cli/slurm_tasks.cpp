@@ -29,7 +29,7 @@ std::optional<int> as_slurm_task(const SlurmStart& start, bool named_folder, pip
     return 2;
   }
   options.processes = task->tasks;
-  options.rendezvous = {task->first_host, task->port, /*slurm=*/true};
+  options.rendezvous = {task->first_host, task->port, /*slurm=*/true, task->local_rank};
   if (options.threads == 0) options.threads = std::max(1, task->cpus_per_task);  // --cpus-per-task, else 1
   if (task->rank == 0) return std::nullopt;
   pipeline::RankOptions rank;

@@ -1,10 +1,12 @@
 // fit_two_ranks RANK SIZE PORT_FILE [--die-after-epochs K | --hang-after-epochs K] [--timeout-ms T]
+//               [--cuda-world 1]
 // fit_classifier alone and then as rank RANK of SIZE processes joined through c10d's Gloo
 // (rank 0 writes its store's port to PORT_FILE; the others wait for it). Exits 0 when the
 // data-parallel weights equal the single process's to 1e-5 relative, 1 when they differ,
 // 3 when the world fails (the message says why). --die-after-epochs makes this rank vanish
 // part-way (SIGKILL on itself), --hang-after-epochs stops it (SIGSTOP), for the tests that
-// the others then end within their timeout.
+// the others then end within their timeout. --cuda-world joins as a run on GPUs does
+// (World::cuda: NCCL where LibTorch has it) and prints the backend it got.
 #include <signal.h>
 #include <unistd.h>
 
@@ -82,7 +84,8 @@ std::vector<torch::Tensor> train(hebbkit::Collective& world, int stop_after = -1
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: fit_two_ranks RANK SIZE PORT_FILE [--die-after-epochs K] [--timeout-ms T]\n");
+    std::fprintf(stderr, "usage: fit_two_ranks RANK SIZE PORT_FILE [--die-after-epochs K] [--timeout-ms T] "
+                         "[--cuda-world 1]\n");
     return 2;
   }
   hebbkit::parallel::World world;
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     if (flag == "--die-after-epochs") stop_after = std::atoi(argv[i + 1]), signal = SIGKILL;
     if (flag == "--hang-after-epochs") stop_after = std::atoi(argv[i + 1]), signal = SIGSTOP;
     if (flag == "--timeout-ms") world.timeout = std::chrono::milliseconds(std::atoi(argv[i + 1]));
+    if (flag == "--cuda-world") world.cuda = std::atoi(argv[i + 1]) != 0;
   }
   at::set_num_threads(1);
   const auto alone = train(hebbkit::single_process());
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
       std::ofstream(port_file.string() + ".tmp") << port;
       std::filesystem::rename(port_file.string() + ".tmp", port_file);
     });
+    std::printf("rank %d of %d: backend %s\n", world.rank, world.size, joined->backend().c_str());
     const auto together = train(*joined, stop_after, signal);
     double worst = 0;
     for (std::size_t i = 0; i < alone.size(); ++i)

@@ -13,6 +13,18 @@ fail() { echo "FAIL: $*"; cat "$work"/*.txt 2>/dev/null; exit 1; }
 wait "$p0"; c0=$?; wait "$p1"; c1=$?
 [ "$c0" -eq 0 ] && [ "$c1" -eq 0 ] || fail "two ranks: exit $c0 and $c1"
 grep -h "largest difference" "$work"/r0.txt "$work"/r1.txt
+grep -q "rank 0 of 2: backend gloo$" "$work/r0.txt" || fail "a CPU run's backend is not gloo"
+
+# Joined as a run on GPUs: NCCL where LibTorch has it, else Gloo saying why (CPU tensors
+# here, so Gloo's ring reduces them either way and the weights still equal one process's).
+rm -f "$work/port"
+"$bin" 0 2 "$work/port" --cuda-world 1 >"$work/c0.txt" 2>&1 & p0=$!
+"$bin" 1 2 "$work/port" --cuda-world 1 >"$work/c1.txt" 2>&1 & p1=$!
+wait "$p0"; c0=$?; wait "$p1"; c1=$?
+[ "$c0" -eq 0 ] && [ "$c1" -eq 0 ] || fail "two ranks joined for GPUs: exit $c0 and $c1"
+grep -Eq "rank 0 of 2: backend (nccl|gloo \(CUDA tensors through host memory: this LibTorch was built without NCCL\))$" \
+  "$work/c0.txt" || fail "a GPU run's backend is neither nccl nor gloo with the reason: $(cat "$work/c0.txt")"
+grep -o "backend .*" "$work/c0.txt"
 
 rm -f "$work/port"
 start=$(date +%s)

@@ -55,6 +55,7 @@ std::optional<SlurmTask> slurm_task() {
     const long step_id = number("SLURM_STEP_ID", *step, 0, 1L << 62);
     task.port = static_cast<std::uint16_t>(29500 + (job % 1000) * 16 + step_id % 16);
   }
+  if (const auto local = env("SLURM_LOCALID")) task.local_rank = static_cast<int>(number("SLURM_LOCALID", *local, 0, 65535));
   if (const auto cpus = env("SLURM_CPUS_PER_TASK")) task.cpus_per_task = static_cast<int>(number("SLURM_CPUS_PER_TASK", *cpus, 1, 65536));
   return task;
 }

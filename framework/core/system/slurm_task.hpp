@@ -14,6 +14,7 @@ struct SlurmTask {
   std::string first_host;       ///< the step's first node, where Slurm places task 0
   std::uint16_t port = 0;       ///< rank 0's rendezvous port (see slurm_task())
   int cpus_per_task = 0;        ///< SLURM_CPUS_PER_TASK; 0 when not set
+  int local_rank = 0;           ///< SLURM_LOCALID: the task's place on its node (its GPU)
 };
 
 /// The task this process is, inside a job step of two or more tasks; nullopt elsewhere

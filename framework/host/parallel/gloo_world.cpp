@@ -12,6 +12,8 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "hebbkit/errors.hpp"
+#include "parallel/nccl_reduce.hpp"
+#include "system/system_info.hpp"
 
 namespace hebbkit::parallel {
 
@@ -23,8 +25,14 @@ namespace {
 // VM (38 us this way, docs/performance.md "Data-parallel"), longer than half a Krotov step.
 class GlooGroup final : public GlooCollective {
  public:
-  GlooGroup(const World& world, c10::intrusive_ptr<c10d::TCPStore> store, std::shared_ptr<gloo::rendezvous::Context> context)
-      : world_(world), store_(std::move(store)), context_(std::move(context)) {}
+  GlooGroup(const World& world, c10::intrusive_ptr<c10d::TCPStore> store, std::shared_ptr<gloo::rendezvous::Context> context,
+            std::vector<std::string> hosts)
+      : world_(world), store_(std::move(store)), context_(std::move(context)), hosts_(std::move(hosts)) {
+    if (!world_.cuda) return;
+    std::string why_not;
+    device_ = nccl_reduce(store_, world_.rank, world_.size, world_.timeout, why_not);
+    backend_ = device_ ? "nccl" : fmt::format("gloo (CUDA tensors through host memory: {})", why_not);
+  }
 
   int rank() const override { return world_.rank; }
   int size() const override { return world_.size; }
@@ -39,32 +47,40 @@ class GlooGroup final : public GlooCollective {
       std::int64_t count = 0;
       for (const auto* t : group) count += t->numel();
       if (count == 0) continue;
-      Ring& ring = ring_for(type, count);
+      const bool on_gpu = device_ && group.front()->is_cuda();
+      Ring* ring = on_gpu ? nullptr : &ring_for(type, count);
+      torch::Tensor buffer = on_gpu ? gpu_buffer(type, count, group.front()->device()) : ring->buffer;
       std::int64_t offset = 0;
       for (const auto* t : group) {
-        ring.buffer.slice(0, offset, offset + t->numel()).copy_(t->detach().reshape({-1}));
+        buffer.slice(0, offset, offset + t->numel()).copy_(t->detach().reshape({-1}));
         offset += t->numel();
       }
       const auto started = std::chrono::steady_clock::now();
-      // A peer that died closes its connection; one that hangs runs into the pairs'
-      // timeout. Either way Gloo throws, and this process must not wait for ever.
-      try {
-        ring.algorithm->run();
-      } catch (const std::exception& e) {
-        throw peer_lost(e.what());
+      if (on_gpu) {
+        device_->sum(buffer);
+      } else {
+        // A peer that died closes its connection; one that hangs runs into the pairs'
+        // timeout. Either way Gloo throws, and this process must not wait for ever.
+        try {
+          ring->algorithm->run();
+        } catch (const std::exception& e) {
+          throw peer_lost(e.what());
+        }
       }
       traffic_.calls += 1;
-      traffic_.bytes += static_cast<double>(count * ring.buffer.element_size());
+      traffic_.bytes += static_cast<double>(count * buffer.element_size());
       traffic_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       offset = 0;
       for (auto* t : group) {
-        t->copy_(ring.buffer.slice(0, offset, offset + t->numel()).view(t->sizes()));
+        t->copy_(buffer.slice(0, offset, offset + t->numel()).view(t->sizes()));
         offset += t->numel();
       }
     }
   }
 
   Traffic traffic() const override { return traffic_; }
+  std::string backend() const override { return backend_; }
+  std::vector<std::string> hosts() const override { return hosts_; }
 
   void agree(const std::vector<std::pair<std::string, std::string>>& facts) override {
     std::string mine;
@@ -128,6 +144,14 @@ class GlooGroup final : public GlooCollective {
     return rings_.emplace(key, std::move(ring)).first->second;
   }
 
+  // NCCL reduces in place on the GPU: the packed tensors' buffer lives there, kept per
+  // dtype and length as the rings' are.
+  torch::Tensor gpu_buffer(c10::ScalarType type, std::int64_t count, torch::Device device) {
+    auto& buffer = gpu_buffers_[std::make_pair(type, count)];
+    if (!buffer.defined()) buffer = torch::empty({count}, torch::TensorOptions().dtype(type).device(device));
+    return buffer;
+  }
+
   std::string difference(int other, const std::string& mine, const std::string& theirs) const {
     const auto lines = [](const std::string& text) {
       std::vector<std::string> out;
@@ -156,6 +180,10 @@ class GlooGroup final : public GlooCollective {
   c10::intrusive_ptr<c10d::TCPStore> store_;
   std::shared_ptr<gloo::rendezvous::Context> context_;
   std::map<std::pair<c10::ScalarType, std::int64_t>, Ring> rings_;
+  std::vector<std::string> hosts_;
+  std::string backend_ = "gloo";
+  std::unique_ptr<DeviceReduce> device_;  ///< NCCL, for a run on GPUs
+  std::map<std::pair<c10::ScalarType, std::int64_t>, torch::Tensor> gpu_buffers_;
 };
 
 }  // namespace
@@ -197,6 +225,7 @@ std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::functio
                                 e.what_without_backtrace()));
   }
   auto context = std::make_shared<gloo::rendezvous::Context>(world.rank, world.size);
+  std::vector<std::string> hosts;
   context->setTimeout(world.timeout);
   try {
     c10d::ProcessGroupGloo::GlooStore rendezvous(store);
@@ -204,6 +233,13 @@ std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::functio
     context->connectFullMesh(rendezvous, device);
     for (int peer = 0; peer < world.size; ++peer)
       if (peer != world.rank) context->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
+    // Each rank's host, for the manifest (get waits for a peer yet to write its own).
+    const std::string here = system::host_name();
+    store->set(fmt::format("hebbkit/host/{}", world.rank), std::vector<std::uint8_t>(here.begin(), here.end()));
+    for (int peer = 0; peer < world.size; ++peer) {
+      const auto name = store->get(fmt::format("hebbkit/host/{}", peer));
+      hosts.emplace_back(name.begin(), name.end());
+    }
   } catch (const c10::Error& e) {
     throw DataError(fmt::format("rank {} of {}: the processes did not all join at {}:{} within {} s: {}", world.rank,
                                 world.size, world.address, store->getPort(), world.timeout.count() / 1000,
@@ -212,7 +248,7 @@ std::unique_ptr<GlooCollective> join_gloo(const World& world, const std::functio
     throw DataError(fmt::format("rank {} of {}: the processes did not all join at {}:{} within {} s: {}", world.rank,
                                 world.size, world.address, store->getPort(), world.timeout.count() / 1000, e.what()));
   }
-  return std::make_unique<GlooGroup>(world, std::move(store), std::move(context));
+  return std::make_unique<GlooGroup>(world, std::move(store), std::move(context), std::move(hosts));
 }
 
 }  // namespace hebbkit::parallel

@@ -1,7 +1,8 @@
 #pragma once
 // The processes of a data-parallel run joined through torch's c10d and Gloo: c10d's
 // TCPStore for the rendezvous (held by rank 0), Gloo's TCP pairs and ring all-reduce for
-// the collectives, run by the calling thread. No transport of hebbkit's own.
+// the collectives, run by the calling thread; c10d's NCCL for tensors on GPUs where
+// LibTorch has it (nccl_reduce.hpp). No transport of hebbkit's own.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,6 +24,8 @@ struct World {
   std::string own_host;               ///< where this process listens for its peers; "": `address`
   /// How long a rendezvous or an all-reduce waits for a process before failing.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  /// The run's tensors live on a GPU: NCCL reduces them where LibTorch has it.
+  bool cuda = false;
 };
 
 /// What a process sent through its all-reduces: the scaling figures (performance.md).
@@ -32,10 +35,14 @@ struct Traffic {
   double seconds = 0;      ///< spent in them, waiting for the slowest process included
 };
 
-/// A Collective over c10d's Gloo that counts its traffic.
+/// A Collective over c10d's Gloo (and NCCL for CUDA tensors) that counts its traffic.
 class GlooCollective : public Collective {
  public:
   virtual Traffic traffic() const = 0;
+  /// "gloo"; with World::cuda "nccl", or Gloo and why not NCCL.
+  virtual std::string backend() const = 0;
+  /// Each rank's host, in rank order.
+  virtual std::vector<std::string> hosts() const = 0;
   /// Every process states `facts` (name, value: the hebbkit build, the recipe's digest, each
   /// plugin's); throws RecipeError on every process when one's differ from another's, naming
   /// the ranks and the first fact that differs, so that mismatched processes never train.

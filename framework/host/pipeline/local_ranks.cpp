@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 fs::path rank_folder(const fs::path& run_dir, int rank) { return run_dir / "ranks" / std::to_string(rank); }
 
-LocalRanks::LocalRanks(const fs::path& run_dir, const RunOptions& options, int threads) : run_dir_(run_dir) {
+LocalRanks::LocalRanks(const fs::path& run_dir, const RunOptions& options, int threads, bool cuda) : run_dir_(run_dir) {
   const auto start = [&](std::uint16_t port) {
     for (int k = 1; k < options.processes; ++k) {
       std::vector<std::string> argv = {system::own_executable().string(),
@@ -38,7 +38,9 @@ LocalRanks::LocalRanks(const fs::path& run_dir, const RunOptions& options, int t
     }
   };
   try {
-    world_ = parallel::join_gloo(parallel::World{0, options.processes}, start);
+    parallel::World joining{0, options.processes};
+    joining.cuda = cuda;
+    world_ = parallel::join_gloo(joining, start);
   } catch (const DataError& e) {
     const auto why = fmt::format("{}{}", e.what(), finish(3));
     end_all();

@@ -20,8 +20,9 @@ namespace hebbkit::pipeline {
 class LocalRanks {
  public:
   /// Starts ranks 1..options.processes-1 with `threads` each and waits until all have
-  /// joined (DataError naming the ranks that did not, and what became of them).
-  LocalRanks(const std::filesystem::path& run_dir, const RunOptions& options, int threads);
+  /// joined (DataError naming the ranks that did not, and what became of them). `cuda`:
+  /// the run's tensors are on GPUs (parallel::World::cuda).
+  LocalRanks(const std::filesystem::path& run_dir, const RunOptions& options, int threads, bool cuda);
   /// Ends the ranks still running (SIGTERM, then SIGKILL) and waits for them.
   ~LocalRanks();
   LocalRanks(const LocalRanks&) = delete;

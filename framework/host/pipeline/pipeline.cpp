@@ -172,15 +172,20 @@ void run_stages(const recipe::Recipe& recipe, const RunOptions& options, Records
 
 }  // namespace
 
-/// cpu / cuda / auto -> a device; "cuda" without CUDA is an error naming the build.
-static torch::Device select_device(const std::string& name) {
+/// cpu / cuda / auto -> a device; "cuda" without CUDA is an error naming the build. The
+/// processes of a data-parallel run on one machine take a GPU each, by `local_rank`.
+static torch::Device select_device(const std::string& name, int local_rank = 0) {
   if (name == "cpu") return torch::kCPU;
+  const auto gpu = [&] {
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % count));
+  };
   if (name == "cuda") {
     if (!torch::cuda::is_available())
       throw RecipeError("--device cuda: this LibTorch has no usable CUDA device (CPU build or no GPU); use --device cpu");
-    return torch::kCUDA;
+    return gpu();
   }
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "auto") return torch::cuda::is_available() ? gpu() : torch::Device(torch::kCPU);
   throw RecipeError(fmt::format("--device {}: expected cpu, cuda or auto", name));
 }
 
@@ -219,7 +224,7 @@ int threads_per_process(const RunOptions& options) {
 }  // namespace
 
 RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
-  const torch::Device device = select_device(options.device);
+  const torch::Device device = select_device(options.device, options.rendezvous.local_rank);
   const int threads = threads_per_process(options);
   at::set_num_threads(threads);
   torch::manual_seed(recipe.seed);
@@ -246,14 +251,12 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
              manifest.blas_core.empty() ? "" : " | kernels " + manifest.blas_core);
     if (options.processes > 1) {
       const auto& meet = options.rendezvous;
-      ctx.info("data-parallel over {} processes {}, {} thread(s) each (Gloo); the others log into {}",
-               options.processes, meet.slurm ? fmt::format("(Slurm's tasks, meeting at {}:{})", meet.host, meet.port)
-                                             : std::string("on this machine"),
-               threads, (result.dir / "ranks").string());
       parallel::GlooCollective* world = nullptr;
       if (meet.slurm) {
         try {
-          slurm_world = parallel::join_gloo(parallel::World{0, options.processes, meet.host, meet.port, meet.host});
+          parallel::World joining{0, options.processes, meet.host, meet.port, meet.host};
+          joining.cuda = device.is_cuda();
+          slurm_world = parallel::join_gloo(joining);
         } catch (const DataError& e) {
           throw DataError(fmt::format("{} (another job on this node may hold port {}: set HEBBKIT_RENDEZVOUS_PORT "
                                       "to a free one for every task)",
@@ -261,9 +264,14 @@ RunResult execute(const recipe::Recipe& recipe, const RunOptions& options) {
         }
         world = slurm_world.get();
       } else {
-        ranks = std::make_unique<LocalRanks>(result.dir, options, threads);
+        ranks = std::make_unique<LocalRanks>(result.dir, options, threads, device.is_cuda());
         world = &ranks->collective();
       }
+      life.joined(world->backend(), world->hosts());
+      ctx.info("data-parallel over {} processes {}, {} thread(s) each ({}); the others log into {}",
+               options.processes, meet.slurm ? fmt::format("(Slurm's tasks, meeting at {}:{})", meet.host, meet.port)
+                                             : std::string("on this machine"),
+               threads, world->backend(), (result.dir / "ranks").string());
       world->agree(run_facts(recipe));
       ctx.set_collective(world);
     }
@@ -314,15 +322,17 @@ std::vector<std::pair<std::string, std::string>> run_facts(const recipe::Recipe&
 }
 
 int execute_rank(const std::function<recipe::Recipe()>& load_recipe, const RankOptions& options) {
-  const torch::Device device = select_device(options.device);
+  const torch::Device device = select_device(options.device, options.rendezvous.local_rank);
   at::set_num_threads(options.threads);
   const auto& meet = options.rendezvous;
   std::unique_ptr<parallel::GlooCollective> world;
   std::unique_ptr<run::RunStore> store;
   std::unique_ptr<run::HostContext> ctx;
   const Ending ending = ending_of([&] {
-    world = parallel::join_gloo(parallel::World{options.rank, options.processes, meet.host, meet.port,
-                                                meet.slurm ? system::host_name() : ""});
+    parallel::World joining{options.rank, options.processes, meet.host, meet.port,
+                            meet.slurm ? system::host_name() : ""};
+    joining.cuda = device.is_cuda();
+    world = parallel::join_gloo(joining);
     // Before agreeing: rank 0 saves nothing into model/ until every process has.
     const bool resume =
         options.resume || (options.continue_if_saved && fs::exists(options.run_dir / "model" / "model.json"));

@@ -19,6 +19,9 @@ struct Rendezvous {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: a free one (`--nproc`: rank 0 tells the processes it starts)
   bool slurm = false;      ///< Slurm started every process (srun): rank 0 starts none
+  /// This process's place among the run's processes on its node: on a machine with GPUs
+  /// it takes GPU local_rank % count (NCCL wants one per process).
+  int local_rank = 0;
 };
 
 struct RunOptions {

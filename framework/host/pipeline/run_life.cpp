@@ -90,12 +90,19 @@ RunLife::RunLife(const fs::path& dir, const recipe::Recipe& recipe, const RunOpt
     summary_.parent = manifest_.parent;
     summary_.reused = manifest_.reused;
   }
-  // This session's processes, all on this host (`--nproc`); a resume may run another number.
+  // This session's processes (a resume may run another number); joined() says where they are.
   manifest_.data_parallel.reset();
   if (options.processes > 1)
     manifest_.data_parallel =
         run::DataParallel{options.processes, "gloo", std::vector<std::string>(options.processes, system::host_name())};
   manifest_.status = summary_.status = run::RunStatus::Running;
+  store_->write_json("manifest.json", manifest_);
+}
+
+void RunLife::joined(const std::string& backend, const std::vector<std::string>& hosts) {
+  if (!manifest_.data_parallel) return;
+  manifest_.data_parallel->backend = backend;
+  manifest_.data_parallel->hosts = hosts;
   store_->write_json("manifest.json", manifest_);
 }
 

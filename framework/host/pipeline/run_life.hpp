@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pipeline/pipeline.hpp"
 #include "run/run_records.hpp"
@@ -25,6 +26,9 @@ class RunLife {
   const run::RunManifest& manifest() const { return manifest_; }
   run::RunSummary& summary() { return summary_; }
 
+  /// A data-parallel run's processes, once they have joined: the backend that reduces
+  /// their tensors and each rank's host, into manifest.json.
+  void joined(const std::string& backend, const std::vector<std::string>& hosts);
   /// Writes summary.json: what the finished stages measured survives whatever comes next.
   void checkpoint();
   /// Writes how the run ended into both records (and the error, when there is one), then
