@@ -109,6 +109,21 @@ stages: [train, evaluate]
 YAML
 equal_runs scff
 
+# Conv SCFF: mirrored images and negatives drawn for the global minibatch; the upper layer's
+# fresh pairs made of the whole minibatch's stream on every process, each training its rows.
+cat > "$work/scff_conv.yaml" <<YAML
+seed: 3
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers:
+  - rule: {name: scff_conv, channels: [4, 6], kernel: [3], padding: [1], activation: [triangle, relu], pool: [max, avg],
+           pool_size: [2], pool_stride: [2], pool_padding: [0], pair_layers: [0, 1], epochs: [1, 1], batch: 20,
+           lr: [0.01], lr_decay: [1], decay_every: [100], weight_decay: [0], theta_pos: [1], theta_neg: [2],
+           penalty: [0.001]}
+head: {name: softmax, epochs: 2, optimizer: sgd, lr: 0.05, momentum: 0.9}
+stages: [train, evaluate]
+YAML
+equal_runs scff_conv
+
 # Conv Krotov: each process the patches of its shard's images; ds, xx and the input batch
 # norm's statistics summed over the processes.
 cat > "$work/krotov_conv.yaml" <<YAML
@@ -189,4 +204,4 @@ grep -q '"status": "failed"' "$work/killed/manifest.json" || fail "the manifest 
 "$hebbkit" run --resume "$work/killed" --nproc 1 >"$work/resumed.txt" 2>&1 || fail "the resume with one process failed"
 grep -q "continuing from the checkpoint" "$work/killed/log.txt" || fail "the resume did not continue from a checkpoint"
 same_model "$work/whole" "$work/killed"
-echo "ok: 2 and 3 processes equal 1 (sharded evaluation and logits; krotov, krotov_conv, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"
+echo "ok: 2 and 3 processes equal 1 (sharded evaluation and logits; krotov, krotov_conv, scff_conv, softhebb, backprop, forward_forward greedy and simultaneous, scff; softmax, krotov, readout and ff_goodness heads); refusals name the plugin; a killed rank ended the run in $took s and a 1-process resume finished it to the same weights"

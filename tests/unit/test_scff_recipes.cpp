@@ -1,7 +1,9 @@
-// Self-Contrastive Forward-Forward end to end: a recipe trains the stack greedily without
-// labels, a softmax head reads every layer's standardised activity, the learning rate
-// follows its per-minibatch schedule, the model reopens exactly, and bad keys fail by name.
+// Self-Contrastive Forward-Forward end to end: a recipe trains the stack (dense, or conv
+// layers) greedily without labels, a softmax head reads every layer's standardised
+// activity, the learning rate follows its per-minibatch schedule, the model reopens exactly,
+// and bad keys fail by name.
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "support/catch.hpp"
@@ -106,4 +108,49 @@ TEST_CASE("scff's keys fail by name where they do not fit", "[scff][errors]") {
              Contains("layers.0.rule.shift = 2: scff translates images") && Contains("or set shift: 0"));
   CHECK(f.run("flat_same", {"dataset.preprocess=[flatten]", "layers.0.rule.shift=0", "layers.0.rule.epochs=[1]"})
             .status == run::RunStatus::Completed);
+}
+
+TEST_CASE("scff_conv trains conv layers greedily, the upper one on fresh pairs, and a head reads them", "[scff][e2e]") {
+  TempDir dir{"scff_conv"};
+  testing::write_idx_dataset(dir / "data/mnist", 400, 100, false);
+  std::ofstream(dir / "conv.yaml")
+      << "seed: 0\n"
+         "dataset: {name: mnist, root: '" + (dir / "data").string() + "', preprocess: []}\n"
+         "layers:\n"
+         "  - rule: {name: scff_conv, channels: [6, 8], kernel: [3], padding: [1], activation: [triangle, relu],\n"
+         "           pool: [max, avg], pool_size: [2], pool_stride: [2], pool_padding: [0], pair_layers: [0, 1],\n"
+         "           epochs: [2, 1], batch: 20, lr: [0.01, 0.002], lr_decay: [1], decay_every: [100],\n"
+         "           weight_decay: [0.0001], theta_pos: [0, 1], theta_neg: [1, 2], penalty: [0.001]}\n"
+         "head: {name: softmax, epochs: 12, batch: 64, lr: 0.01, dropout: 0.2}\n"
+         "stages: [train, evaluate, plot, save]\n";
+  REQUIRE(testing::run_file(dir / "conv.yaml", dir / "run").status == run::RunStatus::Completed);
+  const auto summary = testing::read_json(dir / "run/summary.json");
+  CHECK(summary["test_accuracy"].get<double>() > 0.8);
+  CHECK(io::load_npy(dir / "run/artifacts/layer0_scff0_weight.npy").sizes() == torch::IntArrayRef{6, 1, 3, 3});
+  CHECK(io::load_npy(dir / "run/artifacts/layer0_scff1_weight.npy").sizes() == torch::IntArrayRef{8, 6, 3, 3});
+  CHECK(std::filesystem::exists(dir / "run/artifacts/scff_conv_kernels.png"));
+  std::ifstream log_file(dir / "run/log.txt");
+  const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+  CHECK_THAT(log, Contains("layer 1: 8 kernels of 3x3 on 6 channels (pairs, shared kernels)"));
+
+  INFO("the features: each layer pooled 2x2 more and standardised, 6 x 7 x 7 + 8 x 4 x 4");
+  auto recipe = testing::resolve_file(dir / "run/recipe.resolved.yaml");
+  auto model = model::build(recipe);
+  model::load(model, recipe, dir / "run/model", torch::kCPU, false);
+  const auto out = model.layer(0).forward_with_activations(torch::rand({5, 1, 28, 28}));
+  REQUIRE(out.output.sizes() == torch::IntArrayRef{5, 6 * 7 * 7 + 8 * 4 * 4});
+  CHECK(torch::allclose(out.output.slice(1, 0, 294).std(1), torch::ones({5}), 1e-4, 1e-5));
+  REQUIRE(testing::reopen_run(dir / "run", dir / "again", "evaluate").status == run::RunStatus::Completed);
+  CHECK(testing::read_json(dir / "again/summary.json")["test_accuracy"] == summary["test_accuracy"]);
+
+  INFO("keys that do not fit fail by name");
+  CHECK_THROWS_WITH(testing::resolve_file(dir / "conv.yaml", {"layers.0.rule.pair_layers=[0, 2]"}),
+                    Contains("layers.0.rule.pair_layers: layer 2 does not exist: there are 2 layers"));
+  CHECK_THROWS_WITH(testing::resolve_file(dir / "conv.yaml", {"layers.0.rule.activation=[sigmoid]"}),
+                    Contains("layers.0.rule.activation: 'sigmoid' is neither relu nor triangle"));
+  CHECK_THROWS_WITH(testing::resolve_file(dir / "conv.yaml", {"layers.0.rule.kernel=[3, 3, 3]"}),
+                    Contains("layers.0.rule.kernel: give a list of one value (for every layer) or of one per layer (2)"));
+  CHECK_THROWS_WITH(testing::run_file(dir / "conv.yaml", dir / "flat", {"dataset.preprocess=[flatten]"}),
+                    Contains("scff_conv needs image inputs (C, H, W), got 784"));
+  CHECK_FALSE(std::filesystem::exists(dir / "flat"));
 }

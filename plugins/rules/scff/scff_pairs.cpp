@@ -44,15 +44,21 @@ std::int64_t draw_offset(std::int64_t batch) {
   return torch::randint(1, batch, {1}, torch::kInt64).item<std::int64_t>();
 }
 
+torch::Tensor random_flip(const torch::Tensor& images) {
+  const auto coins = torch::rand({images.size(0)}, torch::kFloat64).lt(0.5).to(images.device());
+  return torch::where(coins.view({-1, 1, 1, 1}), images.flip({3}), images);
+}
+
 Pairs draw_pairs(const torch::Tensor& images, const Views& views) {
+  const auto source = views.flip ? random_flip(images) : images;
   auto view = [&] {
-    auto v = views.max_shift > 0 ? translate(images, views.max_shift) : images;
-    v = v.flatten(1);
+    auto v = views.max_shift > 0 ? translate(source, views.max_shift) : source;
+    if (views.rows) v = v.flatten(1);
     return views.standardize ? standardize(v) : v;
   };
   const auto a = view();
   const auto b = views.max_shift > 0 ? view() : a;
-  return make_pairs(a, b, draw_offset(images.size(0)));
+  return make_pairs(a, b, draw_offset(source.size(0)));
 }
 
 }  // namespace hebbkit::scff

@@ -26,13 +26,20 @@ Pairs make_pairs(const torch::Tensor& a, const torch::Tensor& b, std::int64_t of
 /// meets its own view, from torch's generator.
 std::int64_t draw_offset(std::int64_t batch);
 
+/// Each image (N, C, H, W) mirrored left-right with probability 1/2, from torch's generator
+/// (torchvision's RandomHorizontalFlip).
+torch::Tensor random_flip(const torch::Tensor& images);
+
 /// How the two views of a batch are made.
 struct Views {
   std::int64_t max_shift = 2;  ///< 0: both views are the image itself
-  bool standardize = true;     ///< each view's row standardised before pairing (the authors' pre_std)
+  bool standardize = true;     ///< each view standardised before pairing (the authors' pre_std)
+  bool flip = false;           ///< first each image mirrored at random, the same for both views
+  bool rows = true;            ///< views flattened to rows (dense layers); else kept (C, H, W)
 };
 /// A minibatch's pairs: two views of `images` (B, C, H, W), or of rows (B, D) when max_shift
-/// is 0, flattened (and standardised), paired by a drawn offset.
+/// is 0 and flip is off, (flattened and) standardised, paired by a drawn offset: along the
+/// values of a row, or along the channels of images.
 Pairs draw_pairs(const torch::Tensor& images, const Views& views);
 
 }  // namespace hebbkit::scff

@@ -6,7 +6,6 @@
 // reads (every layer's activity standardised, as the paper's linear readout) and the figure.
 #include <hebbkit/hebbkit.hpp>
 #include <hebbkit/initial_weights.hpp>
-#include <hebbkit/one_or_each.hpp>
 #include <torch/types.h>
 
 #include "krotov_training.hpp"
@@ -45,29 +44,8 @@ class Scff final : public hebbkit::Rule {
                                             "widths of the layers, trained one after another; the first reads a pair "
                                             "of images through one set of weights")
                                             .at_least(1);
-    std::vector<std::int64_t> epochs =
-        param("epochs", std::vector<std::int64_t>{20, 9}, "epochs of each layer (one value: every layer)")
-            .at_least(0);
-    std::int64_t batch = param("batch", 100, "minibatch size (images; each gives a positive and a negative pair)")
-                             .at_least(2);
-    std::vector<double> lr = param("lr", std::vector<double>{0.003, 0.002}, "AdamW's learning rate of each layer")
-                                 .at_least(0);
-    std::vector<double> lr_decay = param("lr_decay", std::vector<double>{0.9, 0.6},
-                                         "each layer's rate is multiplied by this every decay_every minibatches");
-    std::vector<std::int64_t> decay_every =
-        param("decay_every", std::vector<std::int64_t>{1000, 1500}, "minibatches between learning-rate decays")
-            .at_least(1);
-    std::vector<double> weight_decay =
-        param("weight_decay", std::vector<double>{1e-4}, "AdamW's decoupled weight decay of each layer")
-            .at_least(0);
-    std::vector<double> theta_pos =
-        param("theta_pos", std::vector<double>{4, 1}, "goodness that positive pairs are pushed above, per layer");
-    std::vector<double> theta_neg =
-        param("theta_neg", std::vector<double>{6, 1}, "goodness that negative pairs are pushed below, per layer");
-    std::vector<double> penalty = param("penalty", std::vector<double>{1e-4, 0},
-                                        "weight of the positives' mean |goodness| in each layer's loss (the "
-                                        "authors' lamda)")
-                                      .at_least(0);
+    hebbkit::scff::TrainingKeys training{{{20, 9}, 100, {0.003, 0.002}, {0.9, 0.6}, {1000, 1500}, {1e-4}, {4, 1},
+                                          {6, 1}, {1e-4, 0}}};
     Activation activation = param("activation", Activation::Triangle,
                                   "what a layer passes up: relu(z), or triangle relu(z - mean z)");
     std::int64_t shift = param("shift", 2,
@@ -89,28 +67,7 @@ class Scff final : public hebbkit::Rule {
 
   Scff(const Config& config, const hebbkit::Params& p) : c_(config), stack_(c_.activation) {
     if (c_.sizes.empty()) p.fail("sizes", "needs at least one layer width");
-    const auto layers = c_.sizes.size();
-    for (const auto& [key, given] :
-         {std::pair<const char*, std::size_t>{"epochs", c_.epochs.size()}, {"lr", c_.lr.size()},
-          {"lr_decay", c_.lr_decay.size()}, {"decay_every", c_.decay_every.size()},
-          {"weight_decay", c_.weight_decay.size()}, {"theta_pos", c_.theta_pos.size()},
-          {"theta_neg", c_.theta_neg.size()}, {"penalty", c_.penalty.size()}})
-      hebbkit::check_one_or_each(p, key, given, layers, "layer");
-    // An lr_decay of 0 would zero the rate after decay_every minibatches: (0, 1] only.
-    for (const auto d : c_.lr_decay)
-      if (d <= 0 || d > 1) p.fail("lr_decay", fmt::format("must lie in (0, 1]; got {}", d));
-    using hebbkit::one_or_each;
-    for (std::size_t i = 0; i < layers; ++i) {
-      hebbkit::scff::LayerTraining t;
-      t.width = c_.sizes[i];
-      t.epochs = one_or_each(c_.epochs, i);
-      t.lr = one_or_each(c_.lr, i);
-      t.lr_decay = one_or_each(c_.lr_decay, i);
-      t.decay_every = one_or_each(c_.decay_every, i);
-      t.weight_decay = one_or_each(c_.weight_decay, i);
-      t.objective = {one_or_each(c_.theta_pos, i), one_or_each(c_.theta_neg, i), one_or_each(c_.penalty, i)};
-      layers_.push_back(t);
-    }
+    layers_ = c_.training.per_layer(c_.sizes.size(), p);
     hebbkit::check_init_prefix(p, c_.init == Init::Npy, c_.init_prefix);
   }
 
@@ -125,8 +82,11 @@ class Scff final : public hebbkit::Rule {
     hebbkit::check_fits_in_memory(needs.bytes, fmt::format("layers.{}.rule.sizes", data.index), needs.what);
     stack_ = hebbkit::scff::Stack(c_.activation);
     stack_.start_from(c_.init_prefix);
+    std::int64_t values = 1;
+    for (const auto d : source.sample_shape()) values *= d;
+    stack_.plan(values, c_.sizes);
     const auto images = source.all().to(torch::kFloat32);
-    hebbkit::scff::train_greedy(stack_, layers_, images, c_.batch, {c_.shift, c_.standardize_input}, ctx,
+    hebbkit::scff::train_greedy(stack_, layers_, images, c_.training.batch, {c_.shift, c_.standardize_input}, ctx,
                                 ctx.resume_point());
   }
 
