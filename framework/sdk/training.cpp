@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
@@ -80,6 +81,32 @@ double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
 }
 
 namespace {
+
+// Training inputs and their mirror images' inputs: each row of a minibatch is one or the
+// other by a coin drawn as a dropout mask is (one key from torch's generator per minibatch,
+// a hash per global row under DropoutRows), so every process draws the global minibatch's.
+class MirroredSource final : public BatchSource {
+ public:
+  MirroredSource(torch::Tensor inputs, torch::Tensor mirrored, torch::Tensor labels)
+      : inputs_(std::move(inputs)), mirrored_(std::move(mirrored)), labels_(std::move(labels)) {}
+  std::int64_t size() const override { return inputs_.size(0); }
+  std::vector<std::int64_t> sample_shape() const override {
+    return std::vector<std::int64_t>(inputs_.sizes().begin() + 1, inputs_.sizes().end());
+  }
+  const torch::Tensor& labels() const override { return labels_; }
+  torch::Tensor rows(const torch::Tensor& index) override {
+    const auto coins = hebbkit::dropout(torch::ones({index.size(0), 1}, inputs_.options()), 0.5, true).gt(0);
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(inputs_.dim()), 1);
+    shape[0] = index.size(0);
+    return torch::where(coins.view(shape), mirrored_.index_select(0, index), inputs_.index_select(0, index));
+  }
+  // Not held as one tensor: each minibatch is chosen afresh.
+  bool precomputed() const override { return false; }
+  torch::Tensor all() override { return inputs_; }
+
+ private:
+  torch::Tensor inputs_, mirrored_, labels_;
+};
 
 // What autograd makes of one minibatch: the loss and the parameters' gradients.
 struct AutogradReference {
@@ -172,9 +199,17 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
                     const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
                     const torch::Tensor& inputs, const torch::Tensor& labels, const torch::Tensor& val_inputs,
                     const torch::Tensor& val_labels, const ClassifierTraining& t, RunContext& ctx) {
-  TensorSource train(inputs, labels);
   std::optional<TensorSource> val;
   if (val_inputs.defined()) val.emplace(val_inputs, val_labels);
+  if (t.mirrored.defined()) {
+    if (t.mirrored.sizes() != inputs.sizes())
+      throw std::invalid_argument(fmt::format("fit_classifier: mirrored inputs {} for inputs {}",
+                                              fmt::join(t.mirrored.sizes(), "x"), fmt::join(inputs.sizes(), "x")));
+    MirroredSource train(inputs, t.mirrored, labels);
+    fit_classifier(parameters, logits_of, loss_of, train, val ? &*val : nullptr, t, ctx);
+    return;
+  }
+  TensorSource train(inputs, labels);
   fit_classifier(parameters, logits_of, loss_of, train, val ? &*val : nullptr, t, ctx);
 }
 
@@ -224,12 +259,12 @@ void fit_classifier(const std::vector<torch::Tensor>& parameters,
     const auto each_batch = [&](const std::function<void(const Batch&, std::int64_t global_rows)>& fn) {
       for (const auto& global : minibatches(n, t.batch, /*shuffle=*/true, train.labels().device())) {
         const auto idx = shard(global, world);
+        const DropoutRows rows(shard_range(global.size(0), world).begin);  // masks as one process's
         torch::Tensor inputs;
         if (!in_place.defined()) {
           torch::NoGradGuard no_grad;
           inputs = train.rows(idx);
         }
-        const DropoutRows rows(shard_range(global.size(0), world).begin);  // masks as one process's
         fn(Batch{std::move(inputs), train.labels().index_select(0, idx), idx}, global.size(0));
       }
     };

@@ -47,14 +47,18 @@ equal_runs() {
 }
 
 # Equivalence: Krotov with the Krotov head, and with the softmax head.
-# The softmax head with dropout and batch norm: masks and statistics of the global minibatch.
-for head in "{name: krotov, epochs: 4, batch: 30}" "{name: softmax, epochs: 3, lr: 0.05, dropout: 0.2, batch_norm: true}"; do
+# The softmax head with dropout, batch norm and mirrored images: masks, statistics and the
+# choice of each row's mirror of the global minibatch.
+for head in "{name: krotov, epochs: 4, batch: 30}" \
+            "{name: softmax, epochs: 3, lr: 0.05, dropout: 0.2, batch_norm: true, mirror: true}"; do
   name=$(echo "$head" | grep -o 'name: [a-z]*' | cut -c7-)
   recipe "$work/$name.yaml" 3 "$head"
   equal_runs "$name"
   grep -q '"processes": 2' "$work/$name-two/manifest.json" || fail "$name: the manifest does not record 2 processes"
   grep -q '"backend": "gloo"' "$work/$name-two/manifest.json" || fail "$name: the manifest does not record gloo"
   [ -s "$work/$name-two/ranks/1/log.txt" ] || fail "$name: rank 1 wrote no log of its own"
+  [ "$name" = krotov ] || grep -q "features of the training images mirrored" "$work/$name-two/log.txt" \
+    || fail "$name: the host computed no mirrored features for the head"
   [ "$(ls "$work/$name-two" | grep -v '^ranks$')" = "$(ls "$work/$name-one")" ] \
     || fail "$name: the run folders hold different files: $(ls "$work/$name-two")"
 done

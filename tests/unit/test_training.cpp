@@ -211,6 +211,41 @@ TEST_CASE("fit_classifier trains, logs its metrics and warns about a head at cha
   }
 }
 
+TEST_CASE("fit_classifier with mirrored inputs takes each row or its mirror's, at random in every minibatch",
+          "[training][head]") {
+  testing::ScratchRun scratch("mirror");
+  torch::manual_seed(0);
+  const auto x = torch::ones({400, 3});
+  const auto y = torch::zeros({400}, torch::kInt64);
+  auto w = torch::zeros({3, 2}).requires_grad_(true);
+  std::vector<torch::Tensor> seen;
+  auto training = training_of("mirror head", 3, 50, 0.1, 1.0, "");
+  training.mirrored = x * 2;  // a mirrored row shows as 2s
+  fit_classifier(
+      {w},
+      [&](const torch::Tensor& b) {
+        seen.push_back(b.select(1, 0).detach().clone());
+        return b.mm(w);
+      },
+      [](const torch::Tensor& logits, const torch::Tensor& labels) {
+        return torch::nn::functional::cross_entropy(logits, labels);
+      },
+      x, y, {}, {}, training, scratch.ctx);
+  const auto rows = torch::cat(seen);
+  REQUIRE(rows.size(0) == 3 * 400);
+  CHECK(rows.eq(1).logical_or(rows.eq(2)).all().item<bool>());
+  const double mirrored = rows.eq(2).to(torch::kFloat64).mean().item<double>();
+  CHECK(mirrored > 0.42);
+  CHECK(mirrored < 0.58);
+  training.mirrored = torch::ones({400, 4});
+  CHECK_THROWS_WITH(fit_classifier({w}, [&](const torch::Tensor& b) { return b.mm(w); },
+                                   [](const torch::Tensor& l, const torch::Tensor& t) {
+                                     return torch::nn::functional::cross_entropy(l, t);
+                                   },
+                                   x, y, {}, {}, training, scratch.ctx),
+                    Contains("mirrored inputs 400x4 for inputs 400x3"));
+}
+
 TEST_CASE("fit_classifier's closed-form path trains as autograd does, and a wrong formula is refused",
           "[training][head]") {
   testing::ScratchRun scratch("closed_form");

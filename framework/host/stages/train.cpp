@@ -165,11 +165,19 @@ class Train final : public Stage {
       const auto features = source(base, data.train.labels, frozen, batch)->all();
       torch::Tensor val_features;
       if (val_base.defined()) val_features = source(val_base, data.val.labels, frozen, batch)->all();
+      torch::Tensor mirrored;
+      if (model.head().wants_mirrored_features()) {
+        ctx.info("computing the features of the training images mirrored left-right, for the head's random flips");
+        std::vector<Rule*> stack;
+        for (std::size_t i = 0; i < model.layer_count(); ++i) stack.push_back(&model.layer(i));
+        const auto flipped = apply_batched(prepare, data.train.images.flip({3}), batch);
+        mirrored = source(flipped, data.train.labels, stack, batch)->all();
+      }
       checkpoints.begin("head", partial_for("head"));
       ctx.info("training head '{}' on features {}", env.recipe.head.name(), fmt::join(features.sizes(), "x"));
       const auto before = ctx.traffic();
       model.head().fit(HeadFit{features, data.train.labels, val_features, data.val.labels, data.train.images,
-                               data.val.images, model, data.num_classes()},
+                               data.val.images, model, data.num_classes(), mirrored},
                        ctx);
       log_traffic(ctx, before);
       if (dynamic_cast<FeatureHead*>(&model.head()) != nullptr) env.held_features = {features, val_features};

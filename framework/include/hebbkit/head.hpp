@@ -25,6 +25,9 @@ struct HeadFit {
   torch::Tensor val_images;
   Encoder& encoder;
   std::int64_t num_classes = 0;
+  /// The features of the training images mirrored left-right, row for row, when the head
+  /// asked for them (wants_mirrored_features()); for ClassifierTraining::mirrored.
+  torch::Tensor mirrored_features;
 };
 
 /// A classifier head on top of the layers. Saved and reopened like a Rule: state() on the
@@ -48,6 +51,9 @@ class HEBBKIT_API Head {
   /// fit_classifier, or learns nothing from the data); otherwise why not. See
   /// Rule::why_not_data_parallel().
   virtual std::string why_not_data_parallel() const { return "it does not declare data-parallel training"; }
+  /// True when fit() wants HeadFit::mirrored_features: the host passes the mirrored training
+  /// images through the layers once more (a classifier trained with random flips).
+  virtual bool wants_mirrored_features() const { return false; }
 };
 
 /// Base for the common case: a head that only looks at the top layer's features.

@@ -92,6 +92,11 @@ struct ClassifierTraining {
   /// draws the same mask and sees the same statistics) and throws std::logic_error when a
   /// gradient differs. Dropout off the CPU draws from another generator: no closed form there.
   std::function<ClosedFormStep(const RowSelection& inputs, const torch::Tensor& labels)> closed_form;
+  /// Inputs of the training images mirrored left-right, row for row (HeadFit::mirrored_features):
+  /// each minibatch row then takes its mirror's with probability 1/2, as a loader's
+  /// RandomHorizontalFlip gives a classifier a fresh choice every epoch. The coins are the
+  /// global minibatch's, whatever the number of processes. Undefined: the inputs as they are.
+  torch::Tensor mirrored;
 };
 
 /// Adam or SGD over `parameters` with `params`' learning rate, momentum and weight decay

@@ -1,7 +1,7 @@
 #pragma once
 // The plugin ABI version. Bump it whenever a public interface, the Manifest layout or
 // the Params view changes; the host refuses plugins built against another value.
-#define HEBBKIT_API_VERSION 10
+#define HEBBKIT_API_VERSION 11
 
 namespace hebbkit {
 

@@ -22,6 +22,10 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
     bool batch_norm = hebbkit::param("batch_norm", false,
                                      "normalise the features by batch statistics while training (running averages "
                                      "after), no scale or shift; per channel for conv features (N, C, H, W)");
+    bool mirror = hebbkit::param("mirror", false,
+                                 "train on each image or its mirror image (left-right), chosen at random for every "
+                                 "minibatch, as a loader's RandomHorizontalFlip (the mirrored training set's features "
+                                 "are computed once more, and held beside the others)");
   };
 
   explicit SoftmaxHead(const Config& config) : c_(config) {}
@@ -45,6 +49,11 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
       };
     if (c_.batch_norm)
       for (auto& [name, t] : norm_.state("feature_norm")) training.buffers.push_back(t);
+    if (c_.mirror) {
+      if (!data.mirrored_features.defined())
+        throw hebbkit::DataError("softmax head: mirror is on, but the host gave no mirrored features");
+      training.mirrored = c_.batch_norm ? data.mirrored_features : data.mirrored_features.flatten(1);
+    }
     torch::Tensor val;
     if (data.val_features.defined()) val = c_.batch_norm ? data.val_features : data.val_features.flatten(1);
     hebbkit::fit_classifier(
@@ -62,6 +71,7 @@ class SoftmaxHead final : public hebbkit::FeatureHead {
   // fit_classifier shards and reduces, and gives dropout the global minibatch's masks;
   // batch norm takes the global minibatch's statistics.
   std::string why_not_data_parallel() const override { return ""; }
+  bool wants_mirrored_features() const override { return c_.mirror; }
 
   std::vector<hebbkit::NamedTensor> state() const override {
     std::vector<hebbkit::NamedTensor> out = {{"weight", linear_->weight}, {"bias", linear_->bias}};
