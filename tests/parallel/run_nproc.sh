@@ -79,11 +79,12 @@ stages: [train, evaluate]
 YAML
 equal_runs softhebb
 
-# Backprop, an MLP trained end to end through fit_classifier, read out as it is.
+# Backprop, an MLP with dropout (the global minibatch's masks) trained end to end through
+# fit_classifier, read out as it is.
 cat > "$work/backprop.yaml" <<YAML
 seed: 3
 dataset: {name: mnist, root: '$data', validation: 40}
-layers: [{rule: {name: backprop, hidden: [16], epochs: 2, batch: 20, lr: 0.05}}]
+layers: [{rule: {name: backprop, hidden: [16], dropout: 0.3, epochs: 2, batch: 20, lr: 0.05}}]
 head: {name: readout}
 stages: [train, evaluate]
 YAML
@@ -173,14 +174,14 @@ grep -q "stage 1 (evaluate) finished before the resume; skipped" "$work/evals-tw
 # Refused by name before a folder exists: a rule that cannot train data-parallel as set.
 cat > "$work/dropout.yaml" <<YAML
 seed: 3
-dataset: {name: mnist, root: '$data', validation: 40}
-layers: [{rule: {name: backprop, hidden: [16], dropout: 0.5, epochs: 1}}]
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers: [{rule: {name: backprop, model: simple_cnn, dropout: 0.5, epochs: 1}}]
 head: {name: readout}
 stages: [train]
 YAML
 "$hebbkit" run "$work/dropout.yaml" --out "$work/refused" --nproc 2 >"$work/refused.txt" 2>&1; code=$?
-[ "$code" -eq 2 ] || fail "backprop with dropout and --nproc 2: exit $code, not 2"
-grep -q "layers.0.rule (backprop): dropout > 0" "$work/refused.txt" \
+[ "$code" -eq 2 ] || fail "simple_cnn with dropout and --nproc 2: exit $code, not 2"
+grep -q "layers.0.rule (backprop): model: simple_cnn with dropout > 0" "$work/refused.txt" \
   || fail "the refusal does not name the rule: $(cat "$work/refused.txt")"
 [ ! -e "$work/refused" ] || fail "a refused run made its folder"
 

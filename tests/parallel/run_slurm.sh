@@ -39,8 +39,8 @@ srun --ntasks 2 --cpus-per-task 1 --time 5 bash -c "exec '$hebbkit' run '$work/k
 # A recipe that cannot train data-parallel: each task refuses it at once, naming the rule.
 cat > "$work/dropout.yaml" <<YAML
 seed: 3
-dataset: {name: mnist, root: '$data', validation: 40}
-layers: [{rule: {name: backprop, hidden: [16], dropout: 0.5, epochs: 1}}]
+dataset: {name: mnist, root: '$data', validation: 40, preprocess: []}
+layers: [{rule: {name: backprop, model: simple_cnn, dropout: 0.5, epochs: 1}}]
 head: {name: readout}
 stages: [train]
 YAML
@@ -48,7 +48,7 @@ start=$(date +%s)
 srun --ntasks 2 --cpus-per-task 1 --time 5 "$hebbkit" run "$work/dropout.yaml" --out "$work/dropout" \
   >"$work/dropout.txt" 2>&1 && fail "tasks trained a recipe that cannot train data-parallel"
 took=$(( $(date +%s) - start ))
-[ "$(grep -c 'layers.0.rule (backprop): dropout > 0' "$work/dropout.txt")" -eq 2 ] \
+[ "$(grep -c 'layers.0.rule (backprop): model: simple_cnn with dropout > 0' "$work/dropout.txt")" -eq 2 ] \
   || fail "the tasks did not both refuse the recipe: $(cat "$work/dropout.txt")"
 [ "$took" -lt 30 ] || fail "the refusal took $took s"
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <hebbkit/dropout.hpp>
 #include <hebbkit/errors.hpp>
 #include <hebbkit/one_or_each.hpp>
 #include <torch/nn.h>
@@ -12,6 +13,19 @@ namespace hebbkit::backprop {
 namespace nn = torch::nn;
 
 namespace {
+
+// Inverted dropout by hebbkit::dropout: each row's mask is keyed by its place in the global
+// minibatch (the same whatever the number of processes) and drawn in parallel, where
+// torch's Dropout draws one Mersenne-twister number per element on one thread.
+class RowDropoutImpl : public nn::Module {
+ public:
+  explicit RowDropoutImpl(double p) : p_(p) {}
+  torch::Tensor forward(const torch::Tensor& x) { return hebbkit::dropout(x, p_, is_training()); }
+
+ private:
+  double p_;
+};
+TORCH_MODULE(RowDropout);
 
 std::int64_t volume(const std::vector<std::int64_t>& shape) {
   std::int64_t v = 1;
@@ -87,7 +101,7 @@ nn::Sequential conv_net(const ConvBlocks& c, const std::vector<std::int64_t>& sh
     net->push_back(nn::ReLU());
     flat = width;
   }
-  if (dropout > 0) net->push_back(nn::Dropout(dropout));
+  if (dropout > 0) net->push_back(RowDropout(dropout));
   net->push_back(nn::Linear(flat, classes));
   return net;
 }
@@ -133,7 +147,7 @@ nn::Sequential build(const Architecture& arch, const std::vector<std::int64_t>& 
   for (const auto width : arch.hidden) {
     net->push_back(nn::Linear(below, width));
     net->push_back(nn::ReLU());
-    if (arch.dropout > 0) net->push_back(nn::Dropout(arch.dropout));
+    if (arch.dropout > 0) net->push_back(RowDropout(arch.dropout));
     below = width;
   }
   net->push_back(nn::Linear(below, classes));

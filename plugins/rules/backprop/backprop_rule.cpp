@@ -61,14 +61,16 @@ class Backprop final : public hebbkit::Rule {
     net_->eval();
   }
 
-  // fit_classifier shards the minibatches and sums the gradients; batch statistics and
-  // dropout masks would still be each process's.
+  // fit_classifier shards the minibatches and sums the gradients, and mlp's and conv's
+  // dropout draws the global minibatch's masks; torch's batch norm statistics and the
+  // simple_cnn example's torch dropout would still be each process's.
   std::string why_not_data_parallel() const override {
     using hebbkit::backprop::Model;
     if (c_.arch.model == Model::Control) return "model: control (its batch norm's statistics would be each process's)";
     if (c_.arch.model == Model::Conv && c_.arch.conv.input_norm)
       return "input_norm: true (batch statistics would be each process's)";
-    if (c_.arch.dropout > 0) return "dropout > 0 (masks would be drawn per process)";
+    if (c_.arch.model == Model::SimpleCnn && c_.arch.dropout > 0)
+      return "model: simple_cnn with dropout > 0 (its dropout2d masks would be drawn per process)";
     return "";
   }
 
