@@ -142,16 +142,17 @@ int run_rank(const RankOptions& options) {
   };
   // A Slurm task names the recipe itself: one that cannot train data-parallel is refused
   // here at once, as task 0 refuses it, instead of waiting for a task 0 that never joins.
-  // One this task cannot read is told to the others after joining (execute_rank).
+  // One this task cannot read is told to the others after joining (execute_rank), which
+  // reads it once more only then.
+  std::optional<recipe::Recipe> early;
   if (!options.recipe.empty()) {
-    std::optional<recipe::Recipe> early;
     try {
       early = load();
     } catch (const std::exception&) {
     }
     if (early) check_data_parallel(*early, options.processes);
   }
-  return execute_rank(load, options);
+  return execute_rank([&] { return early ? std::move(*early) : load(); }, options);
 }
 
 }  // namespace hebbkit::pipeline
